@@ -1,0 +1,456 @@
+"""The runtime embedded in every generated ACK SageMaker component.
+
+This module runs inside the pipeline step's container, so it imports nothing
+from labwiz and nothing beyond the standard library and the `kubernetes`
+client. The generator embeds its source text verbatim into each component, and
+the component executes it as a fresh module, so the code tested here is the
+code that runs.
+
+What it does, in order: build the custom resource from the component's inputs
+(through the generated snake_case -> CRD key table), create it in the run's
+namespace or adopt an identical one left by an earlier attempt, wait for it
+the way the ACK controller reports progress, and return the status fields as
+JSON strings. SIGTERM (a cancelled run) optionally deletes the resource.
+"""
+import json
+import os
+import re
+import signal
+import sys
+import time
+import hashlib
+
+SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
+VALIDATION_MARKERS = ("ValidationException", "ValidationError", "InvalidParameterValue",
+                      "InvalidParameterCombination", "MissingParameter")
+DNS_LABEL_MAX = 63
+
+
+class ComponentError(Exception):
+    """A failure the learner must act on; its message says what happened and what to do."""
+
+
+class Terminated(Exception):
+    """Raised from the SIGTERM handler so that clean-up runs in the main flow."""
+
+
+def log(message):
+    """Print one progress line a learner can read in the KFP log view."""
+    stamp = time.strftime("%H:%M:%S", time.gmtime())
+    print(f"[{stamp}] {message}", flush=True)
+
+
+# ---------------------------------------------------------------- building
+
+def _integral(value):
+    """Turn whole floats back into ints, recursively.
+
+    KFP passes dict and list inputs through a protobuf Struct, which stores
+    every number as a double: `instanceCount: 1` arrives as 1.0, and an
+    integer field in a CRD schema refuses 1.0. A whole float is a valid
+    `number` too, so converting every whole float is safe for both types.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def _is_empty(value):
+    """True for values an optional field treats as 'not given'."""
+    return value is None or (isinstance(value, (str, dict, list)) and len(value) == 0)
+
+
+def coerce_value(name, key, type_name, value):
+    """Check one input against its CRD type and return the value to send.
+
+    JSON text is accepted for object and array fields, because a learner
+    calling the component from the KFP UI may paste JSON into the box.
+    """
+    where = f"input '{name}' (spec.{key})"
+    if type_name in ("object", "array") and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ComponentError(f"{where} must be JSON {type_name}; could not parse it: {exc}")
+    checks = {
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool)
+        or isinstance(v, float) and v.is_integer(),
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "object": lambda v: isinstance(v, dict),
+        "array": lambda v: isinstance(v, list),
+    }
+    check = checks.get(type_name)
+    if check is not None and not check(value):
+        raise ComponentError(f"{where} must be of type {type_name}, got {type(value).__name__} {value!r}")
+    return _integral(value)
+
+
+def build_spec(field_map, values):
+    """Return the CR spec from snake_case inputs, omitting optional inputs left unset.
+
+    `field_map` maps each input name to {"key": CRD key, "type": schema type,
+    "required": bool}; keys come out exactly as the CRD spells them.
+    """
+    unknown = sorted(set(values) - set(field_map))
+    if unknown:
+        raise ComponentError(f"unknown input(s) {', '.join(unknown)}; known: {', '.join(sorted(field_map))}")
+    spec = {}
+    missing = []
+    for name, field in field_map.items():
+        value = values.get(name)
+        if _is_empty(value):
+            if field.get("required"):
+                missing.append(f"{name} (spec.{field['key']})")
+            continue
+        spec[field["key"]] = coerce_value(name, field["key"], field.get("type"), value)
+    if missing:
+        raise ComponentError("required input(s) not given: " + ", ".join(missing))
+    return spec
+
+
+def default_resource_name(kind, spec, name_key=None):
+    """A deterministic DNS-1123 name, so a retried task finds its own resource.
+
+    Prefer the SageMaker name field (e.g. trainingJobName); otherwise hash the spec.
+    """
+    raw = spec.get(name_key) if name_key else None
+    if not isinstance(raw, str) or not raw:
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+        raw = f"{kind}-{digest}"
+    name = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+    return name[:DNS_LABEL_MAX].rstrip("-") or kind.lower()
+
+
+def build_resource(group, version, kind, name, namespace, spec):
+    """The whole custom resource document."""
+    return {"apiVersion": f"{group}/{version}", "kind": kind,
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+# ---------------------------------------------------------------- cluster
+
+def resolve_namespace(given=None, sa_file=SA_NAMESPACE_FILE):
+    """The namespace to use: given, else the pod's own, else the kubeconfig context's, else default."""
+    if given:
+        return given
+    try:
+        with open(sa_file, encoding="utf-8") as fh:
+            found = fh.read().strip()
+        if found:
+            return found
+    except OSError:
+        pass  # not in a pod: fall through to the kubeconfig
+    try:
+        from kubernetes import config
+        _contexts, current = config.list_kube_config_contexts()
+        found = (current or {}).get("context", {}).get("namespace")
+        if found:
+            return found
+    except Exception:  # no kubeconfig at all is fine here; loading it later says more
+        pass
+    return "default"
+
+
+def api_client():
+    """A kubernetes ApiClient from in-cluster config in a pod, else from the kubeconfig."""
+    from kubernetes import client, config
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()
+        return client.ApiClient()
+    try:
+        return config.new_client_from_config()
+    except Exception as exc:
+        raise ComponentError(
+            f"no Kubernetes credentials: not in a pod and the kubeconfig could not be loaded ({exc}). "
+            "Set KUBECONFIG or run `aws eks update-kubeconfig --name <cluster>`.")
+
+
+def _is_transient(exc):
+    """True for API errors worth retrying: throttling, server errors, dropped connections."""
+    from kubernetes.client.exceptions import ApiException
+    if isinstance(exc, ApiException):
+        return exc.status in TRANSIENT_HTTP or exc.status == 0
+    import urllib3
+    return isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError))
+
+
+def _api_message(exc):
+    """The human message inside a Kubernetes Status error body, or the exception text."""
+    body = getattr(exc, "body", None)
+    try:
+        return json.loads(body).get("message") or str(exc)
+    except Exception:
+        return str(exc).strip()
+
+
+class AckClient:
+    """Custom-object calls for one kind, with transient errors retried with backoff."""
+
+    def __init__(self, api, group, version, plural, namespace,
+                 retry_budget=120.0, backoff=1.0, max_backoff=30.0):
+        """`api` is a kubernetes ApiClient; the budget bounds the time spent retrying one call."""
+        from kubernetes import client
+        self.objects = client.CustomObjectsApi(api)
+        self.group, self.version, self.plural, self.namespace = group, version, plural, namespace
+        self.retry_budget, self.backoff, self.max_backoff = retry_budget, backoff, max_backoff
+
+    def _call(self, what, fn, *args, **kwargs):
+        """Run one API call, retrying transient failures until the budget runs out."""
+        deadline = time.monotonic() + self.retry_budget
+        delay = self.backoff
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not _is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log(f"{what}: transient API error ({_api_message(exc)[:200]}); retrying in {delay:.0f}s")
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    def get(self, name):
+        """The resource, or None when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+        try:
+            return self._call("get", self.objects.get_namespaced_custom_object,
+                              self.group, self.version, self.namespace, self.plural, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create(self, body):
+        """Create the resource; raises ApiException 409 when the name is taken."""
+        return self._call("create", self.objects.create_namespaced_custom_object,
+                          self.group, self.version, self.namespace, self.plural, body)
+
+    def delete(self, name):
+        """Delete the resource; True if it was there."""
+        from kubernetes.client.exceptions import ApiException
+        try:
+            self._call("delete", self.objects.delete_namespaced_custom_object,
+                       self.group, self.version, self.namespace, self.plural, name)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+
+def spec_difference(wanted, actual, path="spec"):
+    """The first path where `actual` does not contain `wanted`, or None.
+
+    A subset match, because the controller late-initialises spec fields we
+    did not set; every field we set must be there with our value.
+    """
+    if isinstance(wanted, dict):
+        if not isinstance(actual, dict):
+            return path
+        for key, value in wanted.items():
+            found = spec_difference(value, actual.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(wanted, list):
+        if not isinstance(actual, list) or len(wanted) != len(actual):
+            return path
+        for i, (w, a) in enumerate(zip(wanted, actual)):
+            found = spec_difference(w, a, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(wanted, (int, float)) and isinstance(actual, (int, float)) \
+            and not isinstance(wanted, bool) and not isinstance(actual, bool):
+        return None if wanted == actual else path
+    return None if wanted == actual else path
+
+
+def create_or_adopt(ack, body):
+    """Create the resource, or adopt the same-named one if its spec matches ours.
+
+    Returns (object, created: bool). A same-named resource with another spec
+    fails the task rather than silently reusing someone else's resource.
+    """
+    from kubernetes.client.exceptions import ApiException
+    name = body["metadata"]["name"]
+    try:
+        obj = ack.create(body)
+        log(f"created {body['kind']} {ack.namespace}/{name}")
+        return obj, True
+    except ApiException as exc:
+        if exc.status != 409:
+            raise ComponentError(f"creating {body['kind']} {ack.namespace}/{name} was refused "
+                                 f"(HTTP {exc.status}): {_api_message(exc)}")
+    existing = ack.get(name)
+    if existing is None:
+        raise ComponentError(f"{body['kind']} {name} was reported to exist but is gone; retry the run")
+    where = spec_difference(body["spec"], existing.get("spec") or {})
+    if where:
+        raise ComponentError(
+            f"a {body['kind']} named {name} already exists in namespace {ack.namespace} with a different "
+            f"spec (first difference at {where}). Delete it (kubectl delete {ack.plural} {name} "
+            f"-n {ack.namespace}) or pass another resource_name.")
+    log(f"adopted the existing {body['kind']} {ack.namespace}/{name} (same spec; an earlier attempt made it)")
+    return existing, False
+
+
+# ---------------------------------------------------------------- waiting
+
+def condition(obj, ctype):
+    """The condition of that type from the status, or None."""
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return cond
+    return None
+
+
+def evaluate(obj, plan):
+    """Judge one observation of the resource: ("done"|"failed"|"recoverable"|"waiting", message).
+
+    `plan` is {"status_field": name or None, "success": [...], "failure": [...],
+    "reason_field": name or None}. ACK.Terminal always fails; ACK.Recoverable
+    with a validation error fails; the kind's own status field decides when it
+    has one, else ACK.ResourceSynced=True means done.
+    """
+    status = obj.get("status") or {}
+    terminal = condition(obj, "ACK.Terminal")
+    if terminal and str(terminal.get("status")) == "True":
+        return "failed", f"ACK.Terminal: {terminal.get('message') or terminal.get('reason') or 'no message'}"
+    recoverable = condition(obj, "ACK.Recoverable")
+    if recoverable and str(recoverable.get("status")) == "True":
+        text = recoverable.get("message") or recoverable.get("reason") or "no message"
+        if any(marker in text for marker in VALIDATION_MARKERS):
+            return "failed", f"SageMaker rejected the request (ACK.Recoverable): {text}"
+        return "recoverable", f"ACK.Recoverable: {text}"
+    field = plan.get("status_field")
+    if field:
+        state = status.get(field)
+        if state in plan.get("success", []):
+            return "done", f"{field}={state}"
+        if state in plan.get("failure", []):
+            reason = status.get(plan.get("reason_field") or "failureReason") or "no failureReason given"
+            return "failed", f"{field}={state}: {reason}"
+        return "waiting", f"{field}={state or '(not reported yet)'}"
+    synced = condition(obj, "ACK.ResourceSynced")
+    if synced and str(synced.get("status")) == "True":
+        return "done", "ACK.ResourceSynced=True"
+    state = synced.get("status") if synced else "(not reported yet)"
+    return "waiting", f"ACK.ResourceSynced={state}"
+
+
+def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverable_seconds=600.0):
+    """Poll until the resource is done; return it, or raise ComponentError.
+
+    Recoverable errors other than validation are waited on for at most
+    `recoverable_seconds` in a row, because ACK retries them itself.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    recovering_since = None
+    last = None
+    while True:
+        obj = ack.get(name)
+        if obj is None:
+            raise ComponentError(f"{ack.plural}/{name} disappeared from namespace {ack.namespace} "
+                                 "while waiting (deleted by someone else?)")
+        verdict, message = evaluate(obj, plan)
+        if message != last:
+            log(f"{name}: {message}")
+            last = message
+        if verdict == "done":
+            return obj
+        if verdict == "failed":
+            raise ComponentError(f"{name} failed: {message}")
+        if verdict == "recoverable":
+            recovering_since = recovering_since or time.monotonic()
+            if time.monotonic() - recovering_since > recoverable_seconds:
+                raise ComponentError(f"{name} stayed in error for over {recoverable_seconds:.0f}s: {message}. "
+                                     "Fix the cause (permissions? quota?) and rerun.")
+        else:
+            recovering_since = None
+        if time.monotonic() + poll_interval_seconds > deadline:
+            raise ComponentError(f"timed out after {timeout_seconds}s waiting for {name} ({message}). "
+                                 "Raise timeout_seconds, or look at it with kubectl describe "
+                                 f"{ack.plural} {name} -n {ack.namespace}.")
+        time.sleep(poll_interval_seconds)
+
+
+def collect_outputs(obj, output_map):
+    """Each status field as a JSON string, plus the ACK ARN and the resource name."""
+    status = obj.get("status") or {}
+    outputs = {out: json.dumps(status.get(key), sort_keys=True) for out, key in output_map.items()}
+    outputs["ack_resource_arn"] = ((status.get("ackResourceMetadata") or {}).get("arn")) or ""
+    outputs["resource_name"] = obj["metadata"]["name"]
+    return outputs
+
+
+# ---------------------------------------------------------------- entry
+
+def _on_sigterm(signum, frame):
+    """Turn SIGTERM into an exception so the main flow can clean up."""
+    raise Terminated(f"signal {signum}")
+
+
+def _install_sigterm():
+    """Install the SIGTERM handler; returns the previous one, or None off the main thread."""
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # signals can only be handled on the main thread
+        return None
+
+
+def run_component(component, values, namespace=None, resource_name=None, timeout_seconds=86400,
+                  poll_interval_seconds=30, delete_on_termination=False, api=None,
+                  recoverable_seconds=600.0, sa_file=SA_NAMESPACE_FILE):
+    """Create (or adopt) the resource, wait for it, and return the outputs dict.
+
+    `component` holds the generated constants: kind, group, version, plural,
+    name_key, fields (the input table), wait (the plan) and outputs (output
+    name -> status key). `values` are the CRD inputs by snake_case name.
+    """
+    kind = component["kind"]
+    spec = build_spec(component["fields"], values)
+    namespace = resolve_namespace(namespace, sa_file)
+    name = resource_name or default_resource_name(kind, spec, component.get("name_key"))
+    body = build_resource(component["group"], component["version"], kind, name, namespace, spec)
+    log(f"{kind} {namespace}/{name}: {len(spec)} spec field(s) set")
+    ack = AckClient(api or api_client(), component["group"], component["version"],
+                    component["plural"], namespace)
+    previous = _install_sigterm()
+    owned = False
+    try:
+        create_or_adopt(ack, body)
+        owned = True  # an adopted resource came from an earlier attempt of this same task
+        final = wait_for(ack, name, component["wait"], timeout_seconds, poll_interval_seconds,
+                         recoverable_seconds)
+        log(f"{kind} {name} finished")
+        return collect_outputs(final, component["outputs"])
+    except (Terminated, KeyboardInterrupt) as exc:
+        log(f"terminated ({exc}); " + ("deleting the resource" if owned and delete_on_termination
+                                         else "leaving the resource in place"))
+        if owned and delete_on_termination:
+            ack.delete(name)
+            log(f"deleted {kind} {namespace}/{name}")
+        raise SystemExit(143)
+    except ComponentError as exc:
+        if owned and delete_on_termination and str(exc).startswith("timed out"):
+            ack.delete(name)
+            log(f"deleted {kind} {namespace}/{name} after the timeout (delete_on_termination)")
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def main_error(exc):
+    """Print a ComponentError as the last log line and exit non-zero (used by the component)."""
+    log(f"ERROR: {exc}")
+    sys.exit(1)
