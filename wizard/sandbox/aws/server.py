@@ -59,6 +59,7 @@ class AwsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = MotoStore(self.data_dir / "moto")
         self.restored = self.store.restore()
+        _prime_iam()
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.dispatcher = AwsDispatcher(moto_app, self.faults, self.store)
 
@@ -117,3 +118,29 @@ class AwsServer:
                 log.exception("SageMaker app shutdown failed")
         if self.store is not None:
             self.store.stop()
+
+
+def _prime_iam() -> None:
+    """Create the default account's IAM backends up front, the non-``aws`` ones lean.
+
+    moto looks every access key up in all six partitions on each call, building an IAM backend
+    (with some 1,600 AWS managed policies) for each on first use: about a second. The sandbox
+    is all in the ``aws`` partition, so the others are built without the managed policies,
+    before the port opens (no request can observe the switch of the setting).
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import PARTITION_NAMES
+
+    account = iam_backends[DEFAULT_ACCOUNT_ID]
+    account["aws"]  # noqa: B018 - builds (or keeps the restored) aws partition, policies loaded
+    saved = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
+    try:
+        for partition in PARTITION_NAMES:
+            account[partition]  # noqa: B018 - indexing builds the backend
+    finally:
+        if saved is None:
+            os.environ.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
+        else:
+            os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = saved

@@ -1,0 +1,189 @@
+"""Provision the lab's AWS account in the sandbox, as the workshop's account arrives set up.
+
+Idempotent: every object is looked up first and created only when missing, so running it at
+each daemon start is safe and cheap. It makes, through real boto3 calls on the sandbox endpoint:
+
+* the EKS cluster ``kf-sm-workshop`` (with eksctl-style service and node instance roles), its OIDC issuer (``https://oidc.eks.<region>.amazonaws.com/id/<32 hex>``, the shape real
+  clusters have) and the matching IAM OIDC provider, as ``eksctl utils
+  associate-iam-oidc-provider`` creates it;
+* the lab bucket, with the LocationConstraint its region needs;
+* ``SageMakerExecutionRole``, trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess;
+* an IRSA role for the ACK SageMaker controller's service account.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import internal_client
+
+log = logging.getLogger(__name__)
+
+CLUSTER_NAME = "kf-sm-workshop"
+K8S_VERSION = "1.29"
+EXECUTION_ROLE = "SageMakerExecutionRole"
+ACK_NAMESPACE = "ack-system"
+ACK_SERVICE_ACCOUNT = "ack-sagemaker-controller"
+ACK_ROLE = "ack-sagemaker-controller"
+SAGEMAKER_POLICY = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+# the root CA thumbprint eksctl registered for EKS OIDC issuers
+OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+
+@dataclass
+class LabAccount:
+    """What provisioning made; recorded in ``sandbox.json``."""
+
+    account_id: str
+    region: str
+    cluster_name: str
+    cluster_arn: str
+    oidc_issuer: str
+    oidc_provider_arn: str
+    bucket: str
+    execution_role_arn: str
+    ack_role_arn: str
+    node_role_arn: str
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+
+def _trust(principal: dict, action: str = "sts:AssumeRole", condition: dict | None = None) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _role(iam: Any, name: str, trust: str, policies: list[str], description: str,
+          prefix_match: bool = False) -> str:
+    """Get or create role ``name`` (or the first role whose name starts with it) with policies."""
+    arn = None
+    if prefix_match:
+        for page in iam.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                if role["RoleName"].startswith(name):
+                    arn, name = role["Arn"], role["RoleName"]
+                    break
+    else:
+        try:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            pass
+    if arn is None:
+        if prefix_match:  # eksctl appends a random suffix to the names it makes
+            name = f"{name}{secrets.token_hex(6).upper()}"
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust,
+                              Description=description)["Role"]["Arn"]
+    attached = {p["PolicyArn"] for p in
+                iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
+    for policy in policies:
+        if policy not in attached:
+            iam.attach_role_policy(RoleName=name, PolicyArn=policy)
+    return arn
+
+
+def _cluster(server: Any, eks: Any, iam: Any, region: str, account_id: str,
+             kube_url: str | None) -> tuple[str, str, str]:
+    """Get or create the EKS cluster; returns (cluster ARN, OIDC issuer, node role ARN)."""
+    service_role = _role(
+        iam, f"eksctl-{CLUSTER_NAME}-cluster-ServiceRole-",
+        _trust({"Service": "eks.amazonaws.com"}),
+        ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"],
+        "EKS cluster service role (eksctl)", prefix_match=True,
+    )
+    node_role = _role(
+        iam, f"eksctl-{CLUSTER_NAME}-nodegroup-ng-NodeInstanceRole-",
+        _trust({"Service": "ec2.amazonaws.com"}),
+        ["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"],
+        "EKS node instance role (eksctl)", prefix_match=True,
+    )
+    try:
+        eks.describe_cluster(name=CLUSTER_NAME)
+    except eks.exceptions.ResourceNotFoundException:
+        eks.create_cluster(
+            name=CLUSTER_NAME, version=K8S_VERSION, roleArn=service_role,
+            resourcesVpcConfig={"subnetIds": [], "endpointPublicAccess": True},
+            tags={"alpha.eksctl.io/cluster-name": CLUSTER_NAME},
+        )
+        # no EKS node group: moto builds a whole EC2 region for one (1.7 s); the node role
+        # above is what the lab's scripts look for
+    # moto draws a short random issuer id and a made-up endpoint; give the cluster the shape a
+    # real one has and the address its API really answers on in this sandbox
+    from moto.eks.models import eks_backends
+
+    cluster = eks_backends[account_id][region].clusters[CLUSTER_NAME]
+    issuer = cluster.identity["oidc"]["issuer"]
+    if not issuer.rsplit("/", 1)[-1].isupper() or len(issuer.rsplit("/", 1)[-1]) != 32:
+        issuer = f"https://oidc.eks.{region}.amazonaws.com/id/{secrets.token_hex(16).upper()}"
+        cluster.identity = {"oidc": {"issuer": issuer}}
+    if kube_url and cluster.endpoint != kube_url:
+        cluster.endpoint = kube_url
+    server.mark_changed("eks")
+    return cluster.arn, issuer, node_role
+
+
+def _oidc_provider(iam: Any, issuer: str, account_id: str) -> str:
+    """Get or create the IAM OIDC provider for ``issuer``."""
+    host_path = issuer.removeprefix("https://")
+    arn = f"arn:aws:iam::{account_id}:oidc-provider/{host_path}"
+    known = {p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]}
+    if arn not in known:
+        arn = iam.create_open_id_connect_provider(
+            Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=[OIDC_THUMBPRINT],
+            Tags=[{"Key": "alpha.eksctl.io/cluster-name", "Value": CLUSTER_NAME}],
+        )["OpenIDConnectProviderArn"]
+    return arn
+
+
+def _bucket(s3: Any, region: str, account_id: str) -> str:
+    """Get or create the lab bucket (its name carries "sagemaker", as the policy expects)."""
+    name = f"sagemaker-{CLUSTER_NAME}-{region}-{account_id}"
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if name not in existing:
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
+    return name
+
+
+def provision(server: Any, region: str, kube_url: str | None = None) -> LabAccount:
+    """Make (or find) the lab account's AWS objects on ``server`` (an :class:`AwsServer`)."""
+    url = server.url
+    sts, iam = internal_client("sts", url, region), internal_client("iam", url, region)
+    eks, s3 = internal_client("eks", url, region), internal_client("s3", url, region)
+    account_id = sts.get_caller_identity()["Account"]
+    cluster_arn, issuer, node_role = _cluster(server, eks, iam, region, account_id, kube_url)
+    provider_arn = _oidc_provider(iam, issuer, account_id)
+    bucket = _bucket(s3, region, account_id)
+    execution_role = _role(
+        iam, EXECUTION_ROLE, _trust({"Service": "sagemaker.amazonaws.com"}), [SAGEMAKER_POLICY],
+        "SageMaker execution role of the lab account",
+    )
+    oidc = issuer.removeprefix("https://")
+    ack_role = _role(
+        iam, ACK_ROLE,
+        _trust({"Federated": provider_arn}, "sts:AssumeRoleWithWebIdentity", {
+            "StringEquals": {
+                f"{oidc}:aud": "sts.amazonaws.com",
+                f"{oidc}:sub": f"system:serviceaccount:{ACK_NAMESPACE}:{ACK_SERVICE_ACCOUNT}",
+            }
+        }),
+        [SAGEMAKER_POLICY], "IRSA role of the ACK SageMaker controller",
+    )
+    server.set_lab_bucket(bucket)
+    return LabAccount(
+        account_id=account_id, region=region, cluster_name=CLUSTER_NAME,
+        cluster_arn=cluster_arn, oidc_issuer=issuer, oidc_provider_arn=provider_arn,
+        bucket=bucket, execution_role_arn=execution_role, ack_role_arn=ack_role,
+        node_role_arn=node_role,
+    )
