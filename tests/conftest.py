@@ -1,0 +1,43 @@
+"""Shared fixtures: an isolated state directory and a way to run the real ``labwiz`` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    """A fresh, private state directory for one test."""
+    return tmp_path / "state"
+
+
+def labwiz_env(extra: dict | None = None) -> dict:
+    """The environment for a labwiz subprocess: no host config leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_", "KUBECONFIG"))}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    env["NO_COLOR"] = "1"
+    env["COLUMNS"] = "200"
+    env.update(extra or {})
+    return env
+
+
+def run_labwiz(args: list[str], *, env: dict | None = None, timeout: float = 120,
+               input: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m wizard`` with ``args``; return the completed process (text mode)."""
+    return subprocess.run([sys.executable, "-m", "wizard", *args], env=labwiz_env(env),
+                          capture_output=True, text=True, timeout=timeout, input=input,
+                          cwd=ROOT)
+
+
+@pytest.fixture
+def labwiz():
+    """The :func:`run_labwiz` helper as a fixture."""
+    return run_labwiz

@@ -1,0 +1,128 @@
+"""Service clients for a target: boto3, the kubernetes client and ``kfp.Client``.
+
+Steps get their clients here and nowhere else, so the sandbox and real AWS share one code path:
+the only difference is the endpoint and credentials in the :class:`~wizard.target.Target`.
+Each client retries throttling and 5xx answers with bounded backoff and says so through
+``notify`` (the reporter's log), so a learner sees "retrying", not a frozen screen.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Callable
+
+from wizard.target import Target
+
+
+class Clients:
+    """Lazily built clients for one target."""
+
+    def __init__(self, target: Target, notify: Callable[[str], None] | None = None):
+        self.target = target
+        self.notify = notify
+        self._aws: dict[str, object] = {}
+
+    # -- AWS -------------------------------------------------------------------------------
+    @cached_property
+    def session(self):
+        """A boto3 session for the target (standard credential chain unless the sandbox's)."""
+        import boto3
+
+        kwargs = {}
+        if self.target.region:
+            kwargs["region_name"] = self.target.region
+        if self.target.aws_profile:
+            kwargs["profile_name"] = self.target.aws_profile
+        if self.target.aws_credentials:
+            key, secret = self.target.aws_credentials
+            kwargs["aws_access_key_id"] = key
+            kwargs["aws_secret_access_key"] = secret.reveal()
+        return boto3.Session(**kwargs)
+
+    def aws(self, service: str):
+        """A boto3 client for ``service`` with standard retries that are reported."""
+        if service not in self._aws:
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": 8, "mode": "standard"},
+                            connect_timeout=10, read_timeout=60)
+            kwargs = {"config": config}
+            if self.target.aws_endpoint_url:
+                kwargs["endpoint_url"] = self.target.aws_endpoint_url
+            client = self.session.client(service, **kwargs)
+            client.meta.events.register("request-created", self._note_retry)
+            self._aws[service] = client
+        return self._aws[service]
+
+    def _note_retry(self, request, operation_name=None, **_):
+        attempt = (getattr(request, "context", {}) or {}).get("retries", {}).get("attempt", 1)
+        if attempt and attempt > 1 and self.notify:
+            self.notify(f"AWS {operation_name or 'call'}: retrying (attempt {attempt})")
+
+    # -- Kubernetes ------------------------------------------------------------------------
+    @cached_property
+    def kube(self):
+        """A kubernetes ``ApiClient`` from the target's kubeconfig, or in-cluster config."""
+        import urllib3
+        from kubernetes import client, config
+
+        configuration = client.Configuration()
+        if self.target.kubeconfig:
+            config.load_kube_config(config_file=str(self.target.kubeconfig),
+                                    context=self.target.kube_context,
+                                    client_configuration=configuration)
+        else:
+            try:
+                config.load_incluster_config(client_configuration=configuration)
+            except config.ConfigException:
+                config.load_kube_config(context=self.target.kube_context,
+                                        client_configuration=configuration)
+        configuration.retries = urllib3.Retry(
+            total=6, backoff_factor=0.3, status_forcelist=[429, 500, 502, 503, 504],
+            allowed_methods=None, raise_on_status=False, respect_retry_after_header=True)
+        return client.ApiClient(configuration)
+
+    def core_v1(self):
+        """``CoreV1Api`` on :attr:`kube`."""
+        from kubernetes import client
+
+        return client.CoreV1Api(self.kube)
+
+    def rbac_v1(self):
+        """``RbacAuthorizationV1Api`` on :attr:`kube`."""
+        from kubernetes import client
+
+        return client.RbacAuthorizationV1Api(self.kube)
+
+    def apiextensions_v1(self):
+        """``ApiextensionsV1Api`` on :attr:`kube`."""
+        from kubernetes import client
+
+        return client.ApiextensionsV1Api(self.kube)
+
+    def custom_objects(self):
+        """``CustomObjectsApi`` on :attr:`kube`."""
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.kube)
+
+    def apps_v1(self):
+        """``AppsV1Api`` on :attr:`kube`."""
+        from kubernetes import client
+
+        return client.AppsV1Api(self.kube)
+
+    # -- Kubeflow Pipelines ------------------------------------------------------------------
+    @cached_property
+    def kfp(self):
+        """A ``kfp.Client`` for the target's KFP host, authenticated as the target says."""
+        import kfp
+
+        kwargs = {"host": self.target.kfp_host}
+        if self.target.kfp_token:
+            kwargs["existing_token"] = self.target.kfp_token.reveal()
+        if self.target.kfp_cookie:
+            kwargs["cookies"] = f"authservice_session={self.target.kfp_cookie.reveal()}"
+        if self.target.namespace:
+            kwargs["namespace"] = self.target.namespace
+        return kfp.Client(**kwargs)

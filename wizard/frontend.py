@@ -1,0 +1,40 @@
+"""Choosing a front-end for a bare ``labwiz``: the TUI, plain prompts, or help.
+
+Textual draws on stderr and hangs without a terminal, so the TUI starts only when stdin and
+stderr are TTYs and TERM is not ``dumb``. Otherwise plain prompts when stdin is a TTY, and help
+when nothing can be asked at all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+def usable_terminal() -> bool:
+    """Whether a full-screen TUI can run here."""
+    term = os.environ.get("TERM", "")
+    return sys.stdin.isatty() and sys.stderr.isatty() and term not in ("", "dumb")
+
+
+def launch(ctx: click.Context) -> None:
+    """Start the best front-end this terminal supports."""
+    obj = ctx.obj
+    if usable_terminal() and not obj.get("plain"):
+        try:
+            from wizard.tui.app import run_app
+        except ImportError:
+            run_app = None
+        if run_app is not None:
+            ctx.exit(run_app(obj))
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        try:
+            from wizard.plain import run_plain
+        except ImportError:
+            run_plain = None
+        if run_plain is not None:
+            ctx.exit(run_plain(obj))
+    click.echo(ctx.get_help())
+    click.echo("\nNo interactive terminal: run 'labwiz run --yes --answers FILE' (or --sandbox).")

@@ -1,0 +1,153 @@
+"""Resolving a step's inputs: answers file, saved inputs, defaults, and the user.
+
+Order: a value from ``--answers FILE`` wins, then what the user gave in an earlier run (kept in
+state), then the input's default, then the prompt (interactive front-ends only). Every value goes
+through the input's validator; a bad one from a file is an :class:`InputError` naming the key and
+what to do, a bad one typed at a prompt is asked again. Secret inputs are never kept in state.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from wizard.errors import InputError
+from wizard.protocol import Context, InputSpec, Step
+from wizard.secrets import Secret
+
+#: the prompter front-ends provide: (spec, default, error from the last try or None) -> raw value
+Prompter = Callable[[InputSpec, Any, str | None], Any]
+
+MAX_PROMPT_TRIES = 5
+
+
+def load_answers(path: str | Path) -> dict:
+    """Read an answers file (YAML or JSON mapping of input name → value)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"The answers file {path} does not exist.",
+                         remediation="Check the path, or run without --answers to be asked.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"The answers file {path} cannot be read: {exc}.",
+                         remediation="Give a readable UTF-8 YAML or JSON file.") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # noqa: BLE001 - YAML and JSON raise many kinds
+        raise InputError(f"The answers file {path} is not valid YAML/JSON: {exc}.",
+                         remediation="Fix the syntax; each line is 'input_name: value'.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError(f"The answers file {path} must be a mapping of input names to values, "
+                         f"not a {type(data).__name__}.",
+                         remediation="Write one 'input_name: value' per line.")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+class InputResolver:
+    """Resolves the inputs of one step."""
+
+    def __init__(self, step: Step, doc: dict, answers: dict, prompter: Prompter | None,
+                 assume_yes: bool):
+        self.step = step
+        self.doc = doc
+        self.answers = answers
+        self.prompter = prompter
+        self.assume_yes = assume_yes
+
+    def resolve(self, ctx: Context | None, *, lenient: bool = False) -> dict:
+        """Every input of the step, validated. ``lenient`` (explain, verify) never prompts or fails."""
+        saved = self.doc.get("inputs", {})
+        values: dict[str, Any] = {}
+        for spec in self.step.input_specs():
+            ctx_view = ctx
+            if ctx_view is not None:
+                ctx_view.inputs = {**ctx_view.inputs, **values}
+            if spec.name in self.answers:
+                raw, source = self.answers[spec.name], "answers"
+            elif spec.name in saved and not spec.secret:
+                raw, source = saved[spec.name], "state"
+            else:
+                raw, source = None, "default"
+            if lenient:
+                value = raw if raw is not None else self._safe_default(spec, ctx_view)
+                if spec.secret and value is not None and not isinstance(value, Secret):
+                    value = Secret(str(value))
+                values[spec.name] = value
+                continue
+            values[spec.name] = self._resolve_one(spec, raw, source, ctx_view)
+        return values
+
+    @staticmethod
+    def _safe_default(spec: InputSpec, ctx):
+        try:
+            return spec.default_for(ctx) if ctx is not None or not callable(spec.default) else None
+        except Exception:  # noqa: BLE001 - a default that needs a service is unknown in explain
+            return None
+
+    def _resolve_one(self, spec: InputSpec, raw, source: str, ctx) -> Any:
+        interactive = self.prompter is not None and not self.assume_yes
+        if raw is None:
+            default = spec.default_for(ctx) if ctx is not None else None
+            if interactive:
+                return self._ask(spec, default, ctx)
+            raw = default
+        if raw is None or raw == "":
+            if not spec.required:
+                return None
+            if interactive:
+                return self._ask(spec, None, ctx)
+            raise InputError(
+                f"Step '{self.step.id}' needs '{spec.name}' ({spec.prompt}).",
+                remediation=f"Give it in an answers file ('{spec.name}: <value>') with --answers "
+                "FILE, or run interactively without --yes." + (f" {spec.help}" if spec.help else ""),
+                field=spec.name)
+        try:
+            return self._validate(spec, raw, ctx)
+        except InputError as exc:
+            if interactive and source == "state":
+                return self._ask(spec, None, ctx, error=exc.message)
+            where = "in the answers file" if source == "answers" else \
+                "saved from an earlier run" if source == "state" else "as the default"
+            raise InputError(f"'{spec.name}' {where} is not valid: {exc.message}",
+                             remediation=exc.remediation, field=spec.name) from None
+
+    def _validate(self, spec: InputSpec, raw, ctx):
+        value = raw.reveal() if isinstance(raw, Secret) else raw
+        if spec.validate is not None:
+            value = spec.validate(value, ctx)
+        if spec.secret and not isinstance(value, Secret) and value is not None:
+            value = Secret(str(value))
+        return value
+
+    def _ask(self, spec: InputSpec, default, ctx, error: str | None = None):
+        for _ in range(MAX_PROMPT_TRIES):
+            raw = self.prompter(spec, default, error)
+            if (raw is None or raw == "") and not spec.required:
+                return None
+            try:
+                if raw is None or raw == "":
+                    raise InputError("a value is required.", field=spec.name)
+                return self._validate(spec, raw, ctx)
+            except InputError as exc:
+                error = f"{exc.message} {exc.remediation}".strip()
+        raise InputError(f"No valid value for '{spec.name}' after {MAX_PROMPT_TRIES} tries.",
+                         remediation=spec.help or "Check the value and run again.", field=spec.name)
+
+    def remember(self, values: dict) -> None:
+        """Keep the non-secret inputs in state, so a resumed run does not ask again."""
+        saved = self.doc.setdefault("inputs", {})
+        for spec in self.step.input_specs():
+            if spec.secret:
+                continue
+            value = values.get(spec.name)
+            if value is not None:
+                saved[spec.name] = value

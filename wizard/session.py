@@ -1,0 +1,71 @@
+"""One headless run of the lab: target, runner, reporter, and the words at the end.
+
+Shared by ``labwiz run`` and the plain-prompt front-end, which differ only in whether the runner
+may ask the user (a prompter and a confirm function) or must take everything from answers.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from wizard.errors import ExitCode, LabwizError
+from wizard.logsetup import setup_logging
+
+
+def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, answers: str | None,
+                 from_step: str | None, only: str | None, skip: str | None, explain: bool,
+                 resume_command: str, prompter: Callable | None = None,
+                 confirm: Callable[[str], bool] | None = None, reporter=None) -> int:
+    """Run (or explain) the lab without a TUI; return the exit code."""
+    from wizard.engine import Runner, explain as explain_steps
+    from wizard.headless import HeadlessReporter
+    from wizard.inputs import load_answers
+    from wizard.registry import load_steps
+    from wizard.target import aws_target, resolve_target
+
+    state_dir = obj["state_dir"]
+    answer_map = load_answers(answers) if answers else {}
+    steps = load_steps()
+    reporter = reporter or HeadlessReporter()
+    if explain:
+        target = aws_target(region)
+        if sandbox:
+            target.mode = "sandbox"
+        for step, commands in explain_steps(steps, state_dir, target, answer_map):
+            reporter.log(f"# {step.id}: {getattr(step, 'summary', step.title)}", "success")
+            for command in commands:
+                reporter.command(command)
+            if not commands:
+                reporter.log("  (no AWS, kubectl or kfp command: this step works locally)", "debug")
+        return ExitCode.OK
+
+    log_path = setup_logging(state_dir, obj.get("verbose", False))
+    target = resolve_target(state_dir, sandbox=sandbox, region=region)
+    interactive = prompter is not None and not yes
+    runner = Runner(state_dir, steps, target=target, reporter=reporter, answers=answer_map,
+                    prompter=prompter if interactive else None, confirm=confirm,
+                    assume_yes=yes, resume_command=resume_command)
+    try:
+        outcome = runner.run(from_step=from_step, only=only, skip=skip)
+    finally:
+        if hasattr(reporter, "close"):
+            reporter.close()
+    if outcome.ok:
+        reporter.log(f"All steps done ({len(outcome.ran)} ran this time). "
+                     f"'labwiz status' shows the lab; the log is {log_path}.", "success")
+        return ExitCode.OK
+    error = outcome.error or {}
+    reporter.log(f"Step '{outcome.failed_step}' failed: {error.get('message', '')}", "error")
+    if error.get("remediation"):
+        reporter.log(f"What to do: {error['remediation']}", "warning")
+    reporter.log(f"To resume: {outcome.resume_command}", "warning")
+    return ExitCode.STEP_FAILED
+
+
+def fail(exc: LabwizError) -> int:
+    """Print an explained error on stderr and return its exit code."""
+    print(f"Error: {exc.message}", file=sys.stderr)
+    if exc.remediation:
+        print(f"What to do: {exc.remediation}", file=sys.stderr)
+    return exc.exit_code
