@@ -82,3 +82,22 @@ def test_empty_name_is_an_error() -> None:
 def test_kind_plural(kind: str, plural: str) -> None:
     """Plurals match the real CRDs' resource names."""
     assert kind_plural(kind) == plural
+
+
+def test_no_two_members_share_a_field_name() -> None:
+    """Across every structure in SageMaker's model, renaming never merges two members."""
+    from wizard.sandbox.ack.model import service_model
+
+    model = service_model()
+    clashes = []
+    for shape_name in model.shape_names:
+        shape = model.shape_for(shape_name)
+        if shape.type_name != "structure":
+            continue
+        seen: dict[str, str] = {}
+        for member in shape.members:
+            name = ack_field_name(member)
+            if name in seen:
+                clashes.append((shape_name, seen[name], member))
+            seen[name] = member
+    assert clashes == []
