@@ -1,0 +1,499 @@
+"""The sandbox daemon: one background process that serves the whole offline lab.
+
+Run as ``python -m wizard.sandbox.daemon --data-dir <state>/sandbox [--region R]``; the manager
+starts it detached with its output in ``daemon.log``. It starts, in order, the AWS endpoint
+(moto + SageMaker), the Kubernetes API, provisions the lab account and cluster, the KFP API and
+the ACK controller. Each part it cannot import or start is recorded as *missing* or *failed* in
+``runtime.json`` (read by ``labwiz sandbox status``) while the others keep running; only when
+every part is healthy does it write ``sandbox.json`` (atomically). SIGTERM or SIGINT stop it
+cleanly: parts stop in reverse order, state is flushed, ``sandbox.json`` is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import inspect
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("labwiz.sandbox.daemon")
+
+HOST = "127.0.0.1"
+PROFILE_NAMESPACE = "kubeflow-user-example-com"
+SERVICE_ACCOUNT = "default-editor"
+INFO_FILE = "sandbox.json"
+RUNTIME_FILE = "runtime.json"
+PORTS_FILE = "ports.json"
+LOCK_FILE = "daemon.lock"
+EXIT_LOCKED, EXIT_PORT, EXIT_FAILED = 3, 4, 5
+#: the parts, in start order; "sagemaker" lives inside the AWS endpoint
+PARTS = ("aws", "sagemaker", "kube", "provision", "kfp", "ack")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def call_with(fn: Callable, **available: Any) -> Any:
+    """Call ``fn`` with those of ``available`` its signature names.
+
+    The sibling parts are written at the same time as this daemon; this keeps the daemon
+    working whichever optional parameters they settle on, and fails clearly on a required
+    parameter it cannot supply.
+    """
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return fn(**available)
+    kwargs = {}
+    for name, param in params.items():
+        if name in available:
+            kwargs[name] = available[name]
+        elif param.default is param.empty and param.kind not in (param.VAR_POSITIONAL,):
+            raise TypeError(f"{getattr(fn, '__qualname__', fn)} needs '{name}', which the "
+                            "daemon does not know how to supply")
+    return fn(**kwargs)
+
+
+class Part:
+    """One service of the sandbox as the daemon sees it."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.state = "pending"  # pending, starting, running, missing, failed, stopped
+        self.url: str | None = None
+        self.detail: str | None = None
+        self.obj: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape in ``runtime.json``."""
+        return {"state": self.state, "url": self.url, "detail": self.detail}
+
+
+class Daemon:
+    """Composes the sandbox's servers; see the module docstring."""
+
+    def __init__(self, data_dir: Path, region: str, ports: dict[str, int]):
+        self.data_dir = Path(data_dir)
+        self.region = region
+        self.ports = ports
+        self.parts = {name: Part(name) for name in PARTS}
+        self.phase = "starting"
+        self.stop_event = threading.Event()
+        self.info: dict[str, Any] = {}
+        self.account: Any = None
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        from .faults import Faults
+
+        self.faults = Faults(self.data_dir)
+        self.admin_token: str | None = None
+        self.kubeconfig = self.data_dir / "kubeconfig"
+        self.pod_kubeconfig = self.data_dir / "pod-kubeconfig"
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def write_runtime(self) -> None:
+        """Publish the phase and each part's state for ``labwiz sandbox status``."""
+        write_json_atomic(self.data_dir / RUNTIME_FILE, {
+            "pid": os.getpid(), "phase": self.phase, "region": self.region,
+            "started_at": self.started_at,
+            "parts": {name: part.to_dict() for name, part in self.parts.items()},
+        })
+
+    def _set(self, name: str, state: str, detail: str | None = None, url: str | None = None):
+        part = self.parts[name]
+        part.state, part.detail = state, detail
+        if url:
+            part.url = url
+        log.info("%s: %s%s", name, state, f" ({detail})" if detail else "")
+        self.write_runtime()
+
+    def _port(self, name: str) -> tuple[int, bool]:
+        """The port to bind for ``name`` and whether it was asked for explicitly."""
+        if self.ports.get(name):
+            return self.ports[name], True
+        try:  # prefer last run's port, so a learner's exported variables stay right
+            previous = json.loads((self.data_dir / PORTS_FILE).read_text()).get(name, 0)
+        except (OSError, ValueError):
+            previous = 0
+        return int(previous or 0), False
+
+    def _bind(self, name: str, make: Callable[[int], Any]) -> Any:
+        """Create and start a server on its preferred port, falling back to a free one."""
+        port, explicit = self._port(name)
+        server = make(port)
+        try:
+            server.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or explicit or port == 0:
+                raise
+            log.info("%s: port %s is taken now; using a free one", name, port)
+            server = make(0)
+            server.start()
+        return server
+
+    # -- the parts -------------------------------------------------------------------------
+    def start_aws(self) -> None:
+        """The AWS endpoint and, inside it, SageMaker."""
+        from .aws.server import AwsServer
+
+        self._set("aws", "starting")
+        server = self._bind("aws", lambda port: AwsServer(
+            self.data_dir / "aws", HOST, port, self.faults))
+        self.parts["aws"].obj = server
+        self._set("aws", "running", url=server.url)
+        self._set("sagemaker", "starting")
+        try:
+            from .aws.sagemaker import make_sagemaker_app
+        except ImportError as exc:
+            problem = f"wizard/sandbox/aws/sagemaker is not in this build ({exc})"
+            server.attach_sagemaker(None, problem)
+            self._set("sagemaker", "missing", problem, url=server.url)
+            return
+        try:
+            app = call_with(make_sagemaker_app, data_dir=self.data_dir / "sagemaker",
+                            aws_url=server.url, region=self.region, faults=self.faults)
+        except Exception as exc:  # noqa: BLE001 - the rest of the sandbox still starts
+            log.exception("SageMaker app failed to start")
+            server.attach_sagemaker(None, f"failed to start: {exc}")
+            self._set("sagemaker", "failed", str(exc), url=server.url)
+            return
+        server.attach_sagemaker(app)
+        self.parts["sagemaker"].obj = app
+        self._set("sagemaker", "running", url=server.url)
+
+    def start_kube(self) -> None:
+        """The Kubernetes API server."""
+        self._set("kube", "starting")
+        try:
+            from .kube import KubeApiServer
+        except ImportError as exc:
+            self._set("kube", "missing", f"wizard/sandbox/kube is not in this build ({exc})")
+            return
+        server = self._bind("kube", lambda port: call_with(
+            KubeApiServer, data_dir=self.data_dir / "kube", host=HOST, port=port,
+            faults=self.faults))
+        self.parts["kube"].obj = server
+        self.admin_token = getattr(server, "admin_token", None)
+        self._set("kube", "running", url=server.url)
+
+    def provision(self) -> None:
+        """The lab's AWS account, then its cluster (namespaces, CRDs, service accounts)."""
+        from .aws.provision import provision
+
+        self._set("provision", "starting")
+        aws, kube = self.parts["aws"].obj, self.parts["kube"].obj
+        self.account = provision(aws, self.region, kube.url if kube else None)
+        if kube is None:
+            self._set("provision", "failed", "AWS account made; the cluster needs the kube part")
+            return
+        seed_cluster(self, kube)
+        self._set("provision", "running")
+
+    def start_kfp(self) -> None:
+        """The KFP API, whose runs get a pod's environment (``run_env``)."""
+        self._set("kfp", "starting")
+        try:
+            from .kfp_api import KfpApiServer
+        except ImportError as exc:
+            self._set("kfp", "missing", f"wizard/sandbox/kfp_api is not in this build ({exc})")
+            return
+        run_env = pod_run_env(self)
+        server = self._bind("kfp", lambda port: call_with(
+            KfpApiServer, data_dir=self.data_dir / "kfp", host=HOST, port=port,
+            run_env=run_env, faults=self.faults, auth_token=self.admin_token,
+            kube_url=self.parts["kube"].url, kubeconfig=self.kubeconfig))
+        self.parts["kfp"].obj = server
+        self._set("kfp", "running", url=server.url)
+
+    def start_ack(self) -> None:
+        """The ACK SageMaker controller, reconciling custom resources against SageMaker."""
+        self._set("ack", "starting")
+        try:
+            from .ack import AckController
+            AckController  # noqa: B018 - the package resolves it lazily; fail here if absent
+        except (ImportError, AttributeError) as exc:
+            self._set("ack", "missing", f"the ACK controller is not in this build ({exc})")
+            return
+        if self.parts["kube"].obj is None:
+            self._set("ack", "failed", "needs the Kubernetes API, which is not running")
+            return
+        controller = call_with(AckController, kubeconfig=self.kubeconfig,
+                               aws_url=self.parts["aws"].url, region=self.region)
+        controller.start()
+        self.parts["ack"].obj = controller
+        self._set("ack", "running")
+
+    # -- life cycle ------------------------------------------------------------------------
+    def healthy(self) -> dict[str, bool]:
+        """Each part's own health check (a part that is not running is not healthy)."""
+        out = {}
+        for name, part in self.parts.items():
+            if part.state != "running":
+                out[name] = False
+            elif name == "provision":
+                out[name] = True
+            elif name == "sagemaker":
+                out[name] = self.parts["aws"].obj.dispatcher.sagemaker_app is not None
+            else:
+                check = getattr(part.obj, "healthy", None) or getattr(part.obj, "is_alive", None)
+                try:
+                    out[name] = bool(check()) if check else True
+                except Exception:  # noqa: BLE001 - a failing check is an unhealthy part
+                    out[name] = False
+        return out
+
+    def start(self) -> None:
+        """Start every part; record failures per part instead of giving up."""
+        steps = [("aws", self.start_aws), ("kube", self.start_kube),
+                 ("provision", self.provision), ("kfp", self.start_kfp),
+                 ("ack", self.start_ack)]
+        for name, step in steps:
+            if self.stop_event.is_set():
+                return
+            try:
+                step()
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    self._set(name, "failed", f"port in use: {exc}")
+                    raise
+                log.exception("%s failed", name)
+                self._set(name, "failed", f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - the other parts still start
+                log.exception("%s failed", name)
+                self._set(name, "failed", f"{type(exc).__name__}: {exc}")
+            if name == "aws" and self.parts["aws"].obj is None:
+                raise RuntimeError("the AWS endpoint did not start; see the log above")
+        ports = {n: int(p.url.rsplit(":", 1)[1]) for n, p in self.parts.items()
+                 if p.url and n in ("aws", "kube", "kfp")}
+        write_json_atomic(self.data_dir / PORTS_FILE, ports)
+        health = self.healthy()
+        if all(health.values()):
+            self.write_info()
+            self.phase = "ready"
+        else:
+            self.phase = "partial"
+            log.warning("not every part is healthy: %s",
+                        ", ".join(n for n, ok in health.items() if not ok))
+        self.write_runtime()
+
+    def write_info(self) -> None:
+        """Write ``sandbox.json``, the contract the rest of labwiz reads."""
+        acct = self.account
+        self.info = {
+            "pid": os.getpid(), "started_at": self.started_at, "region": self.region,
+            "account_id": acct.account_id,
+            "services": {n: {"url": self.parts[n].url} for n in ("aws", "kube", "kfp")},
+            "kubeconfig": str(self.kubeconfig), "pod_kubeconfig": str(self.pod_kubeconfig),
+            "cluster_name": acct.cluster_name, "bucket": acct.bucket,
+            "profile_namespace": PROFILE_NAMESPACE, "service_account": SERVICE_ACCOUNT,
+            "execution_role_arn": acct.execution_role_arn,
+            "oidc_issuer": acct.oidc_issuer, "oidc_provider_arn": acct.oidc_provider_arn,
+            "cluster_arn": acct.cluster_arn, "ack_role_arn": acct.ack_role_arn,
+            "node_role_arn": acct.node_role_arn,
+        }
+        write_json_atomic(self.data_dir / INFO_FILE, self.info)
+
+    def stop(self) -> None:
+        """Stop every running part in reverse order; keep going past failures."""
+        self.phase = "stopping"
+        self.write_runtime()
+        (self.data_dir / INFO_FILE).unlink(missing_ok=True)
+        for name in reversed(PARTS):
+            part = self.parts[name]
+            if part.obj is None or name == "sagemaker":  # the AWS server stops SageMaker
+                continue
+            try:
+                stop = getattr(part.obj, "stop", None)
+                if stop:
+                    stop()
+                part.state = "stopped"
+            except Exception:  # noqa: BLE001 - stop the rest regardless
+                log.exception("stopping %s failed", name)
+        self.phase = "stopped"
+        self.write_runtime()
+
+
+# -- the Kubernetes side of provisioning -----------------------------------------------------
+def kube_request(daemon: Daemon, method: str, path: str, body: Any = None,
+                 content_type: str = "application/json") -> Any:
+    """One call to the sandbox's Kubernetes API as the cluster admin; returns the JSON answer."""
+    url = daemon.parts["kube"].url + path
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", content_type)
+    req.add_header("Accept", "application/json")
+    if daemon.admin_token:
+        req.add_header("Authorization", f"Bearer {daemon.admin_token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def seed_cluster(daemon: Daemon, kube: Any) -> None:
+    """Seed Kubeflow's namespaces and the ACK CRDs, write the admin kubeconfig, wire IRSA."""
+    from .kube import seed_kubeflow_cluster, write_kubeconfig
+
+    try:
+        from .ack import derive_crds
+
+        crds = derive_crds()
+    except ImportError as exc:
+        log.warning("no ACK CRDs to install: %s", exc)
+        crds = []
+    acct = daemon.account
+    call_with(seed_kubeflow_cluster, server=kube, kube=kube, store=getattr(kube, "store", None),
+              data_dir=kube.data_dir if hasattr(kube, "data_dir") else None, crds=crds,
+              profile_namespace=PROFILE_NAMESPACE, namespace=PROFILE_NAMESPACE,
+              region=daemon.region, account_id=acct.account_id, ack_role_arn=acct.ack_role_arn,
+              oidc_issuer=acct.oidc_issuer, cluster_name=acct.cluster_name)
+    call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, server_url=kube.url,
+              server=kube.url, token=daemon.admin_token, cluster_name=acct.cluster_name,
+              namespace=PROFILE_NAMESPACE, context_namespace=PROFILE_NAMESPACE)
+    _annotate_irsa(daemon)
+    _write_pod_kubeconfig(daemon)
+
+
+def _annotate_irsa(daemon: Daemon) -> None:
+    """Annotate the ACK controller's service account with its IAM role (IRSA)."""
+    from .aws.provision import ACK_NAMESPACE, ACK_SERVICE_ACCOUNT
+
+    path = f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts/{ACK_SERVICE_ACCOUNT}"
+    annotations = {"eks.amazonaws.com/role-arn": daemon.account.ack_role_arn}
+    try:
+        kube_request(daemon, "GET", path)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        for kind, ns_path, body in (
+            ("namespace", "/api/v1/namespaces", {"metadata": {"name": ACK_NAMESPACE}}),
+            ("service account", f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts",
+             {"metadata": {"name": ACK_SERVICE_ACCOUNT, "namespace": ACK_NAMESPACE}}),
+        ):
+            try:
+                kube_request(daemon, "POST", ns_path, {"apiVersion": "v1",
+                                                       "kind": kind.title().replace(" ", ""),
+                                                       **body})
+            except urllib.error.HTTPError as err:
+                if err.code != 409:  # already exists is what we want
+                    raise
+    kube_request(daemon, "PATCH", path, {"metadata": {"annotations": annotations}},
+                 content_type="application/merge-patch+json")
+
+
+def _write_pod_kubeconfig(daemon: Daemon) -> None:
+    """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest."""
+    import yaml
+
+    path = (f"/api/v1/namespaces/{PROFILE_NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}/token")
+    answer = kube_request(daemon, "POST", path, {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 30 * 24 * 3600},
+    })
+    user = f"system:serviceaccount:{PROFILE_NAMESPACE}:{SERVICE_ACCOUNT}"
+    cluster = daemon.account.cluster_name
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": cluster, "cluster": {"server": daemon.parts["kube"].url}}],
+        "users": [{"name": user, "user": {"token": answer["status"]["token"]}}],
+        "contexts": [{"name": f"{SERVICE_ACCOUNT}@{cluster}", "context": {
+            "cluster": cluster, "user": user, "namespace": PROFILE_NAMESPACE}}],
+        "current-context": f"{SERVICE_ACCOUNT}@{cluster}",
+    }
+    tmp = daemon.pod_kubeconfig.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, daemon.pod_kubeconfig)
+
+
+def pod_run_env(daemon: Daemon) -> dict[str, str]:
+    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox."""
+    from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+
+    env = {
+        "AWS_ENDPOINT_URL": daemon.parts["aws"].url,
+        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "AWS_REGION": daemon.region,
+        "AWS_DEFAULT_REGION": daemon.region,
+        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+        "POD_NAMESPACE": PROFILE_NAMESPACE,
+        "KFP_NAMESPACE": PROFILE_NAMESPACE,
+        "LABWIZ_SANDBOX": "1",
+    }
+    if daemon.pod_kubeconfig.exists():
+        env["KUBECONFIG"] = str(daemon.pod_kubeconfig)
+    return env
+
+
+def _lock(data_dir: Path) -> Any:
+    """Hold an exclusive lock on the data dir for the daemon's lifetime, or exit."""
+    fh = open(data_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"another sandbox daemon is already running on {data_dir}", file=sys.stderr)
+        sys.exit(EXIT_LOCKED)
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m wizard.sandbox.daemon``."""
+    parser = argparse.ArgumentParser(prog="python -m wizard.sandbox.daemon")
+    parser.add_argument("--data-dir", required=True, type=Path)
+    parser.add_argument("--region", default="eu-west-1")
+    for name in ("aws", "kube", "kfp"):
+        parser.add_argument(f"--{name}-port", type=int, default=0,
+                            help=f"fixed port for the {name} API (default: free port)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(args.data_dir)
+    daemon = Daemon(args.data_dir, args.region,
+                    {"aws": args.aws_port, "kube": args.kube_port, "kfp": args.kfp_port})
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping", signum)
+        daemon.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    try:
+        daemon.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        code = EXIT_PORT if exc.errno == errno.EADDRINUSE else EXIT_FAILED
+        daemon.stop_event.set()
+    except Exception as exc:  # noqa: BLE001 - report, clean up, exit non-zero
+        log.exception("cannot start: %s", exc)
+        code = EXIT_FAILED
+        daemon.stop_event.set()
+    while not daemon.stop_event.wait(1.0):
+        pass
+    daemon.stop()
+    lock.close()
+    log.info("stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
