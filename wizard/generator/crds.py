@@ -137,8 +137,9 @@ def _yaml_documents(path: Path) -> list[Any]:
         raise CrdError(f"{path}: not a text file; expected a CRD YAML file.") from None
     except OSError as exc:
         raise CrdError(f"{path}: cannot read it ({exc.strerror}).") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster on big CRDs
     try:
-        return list(yaml.safe_load_all(text))
+        return list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

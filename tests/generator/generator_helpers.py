@@ -1,0 +1,82 @@
+"""Shared helpers for the generator tests: the real CRDs, and a local stand-in for the GitHub API."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+CRD_DIR = Path("/work/shared/ack-crds/v1.9.1")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+REPO_PATH = "/repos/aws-controllers-k8s/sagemaker-controller"
+
+
+class FakeGitHub:
+    """A loopback HTTP server answering the three GitHub calls the release loader makes.
+
+    `releases` maps tag -> directory of CRD files; `mode` switches to
+    "rate_limited" (403 + X-RateLimit headers) or "too_many" (429).
+    """
+
+    def __init__(self, releases: dict[str, Path], latest: str):
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        self.releases, self.latest, self.mode = releases, latest, "ok"
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            """Routes GitHub API paths to the configured releases."""
+
+            def log_message(self, *args):  # keep test output quiet
+                """Silence the default stderr access log."""
+
+            def _send(self, code, body, ctype="application/json", headers=None):
+                """Write one response."""
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                """Answer releases/latest, contents listings and raw downloads."""
+                outer.requests.append(self.path)
+                url = urllib.parse.urlsplit(self.path)
+                if outer.mode == "rate_limited":
+                    reset = str(int(time.time()) + 600)
+                    return self._send(403, {"message": "API rate limit exceeded"}, headers={
+                        "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+                if outer.mode == "too_many":
+                    return self._send(429, {"message": "slow down"}, headers={"Retry-After": "30"})
+                if url.path == f"{REPO_PATH}/releases/latest":
+                    return self._send(200, {"tag_name": outer.latest, "name": outer.latest})
+                if url.path == f"{REPO_PATH}/contents/config/crd/bases":
+                    ref = urllib.parse.parse_qs(url.query).get("ref", [""])[0]
+                    if ref not in outer.releases:
+                        return self._send(404, {"message": "No commit found for the ref " + ref})
+                    return self._send(200, [
+                        {"name": p.name, "type": "file", "path": f"config/crd/bases/{p.name}",
+                         "download_url": f"{outer.url}/raw/{ref}/{p.name}"}
+                        for p in sorted(outer.releases[ref].glob("*.yaml"))])
+                parts = url.path.split("/")
+                if len(parts) == 4 and parts[1] == "raw" and parts[2] in outer.releases:
+                    f = outer.releases[parts[2]] / parts[3]
+                    if f.is_file():
+                        return self._send(200, f.read_bytes(), ctype="text/plain")
+                return self._send(404, {"message": "Not Found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Shut the server down and free the port."""
+        self.server.shutdown()
+        self.server.server_close()

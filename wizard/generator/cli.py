@@ -1,0 +1,85 @@
+"""`labwiz generate`: the click command (mounted by the core CLI, or run as python -m wizard.generator)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from wizard.generator.crds import CrdInfo, find_crd, load_crds_from_path
+from wizard.generator.errors import GeneratorError
+
+
+def _catalogue(release: str | None, crd_dir: Path | None, cache_dir: Path | None) -> tuple[list[CrdInfo], str]:
+    """The CRDs a NAME is looked up in, and a phrase saying where they came from."""
+    if crd_dir is not None:
+        return load_crds_from_path(crd_dir), str(crd_dir)
+    from wizard.generator.release import REPO, load_crds_from_release
+    tag = release or "latest"
+    return load_crds_from_release(tag, cache_dir=cache_dir), f"{REPO} release {tag}"
+
+
+def _looks_like_path(name: str) -> bool:
+    """True when NAME should be read as a file or directory rather than a kind."""
+    return Path(name).expanduser().exists() or "/" in name or name.startswith(".")
+
+
+def _prompt(crds: list[CrdInfo]) -> CrdInfo:
+    """Ask the learner to pick a CRD with arrow keys.
+
+    inquirer is imported here, only on this interactive path, so the
+    generator's library code stays free of front-end dependencies.
+    """
+    import inquirer
+    choices = [(f"{c.kind:<34} {c.summary[:70]}", c.kind) for c in sorted(crds, key=lambda c: c.kind)]
+    answer = inquirer.prompt([inquirer.List("kind", message="Which SageMaker resource should the component create?",
+                                            choices=choices, default="TrainingJob")])
+    if not answer:
+        raise click.Abort()
+    return find_crd(crds, answer["kind"])
+
+
+def choose_crd(crd: str | None, release: str | None, crd_dir: Path | None, cache_dir: Path | None,
+               interactive: bool) -> CrdInfo:
+    """Resolve --crd (kind, plural, file name or path) to one CrdInfo, prompting if allowed."""
+    if crd and _looks_like_path(crd):
+        found = load_crds_from_path(crd)
+        if len(found) == 1:
+            return found[0]
+        if not interactive:
+            raise GeneratorError(f"{crd} holds {len(found)} CRDs; name one with --crd KIND --crd-dir {crd}.")
+        return _prompt(found)
+    if not crd and not interactive:
+        raise GeneratorError("no CRD named and no terminal to ask on: pass --crd KIND (e.g. --crd TrainingJob), "
+                             "a plural, a release file name, or a path to a CRD file.")
+    crds, where = _catalogue(release, crd_dir, cache_dir)
+    return find_crd(crds, crd, where) if crd else _prompt(crds)
+
+
+@click.command("generate")
+@click.option("--crd", "crd", metavar="NAME|PATH",
+              help="Kind (TrainingJob), plural (trainingjobs), release file name, or a CRD file/directory.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("components"),
+              show_default=True, help="Directory to write <Kind>/ into.")
+@click.option("--image", default=None, help="Base image for the component (default python:3.11-slim).")
+@click.option("--release", default=None, metavar="TAG",
+              help="ACK sagemaker-controller release to take CRDs from (default: latest; cached).")
+@click.option("--crd-dir", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Look NAME up in this directory of CRD files instead of a release.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True,
+              help="Where downloaded releases are cached.")
+def generate(crd: str | None, out_dir: Path, image: str | None, release: str | None,
+             crd_dir: Path | None, cache_dir: Path | None) -> None:
+    """Generate a Kubeflow Pipelines component for an ACK SageMaker CRD."""
+    try:
+        chosen = choose_crd(crd, release, crd_dir, cache_dir, interactive=sys.stdin.isatty())
+        click.echo(f"CRD: {chosen.kind} ({chosen.group}/{chosen.version}) from {chosen.source}")
+        from wizard.generator.core import generate as generate_component  # kfp loads only now
+        result = generate_component(chosen, out_dir, image=image)
+    except GeneratorError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in (result.module_path, result.component_yaml, result.request_template, result.readme):
+        click.echo(f"CREATED: {path}")
+    click.echo(f"{len(result.input_map)} spec inputs, {len(result.outputs)} outputs; "
+               f"image {result.image}. Load it with kfp.components.load_component_from_file"
+               f"('{result.component_yaml}').")
