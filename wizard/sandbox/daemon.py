@@ -42,6 +42,38 @@ EXIT_LOCKED, EXIT_PORT, EXIT_FAILED = 3, 4, 5
 PARTS = ("aws", "sagemaker", "kube", "provision", "kfp", "ack")
 
 
+class PortClash(OSError):
+    """A port the daemon was told to use is taken."""
+
+    def __init__(self, message: str):
+        super().__init__(errno.EADDRINUSE, message)
+
+
+def _port_free(port: int) -> bool:
+    """Whether ``port`` on loopback can be bound right now."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the servers do: a port whose old connections linger in TIME_WAIT is free to reuse
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _is_port_clash(exc: BaseException) -> bool:
+    """Whether a server's start-up error means its port is taken (servers word it variously)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+            return True
+        if "already in use" in str(exc) or "Address in use" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that readers see the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -132,17 +164,23 @@ class Daemon:
         return int(previous or 0), False
 
     def _bind(self, name: str, make: Callable[[int], Any]) -> Any:
-        """Create and start a server on its preferred port, falling back to a free one."""
+        """Create and start a server on its preferred port, falling back to a free one.
+
+        A port asked for on the command line is used or fails (:class:`PortClash`); last run's
+        port is only a preference.
+        """
         port, explicit = self._port(name)
+        if port and not explicit and not _port_free(port):
+            log.info("%s: last run's port %s is taken now; using a free one", name, port)
+            port = 0
         server = make(port)
         try:
             server.start()
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE or explicit or port == 0:
-                raise
-            log.info("%s: port %s is taken now; using a free one", name, port)
-            server = make(0)
-            server.start()
+        except Exception as exc:
+            if _is_port_clash(exc):
+                raise PortClash(f"{name}: port {port} on {HOST} is in use by another "
+                                f"program ({exc})") from exc
+            raise
         return server
 
     # -- the parts -------------------------------------------------------------------------
@@ -214,8 +252,10 @@ class Daemon:
         run_env = pod_run_env(self)
         server = self._bind("kfp", lambda port: call_with(
             KfpApiServer, data_dir=self.data_dir / "kfp", host=HOST, port=port,
-            run_env=run_env, faults=self.faults, auth_token=self.admin_token,
-            kube_url=self.parts["kube"].url, kubeconfig=self.kubeconfig))
+            run_env=run_env, faults=self.faults, kube_url=self.parts["kube"].url,
+            kubeconfig=self.kubeconfig))
+        # no auth_token: like `kubectl port-forward svc/ml-pipeline` in the lab, the API on
+        # loopback is open, so kfp.Client with KF_PIPELINES_ENDPOINT alone reaches it
         self.parts["kfp"].obj = server
         self._set("kfp", "running", url=server.url)
 
@@ -232,7 +272,8 @@ class Daemon:
             self._set("ack", "failed", "needs the Kubernetes API, which is not running")
             return
         controller = call_with(AckController, kubeconfig=self.kubeconfig,
-                               aws_url=self.parts["aws"].url, region=self.region)
+                               aws_url=self.parts["aws"].url, region=self.region,
+                               account_id=self.account.account_id)
         controller.start()
         self.parts["ack"].obj = controller
         self._set("ack", "running")
@@ -292,6 +333,8 @@ class Daemon:
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""
+        from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+
         acct = self.account
         self.info = {
             "pid": os.getpid(), "started_at": self.started_at, "region": self.region,
@@ -304,6 +347,8 @@ class Daemon:
             "oidc_issuer": acct.oidc_issuer, "oidc_provider_arn": acct.oidc_provider_arn,
             "cluster_arn": acct.cluster_arn, "ack_role_arn": acct.ack_role_arn,
             "node_role_arn": acct.node_role_arn,
+            "credentials": {"access_key_id": TEST_ACCESS_KEY_ID,
+                            "secret_access_key": TEST_SECRET_ACCESS_KEY},
         }
         write_json_atomic(self.data_dir / INFO_FILE, self.info)
 
@@ -354,14 +399,10 @@ def seed_cluster(daemon: Daemon, kube: Any) -> None:
         log.warning("no ACK CRDs to install: %s", exc)
         crds = []
     acct = daemon.account
-    call_with(seed_kubeflow_cluster, server=kube, kube=kube, store=getattr(kube, "store", None),
-              data_dir=kube.data_dir if hasattr(kube, "data_dir") else None, crds=crds,
-              profile_namespace=PROFILE_NAMESPACE, namespace=PROFILE_NAMESPACE,
-              region=daemon.region, account_id=acct.account_id, ack_role_arn=acct.ack_role_arn,
-              oidc_issuer=acct.oidc_issuer, cluster_name=acct.cluster_name)
-    call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, server_url=kube.url,
-              server=kube.url, token=daemon.admin_token, cluster_name=acct.cluster_name,
-              namespace=PROFILE_NAMESPACE, context_namespace=PROFILE_NAMESPACE)
+    call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
+              profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)
+    call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, token=daemon.admin_token,
+              cluster_name=acct.cluster_name, namespace=PROFILE_NAMESPACE)
     _annotate_irsa(daemon)
     _write_pod_kubeconfig(daemon)
 

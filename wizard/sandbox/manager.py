@@ -63,6 +63,12 @@ class SandboxInfo:
         known = {k: data[k] for k in names}
         return cls(**known, extra={k: v for k, v in data.items() if k not in names})
 
+    def to_dict(self) -> dict[str, Any]:
+        """The flat ``sandbox.json`` document (extra keys included)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("extra", "reused")}
+        return {**self.extra, **out}
+
     def url(self, service: str) -> str:
         """The base URL of ``aws``, ``kube`` or ``kfp``."""
         return self.services[service]["url"]
