@@ -80,3 +80,85 @@ class FakeGitHub:
         """Shut the server down and free the port."""
         self.server.shutdown()
         self.server.server_close()
+
+
+def start_kube(data_dir: Path, plurals=("trainingjobs", "endpoints", "models"), faults=None):
+    """Start the sandbox's Kubernetes API server with some v1.9.1 CRDs installed.
+
+    Returns (server, kubeconfig path, ApiClient); the kubeconfig context's
+    namespace is kubeflow-user-example-com, as in the lab's profile.
+    """
+    import yaml
+    from kubernetes import client, config
+    from wizard.sandbox.kube.kubeconfig import write_kubeconfig
+    from wizard.sandbox.kube.server import KubeApiServer
+
+    server = KubeApiServer(data_dir / "kube", faults=faults).start()
+    kubeconfig = write_kubeconfig(data_dir / "kubeconfig", server.url, server.admin_token,
+                                  namespace="kubeflow-user-example-com")
+    api = config.new_client_from_config(str(kubeconfig))
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": "kubeflow-user-example-com"}})
+    ext = client.ApiextensionsV1Api(api)
+    for plural in plurals:
+        ext.create_custom_resource_definition(
+            yaml.safe_load((CRD_DIR / f"sagemaker.services.k8s.aws_{plural}.yaml").read_text()))
+    return server, kubeconfig, api
+
+
+class Controller:
+    """Plays the ACK controller in tests: writes a sequence of statuses onto one resource.
+
+    It waits for the resource to appear, then replaces its status with each
+    entry of `statuses` in turn, `gap` seconds apart (the real server's
+    status subresource, through the real client).
+    """
+
+    def __init__(self, api, plural: str, namespace: str, name: str, statuses: list[dict], gap: float = 0.2):
+        """Start the background thread at once."""
+        from kubernetes import client
+        self.objects = client.CustomObjectsApi(api)
+        self.args = ("sagemaker.services.k8s.aws", "v1alpha1", namespace, plural, name)
+        self.statuses, self.gap = statuses, gap
+        self.error: Exception | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        """Wait for the object, then write each status."""
+        from kubernetes.client.exceptions import ApiException
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    obj = self.objects.get_namespaced_custom_object(*self.args)
+                    break
+                except ApiException as exc:
+                    if exc.status != 404 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            for status in self.statuses:
+                time.sleep(self.gap)
+                obj = self.objects.get_namespaced_custom_object(*self.args)
+                obj["status"] = status
+                self.objects.replace_namespaced_custom_object_status(*self.args, obj)
+        except Exception as exc:  # surfaced by join()
+            self.error = exc
+
+    def join(self) -> None:
+        """Wait for the thread and re-raise what it hit."""
+        self.thread.join(timeout=30)
+        if self.error:
+            raise self.error
+
+
+def synced(arn: str | None = None, **fields) -> dict:
+    """A status with ACK.ResourceSynced=True, an optional ARN and extra fields."""
+    status = {"conditions": [{"type": "ACK.ResourceSynced", "status": "True"}], **fields}
+    if arn:
+        status["ackResourceMetadata"] = {"arn": arn, "ownerAccountID": "123456789012", "region": "eu-west-1"}
+    return status
+
+
+def cond(ctype: str, message: str, status: str = "True") -> dict:
+    """A status carrying one ACK condition."""
+    return {"conditions": [{"type": ctype, "status": status, "message": message}]}

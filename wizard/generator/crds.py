@@ -195,6 +195,8 @@ def load_crds_from_cluster(api_client: Any) -> list[CrdInfo]:
         raise CrdError(f"could not list CRDs from the cluster (HTTP {exc.status} {exc.reason}); "
                        "listing CRDs needs cluster-scoped read access to customresourcedefinitions.") from None
     host = getattr(getattr(api_client, "configuration", None), "host", "cluster")
+    for item in items:  # items of a List carry no kind of their own
+        item.setdefault("kind", "CustomResourceDefinition")
     crds = [parse_crd(item, f"cluster {host}: {item['metadata']['name']}") for item in items
             if (item.get("spec") or {}).get("group") == ACK_SAGEMAKER_GROUP]
     if not crds:

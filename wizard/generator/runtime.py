@@ -151,13 +151,18 @@ def resolve_namespace(given=None, sa_file=SA_NAMESPACE_FILE):
         pass  # not in a pod: fall through to the kubeconfig
     try:
         from kubernetes import config
-        _contexts, current = config.list_kube_config_contexts()
+        _contexts, current = config.list_kube_config_contexts(config_file=kubeconfig_path())
         found = (current or {}).get("context", {}).get("namespace")
         if found:
             return found
     except Exception:  # no kubeconfig at all is fine here; loading it later says more
         pass
     return "default"
+
+
+def kubeconfig_path():
+    """$KUBECONFIG (read now: the client library reads it once, at import), else ~/.kube/config."""
+    return os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
 
 
 def api_client():
@@ -167,7 +172,7 @@ def api_client():
         config.load_incluster_config()
         return client.ApiClient()
     try:
-        return config.new_client_from_config()
+        return config.new_client_from_config(config_file=kubeconfig_path())
     except Exception as exc:
         raise ComponentError(
             f"no Kubernetes credentials: not in a pod and the kubeconfig could not be loaded ({exc}). "
