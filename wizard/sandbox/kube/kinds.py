@@ -309,6 +309,11 @@ def v1_event_from_core(ev: dict[str, Any]) -> dict[str, Any]:
                                                   "series", "action", "related",
                                                   "reportingInstance")}
     out.update({"apiVersion": "events.k8s.io/v1", "kind": "Event"})
+    if not out.get("eventTime"):
+        # legacy events carry no eventTime; clients (the python one) require it, so derive it
+        stamp = ev.get("firstTimestamp") or (ev.get("metadata") or {}).get("creationTimestamp")
+        if stamp:
+            out["eventTime"] = stamp.replace("Z", ".000000Z") if "." not in stamp else stamp
     out["regarding"] = ev.get("involvedObject") or {}
     if ev.get("message") is not None:
         out["note"] = ev["message"]

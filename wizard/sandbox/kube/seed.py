@@ -42,8 +42,10 @@ def load_crds(source: Path | str | Iterable[Any]) -> list[dict[str, Any]]:
                                     "holds the ACK CRD YAML files")
         files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
         docs = []
+        # the C loader, when PyYAML has it, reads the 26 ACK CRDs several times faster
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         for f in files:
-            docs += [d for d in yaml.safe_load_all(f.read_text()) if d]
+            docs += [d for d in yaml.load_all(f.read_text(), Loader=loader) if d]
     else:
         docs = []
         for item in source:

@@ -125,6 +125,13 @@ BUILTIN_COLUMNS: dict[tuple[str, str], list[Column]] = {
         ("Images", "string", 1, lambda o: ",".join(
             c.get("image", "") for c in ((((o.get("spec") or {}).get("template") or {})
                                           .get("spec") or {}).get("containers") or [])))],
+    ("", "nodes"): [("Status", "string", 0, lambda o: next(
+        ("Ready" if c.get("status") == "True" else "NotReady"
+         for c in (o.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"),
+        "Unknown")),
+                     ("Roles", "string", 0, lambda o: "<none>"), ("Age", "string", 0, _age),
+                     ("Version", "string", 0, lambda o: ((o.get("status") or {}).get(
+                         "nodeInfo") or {}).get("kubeletVersion", ""))],
     ("", "secrets"): [("Type", "string", 0, lambda o: o.get("type", "")),
                       ("Data", "integer", 0, lambda o: len(o.get("data") or {})),
                       ("Age", "string", 0, _age)],
