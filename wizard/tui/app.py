@@ -1,0 +1,389 @@
+"""The Textual app: ``run_app(obj)`` opens the wizard on the terminal and returns an exit code.
+
+Every blocking call (resolving the target, prefilling a form, running, skipping or resetting a
+step, doctor, bundle) runs in a thread worker; their results and errors all arrive in one place,
+:meth:`LabwizApp.on_worker_state_changed`, which is the app's central error handler. The runner's
+questions reach the user through :class:`wizard.tui.bridge.DialogBridge`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.widgets import Button, Input, ListView
+from textual.worker import Worker, WorkerState
+
+from wizard.errors import ExitCode, LabwizError
+from wizard.tui import model, work
+from wizard.tui.actions import ActionsMixin
+from wizard.tui.autopilot import Autopilot
+from wizard.tui.bridge import DialogBridge, TuiReporter, state_listener
+from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
+from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
+from wizard.tui.screens import MainScreen
+
+log = logging.getLogger("labwiz.tui")
+
+#: after this many unexpected interface errors the app stops instead of looping on dialogs
+MAX_UNEXPECTED = 5
+
+
+class LabwizApp(ActionsMixin, App[int]):
+    """The lab wizard. ``autopilot`` ({"pause": s, "from_step": id}) turns on the demo mode."""
+
+    CSS_PATH = ["app.tcss", "dialogs/dialogs.tcss"]
+    TITLE = "labwiz"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("t", "retry", "Retry"),
+        Binding("s", "skip", "Skip"),
+        Binding("R", "reset_here", "Reset here"),
+        Binding("d", "doctor", "Doctor"),
+        Binding("b", "bundle", "Bundle"),
+        Binding("y", "copy_commands", "Copy cmds"),
+        Binding("q", "quit_app", "Quit"),
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
+        Binding("space", "toggle_pause", "Pause", show=False),
+        Binding("n", "advance", "Next", show=False),
+        *[Binding(str(i), f"tab('{name}')", name.title(), show=False)
+          for i, name in enumerate(("lesson", "inputs", "commands", "log", "monitor", "endpoint"), 1)],
+    ]
+
+    def __init__(self, obj: dict, *, autopilot: dict | None = None, blink: bool = True) -> None:
+        super().__init__()
+        from wizard.registry import load_steps
+        from wizard.state import StateStore
+
+        self.obj = obj
+        self.state_dir = Path(obj["state_dir"])
+        self.steps = load_steps()
+        self.ids = [s.id for s in self.steps]
+        self.by_id = {s.id: s for s in self.steps}
+        self.doc = StateStore(self.state_dir).load()
+        self.blink = blink
+        self.target = None
+        self.current = model.first_open_step(self.doc, self.ids) or self.ids[0]
+        self.busy: str | None = None
+        self.planned: dict[str, list[str]] = {}
+        self.reported: dict[str, list[str]] = {}
+        self.switched: set[str] = set()
+        self.unexpected = 0
+        self.ready = False  # until the main screen is up, an error exits the usual way
+        self.pending_run: str | None = None
+        self.autopilot_opts = autopilot
+        self.autopilot: Autopilot | None = None
+        self.bridge = DialogBridge(
+            self, lambda spec, default, error: PromptDialog(
+                spec, default, error, choices=self._choices(spec), blink=self.blink),
+            ConfirmDialog)
+
+    # -- start-up ------------------------------------------------------------------------------
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (dialogs stack above it)."""
+        return self.get_screen("main") if self.is_screen_installed("main") else self.screen_stack[0]
+
+    async def on_mount(self) -> None:
+        """Paint the main screen first; then find the target and offer to resume."""
+        from wizard.logsetup import setup_logging
+
+        setup_logging(self.state_dir, False)  # never on stderr: that is the screen
+        self.install_screen(MainScreen(self.steps, autopilot=self.autopilot_opts is not None), "main")
+        await self.push_screen("main")
+        if self.autopilot_opts is not None:
+            self.autopilot = Autopilot(self, self.autopilot_opts.get("pause", 3.0),
+                                       self.start_run, self.main.set_autopilot)
+            self.autopilot.hold("starting the sandbox…")
+        self.refresh_states()
+        self.main.query_one(ListView).index = self.ids.index(self.current)
+        self.show_current()
+        if self.obj.get("sandbox"):
+            self.main.set_target("sandbox · starting (or reusing) the offline sandbox…")
+            self.run_worker(partial(work.resolve_target, self.state_dir, True), name="target",
+                            thread=True, exit_on_error=False)
+        else:
+            from wizard.target import aws_target
+
+            self.target_ready(aws_target())
+        if model.has_progress(self.doc) and self.autopilot_opts is None:
+            self.push_screen(ResumeDialog(model.resume_summary(self.doc, self.steps),
+                                          [(s.id, f"{n}. {s.title}") for n, s in enumerate(self.steps, 1)],
+                                          model.first_open_step(self.doc, self.ids)),
+                             self.resume_chosen)
+        self.ready = True
+
+    def target_ready(self, target) -> None:
+        """The target is known: show it, fill the current step's form, start the autopilot."""
+        self.target = target
+        self.refresh_header()
+        self.load_step_details(self.current)
+        if self.autopilot is not None:
+            from_step = self.autopilot_opts.get("from_step")
+            if from_step:
+                self.select(from_step)
+                self.launch("reset", from_step, partial(self._reset_work, from_step))
+            else:
+                self.autopilot.schedule(self.current, self.by_id[self.current].title)
+        elif self.pending_run:
+            step_id, self.pending_run = self.pending_run, None
+            self.start_run(step_id)
+
+    def resume_chosen(self, choice: tuple | None) -> None:
+        """Act on the resume dialog: carry on, reset to a step, or start over."""
+        what, step_id = choice or ("resume", None)
+        if what == "reset" and step_id:
+            self.launch("reset", step_id, partial(self._reset_work, step_id))
+        elif what == "over":
+            self.launch("reset", self.ids[0], partial(self._reset_work, None))
+
+    # -- showing things ------------------------------------------------------------------------
+    def refresh_states(self) -> None:
+        """Redraw the sidebar and the header from ``self.doc``."""
+        nxt = self.autopilot.next_step if self.autopilot else None
+        self.main.query_one("#steps").refresh_states(self.doc, nxt)
+        self.refresh_header()
+
+    def refresh_header(self) -> None:
+        """Redraw the target line."""
+        info = self.target.describe() if self.target is not None else {}
+        if self.target is not None and self.target.is_sandbox:
+            info["cluster"] = self.target.sandbox.get("cluster_name") or info.get("cluster")
+        self.main.set_target(model.target_line(self.doc, info) if self.target is not None or not
+                             self.obj.get("sandbox") else "sandbox · starting…")
+
+    def select(self, step_id: str) -> None:
+        """Make ``step_id`` the current step (the sidebar's highlight follows)."""
+        self.main.query_one("#steps").select_step(step_id)
+        if self.current != step_id:
+            self.current = step_id
+            self.show_current()
+            self.load_step_details(step_id)
+
+    def show_current(self) -> None:
+        """Show the current step's title, lesson, form fields and known commands."""
+        step = self.by_id[self.current]
+        rec = model.step_record(self.doc, step.id)
+        self.main.show_step(self.ids.index(step.id) + 1, step, rec.get("status", "pending"))
+        form = self.main.query_one("#form")
+        self.call_later(form.build, step.id, step.input_specs(),
+                        {s.name: self._choices(s) for s in step.input_specs()}, self.blink)
+        self.show_commands()
+
+    def show_commands(self) -> None:
+        """Redraw the commands tab for the current step."""
+        plan, ran = model.commands_paths(self.state_dir, self.current)
+        self.main.show_commands(self.planned.get(self.current, []), self.reported.get(self.current, []),
+                                (plan, ran))
+
+    def load_step_details(self, step_id: str) -> None:
+        """Prefill the form and work out the commands in a worker (defaults may be slow)."""
+        if self.target is None:
+            return
+        self.run_worker(partial(self._details_work, step_id), name=f"details:{step_id}",
+                        group="details", thread=True, exclusive=True, exit_on_error=False)
+
+    def _details_work(self, step_id: str):
+        step = self.by_id[step_id]
+        values = work.prefill(step, self.doc, self.target, self.state_dir)
+        commands, _ = work.planned_commands(step, self.doc, self.target, self.state_dir)
+        return values, commands
+
+    def _choices(self, spec) -> list:
+        try:
+            return spec.choices_for(work.explain_context(self.state_dir, self.doc, self.target))
+        except Exception:  # noqa: BLE001 - choices that need a service fall back to free text
+            return []
+
+    def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        """The sidebar moved: show that step."""
+        if event.item is not None and getattr(event.item, "step_id", None) != self.current:
+            self.current = event.item.step_id
+            self.show_current()
+            self.load_step_details(self.current)
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        """Enter on a step opens its inputs."""
+        self.main.switch_tab("inputs")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """The form's Run button."""
+        if event.button.id == "run-step":
+            self.action_run()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the form's last field runs the step."""
+        form = self.main.query_one("#form")
+        if form.specs and event.input.id == f"in-{form.specs[-1].name}":
+            self.action_run()
+
+    # -- messages from the runner's thread -----------------------------------------------------
+    def on_step_log(self, message: StepLog) -> None:
+        """A log line from a step."""
+        self.main.write_log(message.text, message.level)
+
+    def on_step_progress(self, message: StepProgress) -> None:
+        """A progress update from a step."""
+        self.main.query_one("#progress").update_task(message.task, message.done, message.total)
+
+    def on_step_command(self, message: StepCommand) -> None:
+        """An equivalent command the step just ran."""
+        self.reported.setdefault(message.step_id, []).append(message.line)
+        self.main.write_log(f"$ {message.line}", "command")
+        if message.step_id == self.current:
+            self.show_commands()
+
+    def on_show_data(self, message: ShowData) -> None:
+        """A structured view: graph and resources go to Monitor, digits to Endpoint."""
+        if message.kind in ("graph", "resources"):
+            self.main.query_one("#monitor").show(message.kind, message.data)
+            self._switch_once("monitor")
+        elif message.kind == "digits":
+            self.main.query_one("#endpoint").show(message.data)
+            self._switch_once("endpoint")
+        else:
+            from wizard.views import render
+
+            renderable = render(message.kind, message.data)
+            if renderable is not None:
+                self.main.write_renderable(renderable)
+
+    def _switch_once(self, tab: str) -> None:
+        # only once per run, so a learner who moves to another tab is not pulled back
+        if tab not in self.switched:
+            self.switched.add(tab)
+            self.main.switch_tab(tab)
+
+    def on_state_saved(self, message: StateSaved) -> None:
+        """The runner saved the state: redraw the sidebar and header."""
+        self.doc = message.doc
+        self.refresh_states()
+
+    # -- the central worker handler ------------------------------------------------------------
+    def launch(self, action: str, step_id: str, fn) -> None:
+        """Run a runner action in a thread worker (one at a time)."""
+        self.busy = step_id
+        self.run_worker(fn, name=f"{action}:{step_id}", group="runner", thread=True,
+                        exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's result or error arrives here."""
+        worker = event.worker
+        if worker.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        action, _, step_id = (worker.name or "").partition(":")
+        if worker.group == "runner":
+            self.busy = None
+        if worker.state == WorkerState.CANCELLED:
+            return
+        if worker.state == WorkerState.ERROR:
+            self.handle_error(worker.error, step_id or None, action)
+            return
+        result = worker.result
+        if action == "target":
+            self.target_ready(result)
+        elif action == "details":
+            values, commands = result
+            self.planned[step_id] = commands
+            self.main.query_one("#form").fill(step_id, values)
+            if step_id == self.current:
+                self.show_commands()
+        elif action in ("run", "skip", "reset"):
+            self.after_runner(action, step_id, result)
+        elif action in ("doctor", "bundle"):
+            self.show_report(action, result)
+
+    def handle_error(self, exc: BaseException | None, step_id: str | None, action: str = "") -> None:
+        """Show any error as a dialog: explained errors with their remediation, others as bugs."""
+        if isinstance(exc, work.FormInvalid):
+            self.main.switch_tab("inputs")
+            self.main.query_one("#form").show_errors(exc.errors)
+            self.notify(exc.message, severity="error")
+            self.hold_autopilot("an input needs fixing")
+            return
+        reproduce = model.reproduce_command(self.obj, step_id if action == "run" else None)
+        if isinstance(exc, LabwizError):
+            title, message, remedy = "Cannot continue", exc.message, exc.remediation
+        else:
+            log.error("unexpected error in %s", action or "the interface", exc_info=exc)
+            title = "Unexpected error"
+            message = f"{type(exc).__name__}: {exc}"
+            remedy = (f"This was not expected. The log has the details ({self.state_dir / 'labwiz.log'}); "
+                      "'labwiz doctor' checks the usual causes.")
+        from wizard.secrets import redact
+
+        self.hold_autopilot("stopped by an error")
+        retry = step_id if action in ("run", "target") else None
+        self.push_screen(ErrorDialog(title, redact(message), redact(remedy), reproduce,
+                                     can_retry=retry is not None),
+                         partial(self.error_closed, action, retry))
+
+    def error_closed(self, action: str, step_id: str | None, choice: str | None) -> None:
+        """Retry, run doctor, or just close."""
+        if choice == "retry" and action == "target":
+            self.run_worker(partial(work.resolve_target, self.state_dir, True), name="target",
+                            thread=True, exit_on_error=False)
+        elif choice == "retry" and step_id:
+            self.start_run(step_id)
+        elif choice == "doctor":
+            self.action_doctor()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception escaped a handler: show it instead of exiting with a traceback."""
+        self.unexpected += 1
+        if self.unexpected > MAX_UNEXPECTED or not self.ready:
+            super()._handle_exception(error)
+            return
+        try:
+            self.handle_error(error, None, "interface")
+        except Exception:  # noqa: BLE001 - the dialog itself failed: give up cleanly
+            super()._handle_exception(error)
+
+    def hold_autopilot(self, why: str) -> None:
+        """Stop the autopilot's countdown (when there is one)."""
+        if self.autopilot is not None:
+            self.autopilot.hold(f"{why}. Fix it, then press t to retry.")
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Command-palette entries for the wizard's actions, then Textual's own."""
+        yield SystemCommand("Run step", "Run the current step", self.action_run)
+        yield SystemCommand("Retry", "Run the failed step again", self.action_retry)
+        yield SystemCommand("Skip step", "Mark the current step skipped", self.action_skip)
+        yield SystemCommand("Reset to here", "Make this and later steps pending", self.action_reset_here)
+        yield SystemCommand("Doctor", "Check the environment for known problems", self.action_doctor)
+        yield SystemCommand("Support bundle", "Write a redacted support bundle", self.action_bundle)
+        yield SystemCommand("Copy commands", "Copy the step's equivalent commands", self.action_copy_commands)
+        yield SystemCommand("Quit", "Leave labwiz (the lab resumes next time)", self.action_quit_app)
+        yield from super().get_system_commands(screen)
+
+
+def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
+    """Run the TUI until the user quits; return the exit code (explained errors print, no traceback)."""
+    try:
+        app = LabwizApp(obj, autopilot=autopilot)
+    except LabwizError as exc:
+        from wizard.headless import fail
+
+        return fail(exc)
+    try:
+        code = app.run()
+    finally:
+        app.bridge.close()
+    if app.busy:
+        # a step was still running: its thread cannot be stopped, so leave now; the state says
+        # 'running' and the next start records it as interrupted and runs it again
+        print(f"labwiz quit while '{app.busy}' was running; it runs again when you resume.",
+              file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)
+    if app.return_code:
+        return app.return_code
+    return code if isinstance(code, int) else ExitCode.OK

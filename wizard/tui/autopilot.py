@@ -1,0 +1,82 @@
+"""The instructors' autopilot: run the lab step by step with a pause between steps.
+
+The countdown runs on the app's event loop (a Textual interval), never a thread: it only decides
+when to ask the app to run the next step. Space pauses and resumes it; ``n`` runs the next step now.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+TICK = 0.25
+
+
+class Autopilot:
+    """Counts down between steps and starts the next one through ``start(step_id)``."""
+
+    def __init__(self, app, pause: float, start: Callable[[str], None],
+                 status: Callable[[str], None]) -> None:
+        self.app = app
+        self.pause = max(0.0, float(pause))
+        self.start = start
+        self.status = status
+        self.paused = False
+        self.next_step: str | None = None
+        self.remaining = 0.0
+        self._timer = None
+
+    def schedule(self, step_id: str | None, title: str = "") -> None:
+        """Count down to ``step_id`` (None: the lab is complete)."""
+        self.next_step = step_id
+        self.remaining = self.pause
+        self._title = title or (step_id or "")
+        if step_id is None:
+            self._stop_timer()
+            self.status("Autopilot: the lab is complete. Press q to quit.")
+            return
+        if self._timer is None:
+            self._timer = self.app.set_interval(TICK, self._tick)
+        self._show()
+
+    def hold(self, why: str) -> None:
+        """Stop counting (a step is running, or failed and waits for a retry)."""
+        self.next_step = None
+        self._stop_timer()
+        self.status(f"Autopilot: {why}")
+
+    def toggle(self) -> None:
+        """Pause or resume the countdown."""
+        self.paused = not self.paused
+        self._show()
+
+    def advance(self) -> None:
+        """Run the next step now."""
+        if self.next_step is not None:
+            self.remaining = 0.0
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.next_step is None or self.paused:
+            self._show()
+            return
+        self.remaining -= TICK
+        if self.remaining <= 0:
+            step_id, self.next_step = self.next_step, None
+            self._stop_timer()
+            self.start(step_id)
+            return
+        self._show()
+
+    def _show(self) -> None:
+        if self.next_step is None:
+            return
+        if self.paused:
+            self.status(f"Autopilot paused before '{self._title}'. space: resume · n: run it now")
+        else:
+            self.status(f"Autopilot: '{self._title}' starts in {max(self.remaining, 0):.0f} s. "
+                        "space: pause · n: run it now")
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None

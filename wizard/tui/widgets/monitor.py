@@ -1,0 +1,55 @@
+"""The run monitoring view (pipeline graph, SageMaker resources) and the endpoint test view.
+
+Both draw the renderables of :mod:`wizard.views`, so the TUI and the headless run show the same
+picture. Updating a ``Static`` lets Textual repaint only the cells that changed: no flicker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+class MonitorView(VerticalScroll):
+    """The pipeline's graph over the SageMaker resources' statuses and log tails."""
+
+    def compose(self):
+        """Two sections, filled as ``graph`` and ``resources`` data arrive."""
+        yield Static("Pipeline", classes="section-title")
+        yield Static(Text("No pipeline run yet: it appears while 'Run monitoring' runs.", "dim"),
+                     id="graph")
+        yield Static("SageMaker resources", classes="section-title")
+        yield Static(Text("No SageMaker resources reported yet.", "dim"), id="resources")
+
+    def show(self, kind: str, data: Any) -> None:
+        """Draw ``graph`` or ``resources`` data."""
+        from wizard.views import render
+
+        renderable = render(kind, data)
+        if renderable is not None:
+            self.query_one(f"#{kind}", Static).update(renderable)
+
+
+class DigitsView(VerticalScroll):
+    """Sample digits drawn beside their predictions."""
+
+    def compose(self):
+        """A caption and the digits."""
+        yield Static(Text("No predictions yet: they appear while 'Endpoint test' runs.", "dim"),
+                     id="digits-caption")
+        yield Static("", id="digits")
+
+    def show(self, data: dict) -> None:
+        """Draw ``digits`` data (see :func:`wizard.views.digits_view`)."""
+        from wizard.views import digits_view
+
+        items = data.get("digits", [])
+        right = sum(1 for d in items if d.get("label") is not None and d.get("match"))
+        caption = f"{len(items)} sample digit(s) sent to endpoint {data.get('endpoint', '?')}"
+        if any("match" in d for d in items):
+            caption += f"; {right} matched their cluster's majority label"
+        self.query_one("#digits-caption", Static).update(Text(caption, "bold"))
+        self.query_one("#digits", Static).update(digits_view(data))

@@ -1,0 +1,57 @@
+"""The sidebar: the lab's steps with their states and durations."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Label, ListItem, ListView
+
+from wizard.tui.model import STATUS_LOOK, format_duration, step_record
+
+
+class StepItem(ListItem):
+    """One step in the sidebar; ``step_id`` names it."""
+
+    def __init__(self, number: int, step) -> None:
+        super().__init__(id=f"step-{step.id}")
+        self.step_id = step.id
+        self.number = number
+        self.title = step.title
+        self.label = Label("", markup=False)
+
+    def compose(self):
+        """A single label, redrawn by :meth:`show`."""
+        yield self.label
+
+    def show(self, rec: dict, autopilot_next: bool = False) -> None:
+        """Draw the step's glyph, number, title, and its duration or state word."""
+        status = rec.get("status", "pending")
+        glyph, word, style = STATUS_LOOK.get(status, ("?", status, "magenta"))
+        detail = format_duration(rec.get("duration_s")) if status == "done" else word
+        if status == "pending":
+            detail = "next" if autopilot_next else ""
+        text = Text.assemble((f"{glyph} ", style), f"{self.number}. {self.title}")
+        if detail:
+            text.append(f"  {detail}", "dim" if status != "failed" else style)
+        self.label.update(text)
+        self.set_class(status == "failed", "-failed")
+        self.set_class(status == "running", "-running")
+
+
+class StepList(ListView):
+    """The list of steps; highlighting one shows it in the step pane."""
+
+    def __init__(self, steps: list) -> None:
+        self._items = [StepItem(n, s) for n, s in enumerate(steps, 1)]
+        super().__init__(*self._items, id="steps")
+
+    def refresh_states(self, doc: dict, next_step: str | None = None) -> None:
+        """Redraw every step from the state document."""
+        for item in self._items:
+            item.show(step_record(doc, item.step_id), autopilot_next=item.step_id == next_step)
+
+    def select_step(self, step_id: str) -> None:
+        """Move the highlight to ``step_id``."""
+        for index, item in enumerate(self._items):
+            if item.step_id == step_id:
+                self.index = index
+                return
