@@ -72,15 +72,15 @@ def test_release_option_uses_the_local_github(tmp_path):
 
 
 def test_prompt_on_a_terminal(tmp_path):
-    """With a TTY and no --crd, inquirer asks; arrow down + Enter picks the next kind after TrainingJob."""
+    """With a TTY and no --crd, a numbered list is shown; a bad answer is re-asked; a number picks."""
     pid, fd = pty.fork()
     if pid == 0:  # child: become the generator, attached to the pty
         os.chdir(REPO_ROOT)
         os.execv(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
                                "--out", str(tmp_path)])
     output = b""
+    answers = [(b"Number or kind [TrainingJob]:", b"Trainingjobz\r"), (b"Type a number from 1 to 26", b"25\r")]
     deadline = time.monotonic() + 60
-    sent = False
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
         if ready:
@@ -91,16 +91,11 @@ def test_prompt_on_a_terminal(tmp_path):
             if not chunk:
                 break
             output += chunk
-            if b"\x1b[6n" in chunk:  # the terminal library asks where the cursor is: answer like a terminal
-                os.write(fd, b"\x1b[1;1R")
-        if not sent and b"Which SageMaker resource" in output:
-            time.sleep(0.5)
-            os.write(fd, b"\x1b[B")  # arrow down: from the default TrainingJob to TransformJob
-            time.sleep(0.3)
-            os.write(fd, b"\r")
-            sent = True
+        if answers and answers[0][0] in output:
+            os.write(fd, answers.pop(0)[1])
     _, status = os.waitpid(pid, 0)
     text = output.decode(errors="replace")
-    assert sent, text
+    assert not answers, text
+    assert "25) TransformJob" in text and "Did you mean TrainingJob?" in text
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text

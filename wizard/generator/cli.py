@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -25,35 +26,46 @@ def _looks_like_path(name: str) -> bool:
 
 
 def _prompt(crds: list[CrdInfo]) -> CrdInfo:
-    """Ask the learner to pick a CRD with arrow keys.
+    """Ask the learner to pick a CRD from a numbered list (a number or a kind is accepted).
 
-    inquirer is imported here, only on this interactive path, so the
-    generator's library code stays free of front-end dependencies.
+    ARCHITECTURE.md keeps inquirer out of wizard/ outside the front-ends (tests/test_layering.py
+    checks the source), so this prompt uses click; a front-end may pass its own chooser to
+    choose_crd() instead.
     """
-    import inquirer
-    choices = [(f"{c.kind:<34} {c.summary[:70]}", c.kind) for c in sorted(crds, key=lambda c: c.kind)]
-    answer = inquirer.prompt([inquirer.List("kind", message="Which SageMaker resource should the component create?",
-                                            choices=choices, default="TrainingJob")])
-    if not answer:
-        raise click.Abort()
-    return find_crd(crds, answer["kind"])
+    ordered = sorted(crds, key=lambda c: c.kind)
+    click.echo("Which SageMaker resource should the component create?")
+    for i, crd in enumerate(ordered, 1):
+        click.echo(f"  {i:>2}) {crd.kind:<34} {crd.summary[:60]}")
+    default = "TrainingJob" if any(c.kind == "TrainingJob" for c in ordered) else ordered[0].kind
+    while True:
+        answer = click.prompt("Number or kind", default=default).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(ordered):
+            return ordered[int(answer) - 1]
+        try:
+            return find_crd(ordered, answer)
+        except GeneratorError as exc:
+            click.echo(f"{exc}\nType a number from 1 to {len(ordered)}, or a kind.")
 
 
 def choose_crd(crd: str | None, release: str | None, crd_dir: Path | None, cache_dir: Path | None,
-               interactive: bool) -> CrdInfo:
-    """Resolve --crd (kind, plural, file name or path) to one CrdInfo, prompting if allowed."""
+               interactive: bool, chooser: Callable[[list[CrdInfo]], CrdInfo] | None = None) -> CrdInfo:
+    """Resolve --crd (kind, plural, file name or path) to one CrdInfo, prompting if allowed.
+
+    `chooser` replaces the numbered-list prompt (e.g. a front-end's arrow-key menu).
+    """
+    ask = chooser or _prompt
     if crd and _looks_like_path(crd):
         found = load_crds_from_path(crd)
         if len(found) == 1:
             return found[0]
         if not interactive:
             raise GeneratorError(f"{crd} holds {len(found)} CRDs; name one with --crd KIND --crd-dir {crd}.")
-        return _prompt(found)
+        return ask(found)
     if not crd and not interactive:
         raise GeneratorError("no CRD named and no terminal to ask on: pass --crd KIND (e.g. --crd TrainingJob), "
                              "a plural, a release file name, or a path to a CRD file.")
     crds, where = _catalogue(release, crd_dir, cache_dir)
-    return find_crd(crds, crd, where) if crd else _prompt(crds)
+    return find_crd(crds, crd, where) if crd else ask(crds)
 
 
 @click.command("generate")
