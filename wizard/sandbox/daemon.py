@@ -361,11 +361,15 @@ class Daemon:
             part = self.parts[name]
             if part.obj is None or name == "sagemaker":  # the AWS server stops SageMaker
                 continue
+            began = time.monotonic()
             try:
                 stop = getattr(part.obj, "stop", None)
                 if stop:
-                    stop()
+                    # a short join: the ACK controller's watch threads end when the Kubernetes
+                    # API, stopped next, closes their streams; the process exits regardless
+                    call_with(stop, timeout=1.0)
                 part.state = "stopped"
+                log.info("%s stopped in %.2f s", name, time.monotonic() - began)
             except Exception:  # noqa: BLE001 - stop the rest regardless
                 log.exception("stopping %s failed", name)
         self.phase = "stopped"
@@ -531,9 +535,12 @@ def main(argv: list[str] | None = None) -> int:
     while not daemon.stop_event.wait(1.0):
         pass
     daemon.stop()
-    lock.close()
     log.info("stopped")
-    return code
+    logging.shutdown()
+    lock.close()
+    # every part has flushed its state in stop(); worker threads or pools a part left behind
+    # must not hold the process (and `labwiz sandbox down`) for their own timeouts
+    os._exit(code)
 
 
 if __name__ == "__main__":
