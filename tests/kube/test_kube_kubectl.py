@@ -1,0 +1,280 @@
+"""The real kubectl (v1.32) against the sandbox API server: get, describe, apply, annotate,
+label, delete of every served type, ``-o yaml|json``, ``auth can-i`` and ``create token``."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from conftest import PROFILE
+
+NS = "kubectl-test"
+
+MANIFEST = f"""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {NS}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: aws-secret
+  namespace: {NS}
+type: Opaque
+data:
+  AWS_ACCESS_KEY_ID: QUtJQTEyMw==
+stringData:
+  AWS_SECRET_ACCESS_KEY: s3cr3t
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: runner
+  namespace: {NS}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {NS}
+data:
+  region: eu-west-1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: step
+  namespace: {NS}
+spec:
+  containers:
+  - name: main
+    image: python:3.11
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {NS}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1
+        env:
+        - name: A
+          value: "1"
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: {NS}
+spec:
+  selector: {{app: web}}
+  ports:
+  - port: 80
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: sagemaker-jobs
+  namespace: {NS}
+rules:
+- apiGroups: [sagemaker.services.k8s.aws]
+  resources: [trainingjobs, trainingjobs/status]
+  verbs: [get, list, create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: runner-sagemaker
+  namespace: {NS}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: sagemaker-jobs
+subjects:
+- kind: ServiceAccount
+  name: runner
+  namespace: {NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: kubectl-test-reader
+rules:
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: kubectl-test-reader
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: kubectl-test-reader
+subjects:
+- kind: ServiceAccount
+  name: runner
+  namespace: {NS}
+---
+apiVersion: sagemaker.services.k8s.aws/v1alpha1
+kind: TrainingJob
+metadata:
+  name: kmeans
+  namespace: {NS}
+spec:
+  trainingJobName: kmeans
+  roleARN: arn:aws:iam::123456789012:role/sm
+  algorithmSpecification:
+    trainingImage: kmeans:1
+    trainingInputMode: File
+  outputDataConfig:
+    s3OutputPath: s3://bucket/out
+  resourceConfig:
+    instanceCount: 1
+    instanceType: ml.m5.large
+    volumeSizeInGB: 5
+  stoppingCondition:
+    maxRuntimeInSeconds: 3600
+"""
+
+EVENT = f"""
+apiVersion: v1
+kind: Event
+metadata:
+  name: step.started
+  namespace: {NS}
+involvedObject:
+  kind: Pod
+  name: step
+  namespace: {NS}
+reason: Started
+message: Started container main
+type: Normal
+"""
+
+KINDS = [("namespace", NS, ""), ("secret", "aws-secret", NS), ("serviceaccount", "runner", NS),
+         ("configmap", "settings", NS), ("pod", "step", NS), ("deployment", "web", NS),
+         ("service", "web", NS), ("role", "sagemaker-jobs", NS),
+         ("rolebinding", "runner-sagemaker", NS), ("clusterrole", "kubectl-test-reader", ""),
+         ("clusterrolebinding", "kubectl-test-reader", ""), ("trainingjob", "kmeans", NS),
+         ("event", "step.started", NS)]
+
+
+def _ns_args(ns: str) -> list[str]:
+    """``-n ns`` when namespaced."""
+    return ["-n", ns] if ns else []
+
+
+def test_apply_get_describe_annotate_label_delete_each_type(cluster):
+    out = cluster.kubectl("apply", "-f", "-", stdin=MANIFEST)
+    assert "trainingjob.sagemaker.services.k8s.aws/kmeans created" in out.stdout
+    assert "secret/aws-secret created" in out.stdout
+    assert out.stderr == "", out.stderr  # no discovery/openapi noise
+    cluster.kubectl("apply", "-f", "-", stdin=EVENT)
+    # a second apply of a change is computed as a patch and reported as configured
+    changed = MANIFEST.replace("region: eu-west-1", "region: us-east-1").replace(
+        "instanceCount: 1", "instanceCount: 2")
+    out = cluster.kubectl("apply", "-f", "-", stdin=changed)
+    assert "configmap/settings configured" in out.stdout
+    assert "trainingjob.sagemaker.services.k8s.aws/kmeans configured" in out.stdout
+    assert "serviceaccount/runner unchanged" in out.stdout
+    assert cluster.kubectl_json("get", "cm", "settings", "-n", NS)["data"] == {
+        "region": "us-east-1"}
+    tj = cluster.kubectl_json("get", "trainingjob", "kmeans", "-n", NS)
+    assert tj["spec"]["resourceConfig"]["instanceCount"] == 2
+    assert tj["metadata"]["generation"] == 2
+    secret = yaml.safe_load(cluster.kubectl("get", "secret", "aws-secret", "-n", NS,
+                                            "-o", "yaml").stdout)
+    assert set(secret["data"]) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    # one kubectl call per verb and scope, naming every type (kubectl takes TYPE/NAME lists)
+    for scope in (NS, ""):
+        kinds = [(k, n) for k, n, ns in KINDS if ns == scope]
+        refs = [f"{k}/{n}" for k, n in kinds]
+        tables = cluster.kubectl("get", *refs, *_ns_args(scope)).stdout
+        for kind, name in kinds:
+            # the events table, as on a real server, shows the reason and object, not the name
+            assert (name if kind != "event" else "pod/step") in tables, (kind, tables)
+        described = cluster.kubectl("describe", *refs, *_ns_args(scope)).stdout
+        for kind, name in kinds:
+            assert f"Name:" in described and name in described, kind
+        refs = [r for r in refs if not r.startswith("event/")]
+        cluster.kubectl("annotate", *refs, *_ns_args(scope), "labwiz/checked=yes")
+        cluster.kubectl("label", *refs, *_ns_args(scope), "tier=lab")
+        kinds_csv = ",".join(k for k, _ in kinds if k != "event")
+        listed = cluster.kubectl_json("get", kinds_csv, *_ns_args(scope), "-l", "tier=lab")
+        got = {(i["kind"].lower(), i["metadata"]["name"]): i for i in listed["items"]}
+        for ref in refs:
+            kind, name = ref.split("/")
+            item = got[(kind, name)]
+            assert item["metadata"]["annotations"]["labwiz/checked"] == "yes", kind
+            assert item["metadata"]["uid"], kind
+    table = cluster.kubectl("get", "deploy", "web", "-n", NS).stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    table = cluster.kubectl("get", "trainingjobs", "-n", NS, "-o", "wide").stdout
+    assert "FAILURE-REASON" in table and "SECONDARY-STATUS" in table
+    out = cluster.kubectl("delete", "-f", "-", stdin=MANIFEST.split("---", 1)[1])
+    assert "trainingjob.sagemaker.services.k8s.aws \"kmeans\" deleted" in out.stdout
+    missing = cluster.kubectl("get", "cm", "settings", "-n", NS, check=False)
+    assert missing.returncode == 1 and "NotFound" in missing.stderr
+    cluster.kubectl("delete", "namespace", NS)
+    assert cluster.kubectl("get", "ns", NS, check=False).returncode == 1
+
+
+def test_kubectl_rejects_invalid_custom_resource(cluster):
+    bad = yaml.safe_load(MANIFEST.split("---")[-1])
+    bad["metadata"]["namespace"] = PROFILE
+    del bad["spec"]["trainingJobName"]
+    bad["spec"]["resourceConfig"]["instanceCount"] = "one"
+    out = cluster.kubectl("apply", "-f", "-", stdin=json.dumps(bad), check=False)
+    assert out.returncode == 1
+    assert "spec.trainingJobName: Required value" in out.stderr
+    assert "spec.resourceConfig.instanceCount" in out.stderr
+    bad["spec"]["trainingJobName"] = "kmeans"
+    bad["spec"]["resourceConfig"]["instanceCount"] = 1
+    bad["spec"]["typo"] = True
+    out = cluster.kubectl("apply", "-f", "-", stdin=json.dumps(bad), check=False)
+    assert out.returncode == 1 and 'unknown field "spec.typo"' in out.stderr
+    unknown = cluster.kubectl("get", "flurbles", check=False)
+    assert unknown.returncode == 1
+    assert "doesn't have a resource type \"flurbles\"" in unknown.stderr
+
+
+def test_auth_can_i_and_whoami(cluster):
+    editor = f"system:serviceaccount:{PROFILE}:default-editor"
+    yes = cluster.kubectl("auth", "can-i", "create", "pods", "-n", PROFILE, "--as", editor)
+    assert yes.stdout.strip() == "yes"
+    no = cluster.kubectl("auth", "can-i", "create", "trainingjobs.sagemaker.services.k8s.aws",
+                         "-n", PROFILE, "--as", editor, check=False)
+    assert no.returncode == 1 and no.stdout.strip() == "no"
+    controller = "system:serviceaccount:ack-system:ack-sagemaker-controller"
+    ok = cluster.kubectl("auth", "can-i", "patch", "trainingjobs/status", "-n", PROFILE,
+                         "--as", controller)
+    assert ok.stdout.strip() == "yes"
+    me = cluster.kubectl("auth", "whoami", "-o", "json")
+    assert json.loads(me.stdout)["status"]["userInfo"]["username"] == "kubernetes-admin"
+
+
+def test_create_token_authenticates_as_the_account(cluster, tmp_path):
+    token = cluster.kubectl("create", "token", "default-viewer", "-n", PROFILE).stdout.strip()
+    cfg = yaml.safe_load(cluster.kubeconfig.read_text())
+    cfg["users"][0]["user"]["token"] = token
+    viewer = tmp_path / "viewer.yaml"
+    viewer.write_text(yaml.safe_dump(cfg))
+    pods = cluster.kubectl("get", "pods", "-n", PROFILE, kubeconfig=viewer, check=False)
+    assert pods.returncode == 0, pods.stderr
+    denied = cluster.kubectl("get", "secrets", "-n", PROFILE, kubeconfig=viewer, check=False)
+    assert denied.returncode == 1
+    assert ('User "system:serviceaccount:kubeflow-user-example-com:default-viewer" cannot list '
+            'resource "secrets"') in denied.stderr
