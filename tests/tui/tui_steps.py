@@ -86,7 +86,13 @@ class TrainStep(Step):
     lesson = "The pipeline trains **k-means** on the digits."
 
     def run(self, ctx, reporter):
+        import time
+
         reporter.command(cmd("kfp", "run", "create", "--experiment-name", "lab"))
+        # 'hold-train' keeps the step busy (bounded) so a test can press keys while it runs
+        deadline = time.monotonic() + 20
+        while (workdir() / "hold-train").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         reporter.show("graph", GRAPH)
         reporter.show("resources", RESOURCES)
         if (workdir() / "fail-train").exists():
