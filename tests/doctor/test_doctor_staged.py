@@ -1,0 +1,269 @@
+"""Staged failures: break one thing in a healthy sandbox lab, and the doctor names it.
+
+Each test changes the environment (not the doctor), runs the real checks through the real
+clients, asserts the failing check and its remediation, and puts the environment back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+
+def test_healthy_lab_passes_every_check(lab):
+    results = lab.doctor()
+    failed = {n: r.found for n, r in results.items() if r.status in ("fail", "warn")}
+    assert failed == {}
+    for name in ("sandbox", "aws-credentials", "aws-region", "kube-api", "irsa-annotation",
+                 "pipeline-rbac", "pod-role-trust", "execution-role", "s3-bucket",
+                 "s3-lab-data", "ack-controller", "ack-crds", "ack-irsa", "kfp-api",
+                 "kfp-auth", "billing-leftovers"):
+        assert results[name].status == "pass", (name, results[name].found)
+    # slow checks come last, and say so
+    order = list(results)
+    slow = [n for n in order if results[n].slow]
+    assert slow and order[-len(slow):] == slow
+
+
+def test_missing_annotation(lab):
+    lab.annotate(None)
+    try:
+        result = lab.doctor("irsa-annotation")["irsa-annotation"]
+    finally:
+        lab.annotate(lab.pod_role_arn)
+    assert result.status == "fail"
+    assert "no eks.amazonaws.com/role-arn annotation" in result.found
+    assert f"kubectl annotate -n {lab.namespace} serviceaccount {lab.sa}" in result.remediation
+    assert result.doc_url.startswith("https://docs.aws.amazon.com/eks/")
+
+
+def test_trust_naming_another_service_account(lab):
+    iam = lab.clients.aws("iam")
+    wrong = f"system:serviceaccount:kubeflow:{lab.sa}"
+    iam.update_assume_role_policy(RoleName="kfp-sagemaker-pod-role",
+                                  PolicyDocument=lab.trust_policy(sub=wrong))
+    try:
+        result = lab.doctor("pod-role-trust")["pod-role-trust"]
+    finally:
+        iam.update_assume_role_policy(RoleName="kfp-sagemaker-pod-role",
+                                      PolicyDocument=lab.trust_policy())
+    assert result.status == "fail"
+    assert "AssumeRoleWithWebIdentity will be denied" in result.found
+    assert wrong in result.found
+    assert f"system:serviceaccount:{lab.namespace}:{lab.sa}" in result.remediation
+
+
+def test_rolebinding_deleted(lab):
+    lab.clients.rbac_v1().delete_namespaced_role_binding("labwiz-sagemaker-resources",
+                                                         lab.namespace)
+    try:
+        result = lab.doctor("pipeline-rbac")["pipeline-rbac"]
+    finally:
+        lab.grant_rbac()
+    assert result.status == "fail"
+    assert "create trainingjobs" in result.found or "create processingjobs" in result.found
+    assert "rolebinding" in result.remediation and "kubectl auth can-i" in result.remediation
+    assert lab.doctor("pipeline-rbac")["pipeline-rbac"].status == "pass"
+
+
+def test_crd_deleted(lab):
+    from kubernetes import client
+
+    api = client.ApiextensionsV1Api(lab.clients.kube)
+    name = "transformjobs.sagemaker.services.k8s.aws"
+    saved = api.read_custom_resource_definition(name)
+    api.delete_custom_resource_definition(name)
+    try:
+        result = lab.doctor("ack-crds")["ack-crds"]
+    finally:
+        body = lab.clients.kube.sanitize_for_serialization(saved)
+        body["metadata"] = {"name": name}
+        body.pop("status", None)
+        api.create_custom_resource_definition(body)
+    assert result.status == "fail"
+    assert "TransformJob" in result.found
+    assert "helm" in result.remediation.lower() or "crds" in result.remediation
+
+
+def test_controller_scaled_to_zero(lab):
+    apps = lab.clients.apps_v1()
+    name = [d.metadata.name for d in apps.list_namespaced_deployment("ack-system").items
+            if "sagemaker" in d.metadata.name][0]
+    apps.patch_namespaced_deployment(name, "ack-system", {"spec": {"replicas": 0}})
+    try:
+        result = lab.doctor("ack-controller")["ack-controller"]
+    finally:
+        apps.patch_namespaced_deployment(name, "ack-system", {"spec": {"replicas": 1}})
+    assert result.status == "fail"
+    assert "scaled to 0" in result.found
+    assert f"kubectl -n ack-system scale deployment {name} --replicas=1" == result.remediation
+
+
+def test_bucket_in_another_region(lab):
+    s3 = lab.clients.session.client("s3", region_name="us-west-2",
+                                    endpoint_url=lab.target.aws_endpoint_url)
+    other = "labwiz-doctor-other-region"
+    if other not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=other,
+                         CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    lab.write_state(inputs={"bucket": other},
+                    steps={"data-upload": {"status": "done", "outputs": {
+                        "bucket": other, "region": "eu-west-1"}}})
+    results = lab.doctor("s3-bucket", "aws-region")
+    assert results["s3-bucket"].status == "fail"
+    assert "is in us-west-2, but the lab runs in eu-west-1" in results["s3-bucket"].found
+    assert "bucket in eu-west-1" in results["s3-bucket"].remediation
+    assert results["aws-region"].status == "fail"
+    assert f"bucket {other}: us-west-2" in results["aws-region"].found
+
+
+def test_data_missing(lab):
+    s3 = lab.clients.aws("s3")
+    key = "lab1/processing_code/kmeans_preprocessing.py"
+    s3.delete_object(Bucket=lab.bucket, Key=key)
+    try:
+        result = lab.doctor("s3-lab-data")["s3-lab-data"]
+    finally:
+        s3.put_object(Bucket=lab.bucket, Key=key, Body=b"print('preprocess')\n")
+    assert result.status == "fail"
+    assert "the preprocessing script" in result.found and "MNIST" not in result.found
+    assert f"aws s3 cp kmeans_preprocessing.py s3://{lab.bucket}/{key}" in result.remediation
+
+
+@pytest.mark.parametrize("given,expect", [
+    ("SageMakerExecutionRole", "is a role name, not an ARN"),
+    ("POD", "is the pipeline pods' role"),
+    ("UNTRUSTED", "does not trust sagemaker.amazonaws.com"),
+])
+def test_wrong_execution_role(lab, given, expect):
+    if given == "POD":
+        given = lab.pod_role_arn
+    elif given == "UNTRUSTED":
+        iam = lab.clients.aws("iam")
+        try:
+            iam.create_role(RoleName="labwiz-untrusted", AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                    "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+        given = f"arn:aws:iam::{lab.info.account_id}:role/labwiz-untrusted"
+    lab.write_state(inputs={"execution_role_arn": given},
+                    credentials={"execution_role_arn": given})
+    result = lab.doctor("execution-role")["execution-role"]
+    assert result.status == "fail"
+    assert expect in result.found
+    assert "execution role" in result.remediation.lower() or "sagemaker.amazonaws.com" in \
+        result.remediation
+
+
+def test_secret_missing_and_invalid(lab):
+    from kubernetes import client
+
+    lab.write_state(inputs={"pod_access": "secret"}, credentials={"access_mode": "secret",
+                                                                  "secret_name": "aws-secret"})
+    result = lab.doctor("aws-secret")["aws-secret"]
+    assert result.status == "fail"
+    assert f"missing from namespace {lab.namespace}" in result.found
+    assert f"kubectl create secret generic aws-secret -n {lab.namespace}" in result.remediation
+    # double-encoded values (a classic of the lab's jq | base64 recipe) are not a key pair
+    twice = base64.b64encode(base64.b64encode(b"AKIAABCDEFGHIJKLMNOP")).decode()
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="aws-secret"),
+                           data={"AWS_ACCESS_KEY_ID": twice,
+                                 "AWS_SECRET_ACCESS_KEY": base64.b64encode(b"x" * 40).decode()})
+    lab.core().create_namespaced_secret(lab.namespace, body)
+    try:
+        result = lab.doctor("aws-secret")["aws-secret"]
+        assert result.status == "fail" and "not an AWS access key pair" in result.found
+        # a well-formed key that IAM does not know
+        lab.core().patch_namespaced_secret("aws-secret", lab.namespace, {"data": {
+            "AWS_ACCESS_KEY_ID": base64.b64encode(b"AKIAABCDEFGHIJKLMNOP").decode()}})
+        result = lab.doctor("aws-secret")["aws-secret"]
+        assert result.status == "fail" and "not known to IAM" in result.found
+        # a live key passes
+        iam = lab.clients.aws("iam")
+        iam.create_user(UserName="labwiz-doctor-user")
+        key = iam.create_access_key(UserName="labwiz-doctor-user")["AccessKey"]
+        lab.core().patch_namespaced_secret("aws-secret", lab.namespace, {"data": {
+            "AWS_ACCESS_KEY_ID": base64.b64encode(key["AccessKeyId"].encode()).decode(),
+            "AWS_SECRET_ACCESS_KEY": base64.b64encode(
+                key["SecretAccessKey"].encode()).decode()}})
+        result = lab.doctor("aws-secret")["aws-secret"]
+        assert result.status == "pass", result.found
+        assert key["SecretAccessKey"] not in result.found
+    finally:
+        lab.core().delete_namespaced_secret("aws-secret", lab.namespace)
+
+
+def test_bad_kfp_token(lab, tmp_path):
+    """The sandbox's own KFP API is open (as a port-forward is); a KFP API server that wants a
+    token, as a Kubeflow behind its auth service does, stands in for the signed-in dashboard."""
+    import copy
+
+    from wizard.sandbox.kfp_api import KfpApiServer
+    from wizard.secrets import Secret
+
+    server = KfpApiServer(tmp_path / "kfp", auth_token="the-right-session-token")
+    server.start()
+    try:
+        target = copy.copy(lab.target)
+        target.kfp_host = server.url
+        target.kfp_token = Secret("not-the-token-kfp-wants")
+        lab.write_state(inputs={"kfp_host": server.url})
+        result = lab.doctor("kfp-auth", target=target)["kfp-auth"]
+        target.kfp_token = Secret("the-right-session-token")
+        good = lab.doctor("kfp-auth", target=target)["kfp-auth"]
+    finally:
+        server.stop()
+    assert result.status == "fail"
+    assert "HTTP 401" in result.found
+    assert "authservice_session" in result.remediation
+    assert "not-the-token-kfp-wants" not in result.found
+    assert good.status == "pass", good.found
+
+
+def test_kfp_unreachable(lab):
+    import copy
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    target = copy.copy(lab.target)
+    target.kfp_host = f"http://127.0.0.1:{port}"
+    lab.write_state(inputs={"kfp_host": target.kfp_host})
+    results = lab.doctor("kfp-api", "kfp-auth", target=target)
+    assert results["kfp-api"].status == "fail"
+    assert "did not answer" in results["kfp-api"].found
+    assert "KF_PIPELINES_ENDPOINT" in results["kfp-api"].remediation
+    assert results["kfp-auth"].status == "skip"
+
+
+def test_v1_pipeline_file(lab, tmp_path):
+    v1 = tmp_path / "mnist_classification_pipeline.py"
+    v1.write_text("import kfp\nfrom kfp import components, dsl\nfrom kfp.aws import "
+                  "use_aws_secret\n\n@dsl.pipeline(name='x')\ndef p():\n    op = "
+                  "dsl.ContainerOp(name='a', image='busybox')\n    "
+                  "op.apply(use_aws_secret('aws-secret'))\n")
+    v2 = tmp_path / "v2.py"
+    v2.write_text("from kfp import dsl\n\n@dsl.component\ndef add(a: int) -> int:\n    "
+                  "return a\n")
+    results = lab.doctor("kfp-v2-pipeline", pipeline_paths=[v1])
+    result = results["kfp-v2-pipeline"]
+    assert result.status == "fail"
+    assert "kfp.aws" in result.found and "dsl.ContainerOp" in result.found
+    assert f"{v1}:3" in result.found
+    assert "@dsl.container_component" in result.remediation
+    assert lab.doctor("kfp-v2-pipeline", pipeline_paths=[v2])["kfp-v2-pipeline"].status == "pass"
+
+
+def test_not_reached_steps_do_not_fail(lab):
+    lab.annotate(None)
+    try:
+        lab.write_state(steps={"credentials": None})
+        result = lab.doctor("irsa-annotation")["irsa-annotation"]
+    finally:
+        lab.annotate(lab.pod_role_arn)
+    assert result.status == "skip"
+    assert result.found.startswith("Not reached yet: the lab's 'credentials' step has not run")
