@@ -168,6 +168,12 @@ def test_endpoint_faults(lab, trained, faults):
     assert err["Message"] == "Endpoint e-sick of account 123456789012 not found."
     lab.sm.delete_endpoint(EndpointName="e-sick")
     assert lab.sm.describe_endpoint(EndpointName="e-sick")["EndpointStatus"] == "Deleting"
+    faults("s3=AccessDenied")
+    lab.sm.create_endpoint(EndpointName="e-nos3", EndpointConfigName="c-faults")
+    out = lab.wait(lab.sm.describe_endpoint, "EndpointName", "e-nos3", "EndpointStatus")
+    assert out["EndpointStatus"] == "Failed"
+    assert out["FailureReason"].startswith(
+        'Failed to download model data for container "container_1" from URL: "s3://')
 
 
 def test_invoke_errors(lab, trained, faults):
