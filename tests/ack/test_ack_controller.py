@@ -104,8 +104,22 @@ def _kmeans_job(lab: Any, name: str, role: str | None = None) -> dict:
 
 
 def _create(lab: Any, body: dict) -> None:
-    lab.api.create_namespaced_custom_object(GROUP, VERSION, NS, "trainingjobs" if body["kind"] ==
-                                            "TrainingJob" else body["kind"].lower() + "s", body)
+    """Create a custom resource in the test namespace."""
+    lab.api.create_namespaced_custom_object(GROUP, VERSION, NS, _plural(body["kind"]), body)
+
+
+def _plural(kind: str) -> str:
+    """The resource name of a kind."""
+    from wizard.sandbox.ack.names import kind_plural
+
+    return kind_plural(kind)
+
+
+def _synced(lab: Any, kind: str, name: str) -> dict | None:
+    """The resource once ACK.ResourceSynced is True, else None."""
+    obj = _get(lab, _plural(kind), name)
+    cond = _condition(obj, "ACK.ResourceSynced")
+    return obj if cond and cond["status"] == "True" else None
 
 
 def _get(lab: Any, plural: str, name: str) -> dict | None:
@@ -121,14 +135,17 @@ def _get(lab: Any, plural: str, name: str) -> dict | None:
 
 
 def _condition(obj: dict | None, ctype: str) -> dict | None:
+    """The condition of type ``ctype`` on ``obj``, or None."""
     for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
         if cond["type"] == ctype:
             return cond
     return None
 
 
-def test_training_job_completes_with_artifacts(lab: Any) -> None:
-    """A TrainingJob resource trains for real: Completed, model in S3, ResourceSynced True."""
+@pytest.fixture(scope="module")
+def trained(lab: Any) -> tuple[dict, list]:
+    """The TrainingJob resource ``ack-train-ok`` once finished, and the conditions seen on the
+    way (while SageMaker reported it InProgress)."""
     _create(lab, _kmeans_job(lab, "ack-train-ok"))
     seen_in_progress = []
 
@@ -139,7 +156,12 @@ def test_training_job_completes_with_artifacts(lab: Any) -> None:
             seen_in_progress.append(_condition(obj, "ACK.ResourceSynced"))
         return obj if status.get("trainingJobStatus") in ("Completed", "Failed", "Stopped") else None
 
-    obj = _wait("the training job to finish", finished, timeout=150)
+    return _wait("the training job to finish", finished, timeout=150), seen_in_progress
+
+
+def test_training_job_completes_with_artifacts(lab: Any, trained: tuple[dict, list]) -> None:
+    """A TrainingJob resource trains for real: Completed, model in S3, ResourceSynced True."""
+    obj, seen_in_progress = trained
     status = obj["status"]
     assert status["trainingJobStatus"] == "Completed", status.get("failureReason")
     assert status["secondaryStatus"] == "Completed"
@@ -177,6 +199,19 @@ def test_invalid_role_is_terminal(lab: Any) -> None:
     assert "arn" not in (obj["status"].get("ackResourceMetadata") or {})
     with pytest.raises(Exception, match="not found"):
         lab.sm.describe_training_job(TrainingJobName="ack-train-badrole")
+
+    # fixing the spec (a new generation) clears the terminal state and the job is created
+    lab.api.patch_namespaced_custom_object(GROUP, VERSION, NS, "trainingjobs", "ack-train-badrole",
+                                           {"spec": {"roleARN": lab.account.execution_role_arn}})
+    fixed = _wait("the job to be created", lambda: (lambda o: o if (
+        (o or {}).get("status", {}).get("ackResourceMetadata", {}).get("arn")) else None)(
+        _get(lab, "trainingjobs", "ack-train-badrole")))
+    assert _condition(fixed, "ACK.Terminal") is None
+    assert lab.sm.describe_training_job(TrainingJobName="ack-train-badrole")["RoleArn"] == (
+        lab.account.execution_role_arn)
+    lab.api.delete_namespaced_custom_object(GROUP, VERSION, NS, "trainingjobs", "ack-train-badrole")
+    _wait("the resource to be removed",
+          lambda: _get(lab, "trainingjobs", "ack-train-badrole") is None, timeout=120)
 
 
 def test_delete_stops_the_job_then_releases_the_resource(lab: Any) -> None:
@@ -237,3 +272,45 @@ def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
         _wait("a retry", lambda: controller.passes > passes + 1, timeout=30)
     finally:
         controller.stop()
+
+
+def test_hosting_lifecycle_update_and_delete(lab: Any, trained: tuple[dict, list]) -> None:
+    """Model, EndpointConfig and Endpoint reach their steady states; an endpoint follows a new
+    config; deleting the resources deletes them in SageMaker."""
+    from ack_samples import endpoint, endpoint_config, model
+    from wizard.kmeans_images import kmeans_image_uri
+
+    artifacts = trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"]
+    body = model("ack-model")
+    body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
+    body["spec"]["primaryContainer"].update(image=kmeans_image_uri(REGION),
+                                            modelDataURL=artifacts)
+    _create(lab, body)
+    model_obj = _wait("the model to sync", lambda: _synced(lab, "Model", "ack-model"))
+    assert model_obj["status"]["ackResourceMetadata"]["arn"].endswith(":model/ack-model")
+    for config in ("ack-config-a", "ack-config-b"):
+        _create(lab, endpoint_config(config, model_name="ack-model"))
+        _wait(f"{config} to sync", lambda c=config: _synced(lab, "EndpointConfig", c))
+    _create(lab, endpoint("ack-endpoint", config_name="ack-config-a"))
+    ep = _wait("the endpoint to be InService",
+               lambda: _synced(lab, "Endpoint", "ack-endpoint"), timeout=120)
+    assert ep["status"]["endpointStatus"] == "InService"
+    assert ep["status"]["productionVariants"][0]["variantName"] == "AllTraffic"
+
+    # a new endpoint config in spec: UpdateEndpoint, then InService on the new config
+    lab.api.patch_namespaced_custom_object(GROUP, VERSION, NS, "endpoints", "ack-endpoint",
+                                           {"spec": {"endpointConfigName": "ack-config-b"}})
+    _wait("the endpoint to run on the new config", lambda: (
+        lab.sm.describe_endpoint(EndpointName="ack-endpoint")["EndpointConfigName"]
+        == "ack-config-b" and _synced(lab, "Endpoint", "ack-endpoint")), timeout=120)
+
+    for kind, name in (("Endpoint", "ack-endpoint"), ("EndpointConfig", "ack-config-a"),
+                       ("EndpointConfig", "ack-config-b"), ("Model", "ack-model")):
+        lab.api.delete_namespaced_custom_object(GROUP, VERSION, NS, _plural(kind), name)
+        _wait(f"{kind} {name} to be removed", lambda k=kind, n=name: _get(lab, _plural(k), n)
+              is None, timeout=60)
+    for call, arg in ((lab.sm.describe_endpoint, {"EndpointName": "ack-endpoint"}),
+                      (lab.sm.describe_endpoint_config, {"EndpointConfigName": "ack-config-a"}),
+                      (lab.sm.describe_model, {"ModelName": "ack-model"})):
+        with pytest.raises(Exception, match="Could not find"):
+            call(**arg)
