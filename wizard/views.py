@@ -159,8 +159,10 @@ def resources_view(data):
 
     items = data.get("resources", []) if isinstance(data, dict) else list(data or [])
     table = Table(show_edge=False, expand=True, pad_edge=False)
-    for column, ratio in (("kind", 2), ("name", 3), ("status", 2), ("detail", 3)):
-        table.add_column(column, ratio=ratio, overflow="fold")
+    for column, ratio, wrap in (("kind", 2, False), ("name", 3, True), ("status", 2, False),
+                                ("detail", 3, True)):
+        # kinds and statuses are single words: cut them rather than break them across lines
+        table.add_column(column, ratio=ratio, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
     tails = []
     for item in items:
         glyph, style = state_style(item.get("status"))

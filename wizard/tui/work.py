@@ -85,8 +85,8 @@ def planned_commands(step: Step, doc: dict, target, state_dir: Path) -> tuple[li
 def validate_form(step: Step, values: dict, doc: dict, target, state_dir: Path) -> dict:
     """Check every filled field with its ``InputSpec.validate``; return the answers to run with.
 
-    Empty fields are left out so the runner asks for them (through a dialog) when they are
-    required. Raises :class:`FormInvalid` naming each bad field and why.
+    Empty required fields are left out so the runner asks for them (through a dialog); empty
+    optional ones are passed as ``""``, which the runner takes as "none" without asking again. Raises :class:`FormInvalid` naming each bad field and why.
     """
     from wizard.secrets import Secret
 
@@ -96,6 +96,8 @@ def validate_form(step: Step, values: dict, doc: dict, target, state_dir: Path) 
     for spec in step.input_specs():
         raw = values.get(spec.name)
         if raw is None or raw == "" or raw == []:
+            if not spec.required:
+                answers[spec.name] = ""  # the form was the question: an empty field means none
             continue
         try:
             checked = spec.validate(raw, ctx) if spec.validate else raw
