@@ -1,0 +1,182 @@
+"""Injected faults: the sandbox answers as AWS does for a known failure, and the doctor names it.
+
+The pipeline's work is reproduced through its real path: a custom resource is created in the
+profile namespace and the sandbox's ACK controller calls SageMaker, which refuses it.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from doctor_lab import IMAGE
+
+
+def _training_job(lab, name: str) -> dict:
+    bucket = f"s3://{lab.bucket}"
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "TrainingJob",
+            "metadata": {"name": name}, "spec": {
+                "trainingJobName": name, "roleARN": lab.info.execution_role_arn,
+                "hyperParameters": {"k": "10", "feature_dim": "784"},
+                "algorithmSpecification": {"trainingImage": IMAGE, "trainingInputMode": "File"},
+                "inputDataConfig": [{"channelName": "train", "dataSource": {"s3DataSource": {
+                    "s3DataType": "S3Prefix", "s3URI": f"{bucket}/lab1/train_data/"}}}],
+                "outputDataConfig": {"s3OutputPath": f"{bucket}/lab1/output/"},
+                "resourceConfig": {"instanceCount": 1, "instanceType": "ml.m5.xlarge",
+                                   "volumeSizeInGB": 5},
+                "stoppingCondition": {"maxRuntimeInSeconds": 3600}}}
+
+
+def _model(lab, name: str, model_url: str) -> dict:
+    return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
+            "metadata": {"name": name}, "spec": {
+                "modelName": name, "executionRoleARN": lab.info.execution_role_arn,
+                "primaryContainer": {"image": IMAGE, "modelDataURL": model_url}}}
+
+
+def _terminal_or_recoverable(lab, kind: str, name: str) -> dict:
+    """Wait for ACK to report the refusal (terminal or recoverable, as ACK sorts the code)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return lab.wait_condition(kind, name, "ACK.Terminal", timeout=1)
+        except AssertionError:
+            try:
+                return lab.wait_condition(kind, name, "ACK.Recoverable", timeout=1)
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
+
+def test_training_resource_limit(lab):
+    lab.set_faults("training=ResourceLimitExceeded")
+    name = "doctor-limit-train"
+    lab.create_cr(_training_job(lab, name))
+    try:
+        cond = _terminal_or_recoverable(lab, "TrainingJob", name)
+        assert "ResourceLimitExceeded" in cond["message"]
+        results = lab.doctor("resource-limits", "ack-conditions")
+    finally:
+        lab.delete_cr("TrainingJob", name)
+    limit = results["resource-limits"]
+    assert limit.status == "fail"
+    assert f"TrainingJob/{name}" in limit.found and "ml.m5.xlarge" in limit.found
+    assert "Service Quotas" in limit.remediation
+    assert limit.doc_url.endswith("regions-quotas.html")
+    assert results["ack-conditions"].status in ("fail", "warn")
+    assert "Service Quotas" in results["ack-conditions"].remediation or \
+        results["ack-conditions"].status == "warn"
+
+
+def test_role_access_denied(lab):
+    lab.set_faults("role=AccessDenied")
+    name = "doctor-denied-model"
+    lab.create_cr(_model(lab, name, f"s3://{lab.bucket}/lab1/output/model.tar.gz"))
+    try:
+        cond = _terminal_or_recoverable(lab, "Model", name)
+        assert "assume" in cond["message"].lower()
+        result = lab.doctor("execution-role")["execution-role"]
+    finally:
+        lab.delete_cr("Model", name)
+    assert result.status == "fail"
+    assert "SageMaker refused to assume" in result.found
+    assert f"Model/{name}" in result.found
+    assert "trust policy" in result.remediation
+
+
+def test_s3_access_denied(lab):
+    lab.set_faults("s3=AccessDenied")
+    results = lab.doctor("s3-bucket", "s3-lab-data")
+    assert results["s3-bucket"].status == "fail"
+    assert "AccessDenied" in results["s3-bucket"].found
+    assert "s3:ListBucket" in results["s3-bucket"].remediation
+    assert results["s3-lab-data"].status == "fail"
+    assert "Access denied" in results["s3-lab-data"].found
+
+
+@pytest.fixture
+def endpoint(lab):
+    """An InService k-means endpoint made from a tiny model, recorded as the lab's run output."""
+    import numpy as np
+
+    from wizard.sandbox.compute.kmeans import model_tarball
+
+    sm = lab.clients.aws("sagemaker")
+    s3 = lab.clients.aws("s3")
+    key = "lab1/doctor/model.tar.gz"
+    s3.put_object(Bucket=lab.bucket, Key=key, Body=model_tarball(
+        np.arange(8, dtype=np.float32).reshape(2, 4), {"k": "2", "feature_dim": "4"}))
+    stamp = str(time.monotonic_ns())[-8:]
+    name = f"doctor-ep-{stamp}"
+    sm.create_model(ModelName=name, ExecutionRoleArn=lab.info.execution_role_arn,
+                    PrimaryContainer={"Image": IMAGE,
+                                      "ModelDataUrl": f"s3://{lab.bucket}/{key}"})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    yield name
+    for call, arg in ((sm.delete_endpoint, {"EndpointName": name}),
+                      (sm.delete_endpoint_config, {"EndpointConfigName": name}),
+                      (sm.delete_model, {"ModelName": name})):
+        try:
+            call(**arg)
+        except Exception:  # noqa: BLE001 - a test may have failed before creating it
+            pass
+
+
+def _deploy(lab, name: str, want: str = "InService") -> dict:
+    sm = lab.clients.aws("sagemaker")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        desc = sm.describe_endpoint(EndpointName=name)
+        if desc["EndpointStatus"] not in ("Creating", "Updating"):
+            break
+        time.sleep(0.2)
+    assert desc["EndpointStatus"] == want, desc
+    return desc
+
+
+def _ran_to_endpoint(lab, name: str, **extra) -> None:
+    done = {"status": "done", "attempts": 1}
+    steps = {"run-monitoring": dict(done, outputs={"endpoint_name": name, "run_state":
+                                                    "SUCCEEDED"})}
+    steps.update(extra)
+    lab.write_state(steps=steps)
+
+
+def test_endpoint_never_in_service(lab, endpoint):
+    lab.set_faults("endpoint=FailedToReachInService")
+    desc = _deploy(lab, endpoint, want="Failed")
+    _ran_to_endpoint(lab, endpoint)
+    result = lab.doctor("endpoint-inservice")["endpoint-inservice"]
+    assert result.status == "fail"
+    assert f"Endpoint {endpoint} is Failed" in result.found
+    assert desc["FailureReason"][:40] in result.found
+    assert f"/aws/sagemaker/Endpoints/{endpoint}" in result.remediation
+
+
+def test_invoke_denied_and_billing(lab, endpoint):
+    _deploy(lab, endpoint)
+    _ran_to_endpoint(lab, endpoint)
+    results = lab.doctor("endpoint-inservice", "endpoint-invoke")
+    assert results["endpoint-inservice"].status == "pass"
+    assert results["endpoint-invoke"].status == "pass", results["endpoint-invoke"].found
+    lab.set_faults("invoke=AccessDenied")
+    result = lab.doctor("endpoint-invoke")["endpoint-invoke"]
+    assert result.status == "fail"
+    assert "InvokeEndpoint" in result.found and "denied" in result.found
+    assert "sagemaker:InvokeEndpoint" in result.remediation
+    lab.set_faults()
+    # the lab is over (endpoint tested) and the endpoint still runs: that bills
+    _ran_to_endpoint(lab, endpoint, **{"endpoint-test": {"status": "done", "attempts": 1,
+                                                        "outputs": {"endpoint_name": endpoint}}})
+    result = lab.doctor("billing-leftovers")["billing-leftovers"]
+    assert result.status == "fail"
+    assert f"endpoint {endpoint}" in result.found
+    assert "labwiz run --only cleanup" in result.remediation
+    # before the lab is over the same endpoint is expected, not a failure
+    _ran_to_endpoint(lab, endpoint)
+    assert lab.doctor("billing-leftovers")["billing-leftovers"].status == "skip"
