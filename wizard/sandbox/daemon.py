@@ -234,7 +234,9 @@ class Daemon:
 
         self._set("provision", "starting")
         aws, kube = self.parts["aws"].obj, self.parts["kube"].obj
+        began = time.monotonic()
         self.account = provision(aws, self.region, kube.url if kube else None)
+        log.info("AWS account provisioned in %.2f s", time.monotonic() - began)
         if kube is None:
             self._set("provision", "failed", "AWS account made; the cluster needs the kube part")
             return
@@ -395,10 +397,12 @@ def seed_cluster(daemon: Daemon, kube: Any) -> None:
     """Seed Kubeflow's namespaces and the ACK CRDs, write the admin kubeconfig, wire IRSA."""
     from .kube import seed_kubeflow_cluster, write_kubeconfig
 
+    began = time.monotonic()
     try:
         from .ack import derive_crds
 
         crds = derive_crds()
+        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
     except ImportError as exc:
         log.warning("no ACK CRDs to install: %s", exc)
         crds = []
@@ -407,6 +411,7 @@ def seed_cluster(daemon: Daemon, kube: Any) -> None:
               profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)
     call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, token=daemon.admin_token,
               cluster_name=acct.cluster_name, namespace=PROFILE_NAMESPACE)
+    log.info("cluster seeded in %.2f s", time.monotonic() - began)
     _annotate_irsa(daemon)
     _write_pod_kubeconfig(daemon)
 

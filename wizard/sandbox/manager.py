@@ -137,6 +137,19 @@ def _probe(url: str, timeout: float = 2.0) -> tuple[bool, str]:
         return False, f"{url}: {getattr(exc, 'reason', exc)}"
 
 
+def _port_free(port: int) -> bool:
+    """Whether ``port`` on loopback can be bound now (as the servers bind: SO_REUSEADDR)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 HEALTH_PATHS = {"aws": "/_labwiz/health", "kube": "/healthz", "kfp": "/apis/v2beta1/healthz"}
 
 
@@ -296,6 +309,11 @@ def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None
         info = _wait_ready(state_dir, _Running(pid), timeout)  # type: ignore[arg-type]
         info.reused = True
         return info
+    for name, port in (ports or {}).items():
+        if port and not _port_free(int(port)):
+            raise SandboxError(
+                f"port {port} for {name} on 127.0.0.1 is in use by another program; free it, "
+                f"or drop --{name}-port to let the sandbox pick a free port")
     for stale in ("sandbox.json", "runtime.json"):
         (sdir / stale).unlink(missing_ok=True)
     proc = _spawn(state_dir, region, ports)

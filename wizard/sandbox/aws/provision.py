@@ -156,8 +156,62 @@ def _bucket(s3: Any, region: str, account_id: str) -> str:
     return name
 
 
+RECORD = "provisioned.json"
+
+
+def _still_there(acct: LabAccount) -> bool:
+    """Whether every object of a recorded provisioning is still in moto (checked in-process)."""
+    from moto.eks.models import eks_backends
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    iam = iam_backends[acct.account_id]["aws"]
+    roles = {role.arn for role in iam.roles.values()}
+    cluster = eks_backends[acct.account_id][acct.region].clusters.get(acct.cluster_name)
+    return (
+        {acct.execution_role_arn, acct.ack_role_arn, acct.node_role_arn} <= roles
+        and acct.oidc_provider_arn in iam.open_id_providers
+        and acct.bucket in s3_backends[acct.account_id]["aws"].buckets
+        and cluster is not None
+        and cluster.identity["oidc"]["issuer"] == acct.oidc_issuer
+    )
+
+
 def provision(server: Any, region: str, kube_url: str | None = None) -> LabAccount:
-    """Make (or find) the lab account's AWS objects on ``server`` (an :class:`AwsServer`)."""
+    """Make (or find) the lab account's AWS objects on ``server`` (an :class:`AwsServer`).
+
+    The result is recorded in ``<aws data dir>/provisioned.json``; on a restart whose record
+    still matches moto's objects (checked in-process, in milliseconds) only the cluster's
+    endpoint is brought up to date. Anything missing is made again through boto3.
+    """
+    record = server.data_dir / RECORD
+    try:
+        acct = LabAccount(**json.loads(record.read_text()))
+    except (OSError, ValueError, TypeError):
+        acct = None
+    if acct is not None and acct.region == region and _still_there(acct):
+        _set_endpoint(server, acct, kube_url)
+        server.set_lab_bucket(acct.bucket)
+        return acct
+    acct = _provision(server, region, kube_url)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps(acct.to_dict(), indent=2))
+    tmp.replace(record)
+    return acct
+
+
+def _set_endpoint(server: Any, acct: LabAccount, kube_url: str | None) -> None:
+    """Point the EKS cluster's endpoint at the address its API answers on this run."""
+    from moto.eks.models import eks_backends
+
+    cluster = eks_backends[acct.account_id][acct.region].clusters[acct.cluster_name]
+    if kube_url and cluster.endpoint != kube_url:
+        cluster.endpoint = kube_url
+        server.mark_changed("eks")
+
+
+def _provision(server: Any, region: str, kube_url: str | None) -> LabAccount:
+    """The full, idempotent path through boto3."""
     url = server.url
     sts, iam = internal_client("sts", url, region), internal_client("iam", url, region)
     eks, s3 = internal_client("eks", url, region), internal_client("s3", url, region)
