@@ -92,15 +92,17 @@ class AckController:
 
     ``kubeconfig`` says how to reach the cluster; SageMaker is called through boto3 at
     ``aws_url`` in ``region`` with the controller's own credentials (the moto test ones by
-    default). ``namespace`` limits it to one namespace (None: all). ``start()`` returns at once;
-    ``stop()`` ends every thread.
+    default). ``namespace`` limits it to one namespace (None: all). Resources in progress are
+    checked every ``poll_seconds``; failed calls are retried with backoff up to ``max_backoff``;
+    every ``resync_seconds`` all resources are checked again even if unchanged. ``start()``
+    returns at once; ``stop()`` ends every thread.
     """
 
     def __init__(self, kubeconfig: Path, aws_url: str, region: str, account_id: str,
                  namespace: str | None = None, poll_seconds: float = 2.0, *,
                  kinds: tuple[str, ...] = LAB_KINDS, workers: int = 2,
-                 max_backoff: float = 60.0, access_key_id: str = "testing",
-                 secret_access_key: str = "testing"):
+                 max_backoff: float = 60.0, resync_seconds: float = 60.0,
+                 access_key_id: str = "testing", secret_access_key: str = "testing"):
         for kind in kinds:
             info(kind)  # a ValueError names the kinds that are managed
         if poll_seconds <= 0:
@@ -114,11 +116,15 @@ class AckController:
         self.kinds = tuple(kinds)
         self.workers = max(1, workers)
         self.max_backoff = max_backoff
+        self.resync_seconds = resync_seconds
         self._credentials = (access_key_id, secret_access_key)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queue = _DelayQueue()
         self._failures: dict[Key, int] = {}
+        # resourceVersion last queued per key, so a re-list only queues what changed
+        self._seen: dict[Key, str] = {}
+        self._seen_lock = threading.Lock()
         self._reconciler: Reconciler | None = None
         self._api: Any = None
         #: passes run, for tests and benchmarks
@@ -189,22 +195,36 @@ class AckController:
             return self._api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, plural)
         return self._api.list_cluster_custom_object(GROUP, VERSION, plural)
 
-    def _enqueue(self, kind: str, obj: dict) -> None:
-        """Queue one listed or watched object."""
+    def _enqueue(self, kind: str, obj: dict, force: bool = True) -> None:
+        """Queue one listed or watched object (a listed one only if it changed, unless
+        ``force``)."""
         meta = obj.get("metadata") or {}
-        if meta.get("name") and meta.get("namespace"):
-            self._queue.add((kind, meta["namespace"], meta["name"]))
+        if not (meta.get("name") and meta.get("namespace")):
+            return  # a bookmark or a malformed event
+        key = (kind, meta["namespace"], meta["name"])
+        version = str(meta.get("resourceVersion", ""))
+        with self._seen_lock:
+            changed = self._seen.get(key) != version
+            self._seen[key] = version
+        if force or changed:
+            self._queue.add(key)
 
     def _watch_loop(self, kind: str) -> None:
         """List, then watch from the list's resourceVersion; on any failure list again."""
         from kubernetes import watch
 
         failures = 0
+        last_resync = float("-inf")
         while not self._stop.is_set():
             try:
                 listing = self._list(kind)
+                # every resync_seconds all resources are looked at again (changes made to
+                # SageMaker behind the controller's back); otherwise only what changed
+                resync = time.monotonic() - last_resync >= self.resync_seconds
+                if resync:
+                    last_resync = time.monotonic()
                 for obj in listing.get("items") or []:
-                    self._enqueue(kind, obj)
+                    self._enqueue(kind, obj, force=resync)
                 version = (listing.get("metadata") or {}).get("resourceVersion")
                 failures = 0
                 plural = kind_plural(kind)
@@ -213,10 +233,11 @@ class AckController:
                 func = (self._api.list_namespaced_custom_object if self.namespace
                         else self._api.list_cluster_custom_object)
                 stream = watch.Watch()
-                # a short server-side timeout keeps stop() prompt and relists regularly
+                # a short server-side timeout keeps stop() prompt (a blocked read cannot be
+                # interrupted) and re-lists regularly, which is cheap: only changes are queued
+                wait = int(min(5, max(1, self.poll_seconds * 5)))
                 for event in stream.stream(func, *args, resource_version=version,
-                                           timeout_seconds=max(1, int(self.poll_seconds * 5)),
-                                           _request_timeout=self.poll_seconds * 5 + 10):
+                                           timeout_seconds=wait, _request_timeout=wait + 10):
                     if self._stop.is_set():
                         stream.stop()
                         break
@@ -224,6 +245,10 @@ class AckController:
                     if event.get("type") == "ERROR" or not isinstance(obj, dict):
                         break  # e.g. 410 Gone: the version is too old, list again
                     self._enqueue(kind, obj)
+                    if event.get("type") == "DELETED":
+                        meta = obj.get("metadata") or {}
+                        with self._seen_lock:
+                            self._seen.pop((kind, meta.get("namespace"), meta.get("name")), None)
             except Exception as exc:  # the server restarting, a CRD not installed yet...
                 failures += 1
                 delay = min(self.max_backoff, self.poll_seconds * (2 ** min(failures, 6)))
