@@ -85,19 +85,53 @@ def _fsync_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+class _BlobRef:
+    """Stands for the bytes of blob ``name`` inside a pickle (resolved at load)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _rebuild_s3_key(cls: type, state: dict, value: bytes) -> Any:
+    """Recreate a moto S3 key from its state and its body (moto's own ``__setstate__``)."""
+    key = cls.__new__(cls)
+    key.__setstate__({**state, "value": value})
+    return key
+
+
 class _SnapshotPickler(pickle.Pickler):
-    """Pickler that swaps untouched AWS managed policies and big byte strings for references."""
+    """Pickler that swaps untouched AWS managed policies and big byte strings for references.
+
+    S3 objects are written as their state plus a reference to a blob named by their ETag and
+    size, so a body already on disk is neither read nor hashed again.
+    """
 
     def __init__(self, fh: io.BytesIO, blob_dir: Path, refs: set[str]):
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
         self._blob_dir = blob_dir
         self._refs = refs
         from moto.iam.models import AWSManagedPolicy
+        from moto.s3.models import FakeKey
 
         self._aws_policy_cls = AWSManagedPolicy
+        self._s3_key_cls = FakeKey
+
+    def reducer_override(self, obj: Any) -> Any:
+        """Pickle moto's S3 keys with their body in the blob store."""
+        if type(obj) is not self._s3_key_cls or not getattr(obj, "_etag", None):
+            return NotImplemented
+        state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+        name = f"s3-{obj._etag}-{obj.contentsize}"
+        target = self._blob_dir / name
+        if not target.exists():
+            _fsync_write(target, obj.value)
+        self._refs.add(name)
+        return _rebuild_s3_key, (type(obj), state, _BlobRef(name))
 
     def persistent_id(self, obj: Any) -> Any:
         """Return a reference for objects kept outside the pickle, else None."""
+        if type(obj) is _BlobRef:
+            return ("blob", obj.name)
         if type(obj) is bytes and len(obj) >= BLOB_MIN:
             digest = hashlib.sha256(obj).hexdigest()
             target = self._blob_dir / digest
