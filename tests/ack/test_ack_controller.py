@@ -51,11 +51,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from wizard.sandbox.aws.server import AwsServer
     from wizard.sandbox.kube import KubeApiServer, write_kubeconfig
 
+    from wizard.sandbox.faults import Faults
+
     root = tmp_path_factory.mktemp("ack-lab")
-    aws = AwsServer(root / "aws")
+    faults = Faults(root / "faults")
+    aws = AwsServer(root / "aws", faults=faults)
     aws.start()
     account = provision(aws, REGION)
-    app = make_sagemaker_app(root / "sagemaker", aws.url, REGION, None, delay=0.5)
+    app = make_sagemaker_app(root / "sagemaker", aws.url, REGION, faults, delay=0.5)
     aws.attach_sagemaker(app)
     kube = KubeApiServer(root / "kube")
     kube.start()
@@ -81,6 +84,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     lab = Lab()
     lab.account, lab.api, lab.kubeconfig, lab.aws = account, api, kubeconfig, aws
+    lab.faults_dir = root / "faults"
     lab.sm = boto3.client("sagemaker", **session)
     lab.s3 = s3
     yield lab
@@ -314,3 +318,45 @@ def test_hosting_lifecycle_update_and_delete(lab: Any, trained: tuple[dict, list
                       (lab.sm.describe_model, {"ModelName": "ack-model"})):
         with pytest.raises(Exception, match="Could not find"):
             call(**arg)
+
+
+def _set_faults(lab: Any, *specs: str) -> None:
+    """Put these sandbox faults in force (none clears them)."""
+    from wizard.sandbox import faults
+
+    faults.write(lab.faults_dir, [faults.parse(spec) for spec in specs])
+
+
+def test_quota_fault_is_terminal(lab: Any) -> None:
+    """SageMaker's ResourceLimitExceeded (the lab's quota scenario) gives ACK.Terminal."""
+    _set_faults(lab, "training=ResourceLimitExceeded")
+    try:
+        _create(lab, _kmeans_job(lab, "ack-train-quota"))
+        obj = _wait("ACK.Terminal", lambda: (lambda o: o if _condition(o, "ACK.Terminal")
+                                             else None)(_get(lab, "trainingjobs",
+                                                             "ack-train-quota")))
+    finally:
+        _set_faults(lab)
+    terminal = _condition(obj, "ACK.Terminal")
+    assert terminal["reason"] == "ResourceLimitExceeded"
+    assert "account-level service limit" in terminal["message"]
+
+
+def test_transient_faults_are_ridden_out(lab: Any, trained: tuple[dict, list]) -> None:
+    """With half of all AWS calls throttled, a Model still gets created and synced."""
+    from ack_samples import model
+    from wizard.kmeans_images import kmeans_image_uri
+
+    body = model("ack-model-throttled")
+    body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
+    body["spec"]["primaryContainer"].update(
+        image=kmeans_image_uri(REGION),
+        modelDataURL=trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"])
+    _set_faults(lab, "throttle=0.5")
+    try:
+        _create(lab, body)
+        obj = _wait("the model to sync", lambda: _synced(lab, "Model", "ack-model-throttled"))
+    finally:
+        _set_faults(lab)
+    assert obj["status"]["ackResourceMetadata"]["arn"].endswith(":model/ack-model-throttled")
+    assert _condition(obj, "ACK.Recoverable") is None  # cleared once a call succeeded
