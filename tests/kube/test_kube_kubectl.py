@@ -278,3 +278,43 @@ def test_create_token_authenticates_as_the_account(cluster, tmp_path):
     assert denied.returncode == 1
     assert ('User "system:serviceaccount:kubeflow-user-example-com:default-viewer" cannot list '
             'resource "secrets"') in denied.stderr
+
+
+def test_kubectl_create_subcommands(cluster):
+    """kubectl create/run send protobuf bodies; the objects must arrive intact."""
+    ns = "kubectl-create"
+    steps = [
+        ["create", "namespace", ns],
+        ["create", "configmap", "c1", "-n", ns, "--from-literal=region=eu-west-1"],
+        ["create", "secret", "generic", "aws-secret", "-n", ns,
+         "--from-literal=AWS_ACCESS_KEY_ID=AKIA123"],
+        ["create", "serviceaccount", "runner", "-n", ns],
+        ["create", "role", "jobs", "-n", ns, "--verb=get,create",
+         "--resource=trainingjobs.sagemaker.services.k8s.aws"],
+        ["create", "rolebinding", "runner-jobs", "-n", ns, "--role=jobs",
+         f"--serviceaccount={ns}:runner"],
+        ["create", "deployment", "web", "-n", ns, "--image=nginx:1", "--replicas=2"],
+        ["run", "step", "-n", ns, "--image=python:3.11", "--env=A=1", "--labels=app=step",
+         "--", "python", "-c", "print(1)"],
+        ["create", "service", "clusterip", "web", "-n", ns, "--tcp=80:8080"],
+    ]
+    for step in steps:
+        cluster.kubectl(*step)
+    secret = cluster.kubectl_json("get", "secret", "aws-secret", "-n", ns)
+    assert secret["type"] == "Opaque"
+    assert secret["data"] == {"AWS_ACCESS_KEY_ID": "QUtJQTEyMw=="}
+    pod = cluster.kubectl_json("get", "pod", "step", "-n", ns)
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "python:3.11" and container["env"] == [{"name": "A",
+                                                                       "value": "1"}]
+    assert container["args"] == ["python", "-c", "print(1)"]
+    assert pod["metadata"]["labels"] == {"app": "step"}
+    dep = cluster.kubectl_json("get", "deployment", "web", "-n", ns)
+    assert dep["spec"]["replicas"] == 2
+    assert dep["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    svc = cluster.kubectl_json("get", "service", "web", "-n", ns)
+    assert svc["spec"]["ports"][0]["port"] == 80 and svc["spec"]["ports"][0]["targetPort"] == 8080
+    can = cluster.kubectl("auth", "can-i", "create", "trainingjobs.sagemaker.services.k8s.aws",
+                          "-n", ns, "--as", f"system:serviceaccount:{ns}:runner")
+    assert can.stdout.strip() == "yes"
+    cluster.kubectl("delete", "namespace", ns)
