@@ -98,3 +98,17 @@ def test_the_group_reads_the_parent_state_dir(tmp_path):
         env=clean_env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (state_dir / "sandbox" / "faults.json").exists()
+
+
+def test_two_ups_at_once_share_one_daemon(tmp_path):
+    state_dir = tmp_path / "state"
+    cmd = [sys.executable, "-m", "wizard", "--state-dir", str(state_dir), "sandbox", "up"]
+    procs = [subprocess.Popen(cmd, env=clean_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        outs = [p.communicate(timeout=150) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        pid = json.loads((state_dir / "sandbox" / "sandbox.json").read_text())["pid"]
+        assert manager.status(state_dir)["pid"] == pid
+    finally:
+        assert sandbox_cli(state_dir, "down").returncode == 0

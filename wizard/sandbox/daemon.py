@@ -22,8 +22,6 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -101,6 +99,20 @@ def call_with(fn: Callable, **available: Any) -> Any:
     return fn(**kwargs)
 
 
+def _check(obj: Any) -> bool:
+    """A part's own health: ``healthy()`` if it has one, else its threads being alive."""
+    try:
+        check = getattr(obj, "healthy", None)
+        if check is not None:
+            return bool(check())
+        threads = getattr(obj, "_threads", None)  # the ACK controller keeps its workers here
+        if threads is not None:
+            return bool(threads) and all(t.is_alive() for t in threads)
+    except Exception:  # noqa: BLE001 - a failing check is an unhealthy part
+        return False
+    return True
+
+
 class Part:
     """One service of the sandbox as the daemon sees it."""
 
@@ -110,10 +122,12 @@ class Part:
         self.url: str | None = None
         self.detail: str | None = None
         self.obj: Any = None
+        self.healthy: bool | None = None  # the daemon's last own check (None: not yet)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape in ``runtime.json``."""
-        return {"state": self.state, "url": self.url, "detail": self.detail}
+        return {"state": self.state, "url": self.url, "detail": self.detail,
+                "healthy": self.healthy}
 
 
 class Daemon:
@@ -240,6 +254,8 @@ class Daemon:
         if kube is None:
             self._set("provision", "failed", "AWS account made; the cluster needs the kube part")
             return
+        from .daemon_cluster import seed_cluster
+
         seed_cluster(self, kube)
         self._set("provision", "running")
 
@@ -251,6 +267,8 @@ class Daemon:
         except ImportError as exc:
             self._set("kfp", "missing", f"wizard/sandbox/kfp_api is not in this build ({exc})")
             return
+        from .daemon_cluster import pod_run_env
+
         run_env = pod_run_env(self)
         server = self._bind("kfp", lambda port: call_with(
             KfpApiServer, data_dir=self.data_dir / "kfp", host=HOST, port=port,
@@ -292,12 +310,21 @@ class Daemon:
             elif name == "sagemaker":
                 out[name] = self.parts["aws"].obj.dispatcher.sagemaker_app is not None
             else:
-                check = getattr(part.obj, "healthy", None) or getattr(part.obj, "is_alive", None)
-                try:
-                    out[name] = bool(check()) if check else True
-                except Exception:  # noqa: BLE001 - a failing check is an unhealthy part
-                    out[name] = False
+                out[name] = _check(part.obj)
         return out
+
+    def monitor(self, every: float = 5.0) -> None:
+        """Re-check every part while running; publish changes in ``runtime.json``."""
+        while not self.stop_event.wait(every):
+            health = self.healthy()
+            changed = False
+            for name, ok in health.items():
+                part = self.parts[name]
+                if part.state == "running" and part.healthy != ok:
+                    part.healthy, changed = ok, True
+                    log.warning("%s is %s", name, "healthy again" if ok else "NOT healthy")
+            if changed:
+                self.write_runtime()
 
     def start(self) -> None:
         """Start every part; record failures per part instead of giving up."""
@@ -324,6 +351,8 @@ class Daemon:
                  if p.url and n in ("aws", "kube", "kfp")}
         write_json_atomic(self.data_dir / PORTS_FILE, ports)
         health = self.healthy()
+        for name, ok in health.items():
+            self.parts[name].healthy = ok
         if all(health.values()):
             self.write_info()
             self.phase = "ready"
@@ -378,116 +407,6 @@ class Daemon:
         self.write_runtime()
 
 
-# -- the Kubernetes side of provisioning -----------------------------------------------------
-def kube_request(daemon: Daemon, method: str, path: str, body: Any = None,
-                 content_type: str = "application/json") -> Any:
-    """One call to the sandbox's Kubernetes API as the cluster admin; returns the JSON answer."""
-    url = daemon.parts["kube"].url + path
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", content_type)
-    req.add_header("Accept", "application/json")
-    if daemon.admin_token:
-        req.add_header("Authorization", f"Bearer {daemon.admin_token}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read() or b"{}")
-
-
-def seed_cluster(daemon: Daemon, kube: Any) -> None:
-    """Seed Kubeflow's namespaces and the ACK CRDs, write the admin kubeconfig, wire IRSA."""
-    from .kube import seed_kubeflow_cluster, write_kubeconfig
-
-    began = time.monotonic()
-    try:
-        from .ack import derive_crds
-
-        crds = derive_crds()
-        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
-    except ImportError as exc:
-        log.warning("no ACK CRDs to install: %s", exc)
-        crds = []
-    acct = daemon.account
-    call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
-              profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)
-    call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, token=daemon.admin_token,
-              cluster_name=acct.cluster_name, namespace=PROFILE_NAMESPACE)
-    log.info("cluster seeded in %.2f s", time.monotonic() - began)
-    _annotate_irsa(daemon)
-    _write_pod_kubeconfig(daemon)
-
-
-def _annotate_irsa(daemon: Daemon) -> None:
-    """Annotate the ACK controller's service account with its IAM role (IRSA)."""
-    from .aws.provision import ACK_NAMESPACE, ACK_SERVICE_ACCOUNT
-
-    path = f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts/{ACK_SERVICE_ACCOUNT}"
-    annotations = {"eks.amazonaws.com/role-arn": daemon.account.ack_role_arn}
-    try:
-        kube_request(daemon, "GET", path)
-    except urllib.error.HTTPError as exc:
-        if exc.code != 404:
-            raise
-        for kind, ns_path, body in (
-            ("namespace", "/api/v1/namespaces", {"metadata": {"name": ACK_NAMESPACE}}),
-            ("service account", f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts",
-             {"metadata": {"name": ACK_SERVICE_ACCOUNT, "namespace": ACK_NAMESPACE}}),
-        ):
-            try:
-                kube_request(daemon, "POST", ns_path, {"apiVersion": "v1",
-                                                       "kind": kind.title().replace(" ", ""),
-                                                       **body})
-            except urllib.error.HTTPError as err:
-                if err.code != 409:  # already exists is what we want
-                    raise
-    kube_request(daemon, "PATCH", path, {"metadata": {"annotations": annotations}},
-                 content_type="application/merge-patch+json")
-
-
-def _write_pod_kubeconfig(daemon: Daemon) -> None:
-    """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest."""
-    import yaml
-
-    path = (f"/api/v1/namespaces/{PROFILE_NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}/token")
-    answer = kube_request(daemon, "POST", path, {
-        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-        "spec": {"expirationSeconds": 30 * 24 * 3600},
-    })
-    user = f"system:serviceaccount:{PROFILE_NAMESPACE}:{SERVICE_ACCOUNT}"
-    cluster = daemon.account.cluster_name
-    config = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": cluster, "cluster": {"server": daemon.parts["kube"].url}}],
-        "users": [{"name": user, "user": {"token": answer["status"]["token"]}}],
-        "contexts": [{"name": f"{SERVICE_ACCOUNT}@{cluster}", "context": {
-            "cluster": cluster, "user": user, "namespace": PROFILE_NAMESPACE}}],
-        "current-context": f"{SERVICE_ACCOUNT}@{cluster}",
-    }
-    tmp = daemon.pod_kubeconfig.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, daemon.pod_kubeconfig)
-
-
-def pod_run_env(daemon: Daemon) -> dict[str, str]:
-    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox."""
-    from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-
-    env = {
-        "AWS_ENDPOINT_URL": daemon.parts["aws"].url,
-        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
-        "AWS_REGION": daemon.region,
-        "AWS_DEFAULT_REGION": daemon.region,
-        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
-        "POD_NAMESPACE": PROFILE_NAMESPACE,
-        "KFP_NAMESPACE": PROFILE_NAMESPACE,
-        "LABWIZ_SANDBOX": "1",
-    }
-    if daemon.pod_kubeconfig.exists():
-        env["KUBECONFIG"] = str(daemon.pod_kubeconfig)
-    return env
-
-
 def _lock(data_dir: Path) -> Any:
     """Hold an exclusive lock on the data dir for the daemon's lifetime, or exit."""
     fh = open(data_dir / LOCK_FILE, "a+")
@@ -537,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("cannot start: %s", exc)
         code = EXIT_FAILED
         daemon.stop_event.set()
+    if code == 0:
+        threading.Thread(target=daemon.monitor, name="monitor", daemon=True).start()
     while not daemon.stop_event.wait(1.0):
         pass
     daemon.stop()

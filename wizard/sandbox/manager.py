@@ -200,8 +200,10 @@ def status(state_dir: Path) -> dict[str, Any]:
                 entry["healthy"] = bool(aws_health.get("sagemaker"))
                 if not entry["healthy"]:
                     entry["detail"] = aws_health.get("sagemaker_problem") or "not answering"
-            else:  # ack, provision: no address of their own; the daemon's word stands
-                entry["healthy"] = True
+            else:  # ack, provision: no address of their own; the daemon checks them
+                entry["healthy"] = part.get("healthy") is not False
+                if not entry["healthy"]:
+                    entry["detail"] = "its threads stopped (see daemon.log)"
         out["services"][name] = entry
         if not entry["healthy"]:
             out["problems"].append(f"{name}: {entry['state']}"
@@ -232,11 +234,28 @@ def _spawn(state_dir: Path, region: str, ports: dict[str, int] | None) -> subpro
         log.close()
 
 
+class _Running:
+    """A daemon this process did not start, watched like a ``Popen``."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        """None while it runs, -1 once it is gone."""
+        return None if _is_daemon(self.pid) else -1
+
+
 def _wait_ready(state_dir: Path, proc: subprocess.Popen, timeout: float) -> SandboxInfo:
     sdir = sandbox_dir(state_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         code = proc.poll()
+        if code == 3:  # another `up` won the race for this state dir: wait on its daemon
+            other = _daemon_pid(sdir)
+            if other is not None:
+                return _wait_ready(state_dir, _Running(other), deadline - time.monotonic())
+            time.sleep(0.05)
+            continue
         if code is not None:
             raise SandboxError(_exit_message(state_dir, code))
         info = _read_json(sdir / "sandbox.json")
@@ -298,13 +317,6 @@ def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None
             return info
         if runtime.get("phase") == "partial":
             raise SandboxError(_partial_message(state_dir))
-
-        class _Running:  # wait on the daemon that is already starting
-            def __init__(self, pid: int):
-                self.pid = pid
-
-            def poll(self) -> int | None:
-                return None if _is_daemon(self.pid) else -1
 
         info = _wait_ready(state_dir, _Running(pid), timeout)  # type: ignore[arg-type]
         info.reused = True

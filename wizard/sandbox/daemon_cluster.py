@@ -1,0 +1,133 @@
+"""The Kubernetes side of the daemon's provisioning, and the environment of pipeline pods.
+
+Split from :mod:`wizard.sandbox.daemon` to keep modules small. Given a :class:`Daemon` whose
+AWS endpoint and Kubernetes API are up, it seeds Kubeflow's namespaces and the ACK CRDs, writes
+the admin kubeconfig, annotates the ACK controller's service account with its IRSA role, and
+writes the pods' kubeconfig (the profile's ``default-editor``, through a TokenRequest).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from .daemon import PROFILE_NAMESPACE, SERVICE_ACCOUNT, call_with
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = logging.getLogger("labwiz.sandbox.daemon")
+
+
+def kube_request(daemon: "Daemon", method: str, path: str, body: Any = None,
+                 content_type: str = "application/json") -> Any:
+    """One call to the sandbox's Kubernetes API as the cluster admin; returns the JSON answer."""
+    url = daemon.parts["kube"].url + path
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", content_type)
+    req.add_header("Accept", "application/json")
+    if daemon.admin_token:
+        req.add_header("Authorization", f"Bearer {daemon.admin_token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def seed_cluster(daemon: "Daemon", kube: Any) -> None:
+    """Seed Kubeflow's namespaces and the ACK CRDs, write the admin kubeconfig, wire IRSA."""
+    from .kube import seed_kubeflow_cluster, write_kubeconfig
+
+    began = time.monotonic()
+    try:
+        from .ack import derive_crds
+
+        crds = derive_crds()
+        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
+    except ImportError as exc:
+        log.warning("no ACK CRDs to install: %s", exc)
+        crds = []
+    acct = daemon.account
+    call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
+              profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)
+    call_with(write_kubeconfig, path=daemon.kubeconfig, url=kube.url, token=daemon.admin_token,
+              cluster_name=acct.cluster_name, namespace=PROFILE_NAMESPACE)
+    log.info("cluster seeded in %.2f s", time.monotonic() - began)
+    _annotate_irsa(daemon)
+    _write_pod_kubeconfig(daemon)
+
+
+def _annotate_irsa(daemon: "Daemon") -> None:
+    """Annotate the ACK controller's service account with its IAM role (IRSA)."""
+    from .aws.provision import ACK_NAMESPACE, ACK_SERVICE_ACCOUNT
+
+    path = f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts/{ACK_SERVICE_ACCOUNT}"
+    annotations = {"eks.amazonaws.com/role-arn": daemon.account.ack_role_arn}
+    try:
+        kube_request(daemon, "GET", path)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise
+        for kind, ns_path, body in (
+            ("namespace", "/api/v1/namespaces", {"metadata": {"name": ACK_NAMESPACE}}),
+            ("service account", f"/api/v1/namespaces/{ACK_NAMESPACE}/serviceaccounts",
+             {"metadata": {"name": ACK_SERVICE_ACCOUNT, "namespace": ACK_NAMESPACE}}),
+        ):
+            try:
+                kube_request(daemon, "POST", ns_path, {"apiVersion": "v1",
+                                                       "kind": kind.title().replace(" ", ""),
+                                                       **body})
+            except urllib.error.HTTPError as err:
+                if err.code != 409:  # already exists is what we want
+                    raise
+    kube_request(daemon, "PATCH", path, {"metadata": {"annotations": annotations}},
+                 content_type="application/merge-patch+json")
+
+
+def _write_pod_kubeconfig(daemon: "Daemon") -> None:
+    """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest."""
+    import yaml
+
+    path = (f"/api/v1/namespaces/{PROFILE_NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}/token")
+    answer = kube_request(daemon, "POST", path, {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 30 * 24 * 3600},
+    })
+    user = f"system:serviceaccount:{PROFILE_NAMESPACE}:{SERVICE_ACCOUNT}"
+    cluster = daemon.account.cluster_name
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": cluster, "cluster": {"server": daemon.parts["kube"].url}}],
+        "users": [{"name": user, "user": {"token": answer["status"]["token"]}}],
+        "contexts": [{"name": f"{SERVICE_ACCOUNT}@{cluster}", "context": {
+            "cluster": cluster, "user": user, "namespace": PROFILE_NAMESPACE}}],
+        "current-context": f"{SERVICE_ACCOUNT}@{cluster}",
+    }
+    tmp = daemon.pod_kubeconfig.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, daemon.pod_kubeconfig)
+
+
+def pod_run_env(daemon: "Daemon") -> dict[str, str]:
+    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox."""
+    from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
+
+    env = {
+        "AWS_ENDPOINT_URL": daemon.parts["aws"].url,
+        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "AWS_REGION": daemon.region,
+        "AWS_DEFAULT_REGION": daemon.region,
+        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+        "POD_NAMESPACE": PROFILE_NAMESPACE,
+        "KFP_NAMESPACE": PROFILE_NAMESPACE,
+        "LABWIZ_SANDBOX": "1",
+    }
+    if daemon.pod_kubeconfig.exists():
+        env["KUBECONFIG"] = str(daemon.pod_kubeconfig)
+    return env
