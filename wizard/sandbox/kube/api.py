@@ -185,12 +185,12 @@ class KubeApi:
         elif segs[:1] == ["apis"] and len(segs) == 3:
             doc = discovery.resource_list(types, segs[1], segs[2])
         elif segs == ["openapi", "v3"]:
-            doc = discovery.openapi_root(types)
+            doc = discovery.openapi_root(types, self.registry.schema)
         elif segs[:2] == ["openapi", "v3"] and len(segs) >= 4:
             if segs[2] == "api" and len(segs) == 4:
-                doc = discovery.openapi_gv(types, "", segs[3])
+                doc = discovery.openapi_gv(types, "", segs[3], self.registry.schema)
             elif segs[2] == "apis" and len(segs) == 5:
-                doc = discovery.openapi_gv(types, segs[3], segs[4])
+                doc = discovery.openapi_gv(types, segs[3], segs[4], self.registry.schema)
         if doc is None:
             raise ApiError(404, "the server could not find the requested resource", "NotFound",
                            details={})

@@ -79,23 +79,37 @@ def _path_item(t: ResourceType) -> tuple[str, dict[str, Any]]:
     }
 
 
-def openapi_gv(types: list[ResourceType], group: str, version: str) -> dict[str, Any] | None:
-    """The OpenAPI v3 document of one group-version, or None when not served."""
+def openapi_gv(types: list[ResourceType], group: str, version: str,
+               schema_of=None) -> dict[str, Any] | None:
+    """The OpenAPI v3 document of one group-version, or None when not served.
+
+    Custom resources carry their CRD's schema (tagged with its group-version-kind), which is
+    what ``kubectl explain`` reads; built-in kinds carry none.
+    """
     chosen = [t for t in types if t.group == group and t.version == version]
     if not chosen:
         return None
     paths = dict(_path_item(t) for t in chosen)
+    schemas: dict[str, Any] = {}
+    for t in chosen:
+        schema = schema_of(t) if (schema_of and t.crd) else None
+        if schema:
+            rev = ".".join(reversed(t.group.split(".")))
+            schemas[f"{rev}.{t.version}.{t.kind}"] = dict(
+                schema, **{"x-kubernetes-group-version-kind": [
+                    {"group": t.group, "version": t.version, "kind": t.kind}]})
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
-            "paths": {p: v for p, v in paths.items() if v}, "components": {"schemas": {}}}
+            "paths": {p: v for p, v in paths.items() if v}, "components": {"schemas": schemas}}
 
 
-def openapi_root(types: list[ResourceType]) -> dict[str, Any]:
+def openapi_root(types: list[ResourceType], schema_of=None) -> dict[str, Any]:
     """``/openapi/v3``: where each group-version's document is, with a content hash."""
     paths = {}
     for group, versions in group_versions(types).items():
         for version in versions:
             key = f"apis/{group}/{version}" if group else "api/v1"
-            doc = json.dumps(openapi_gv(types, group, version), sort_keys=True).encode()
+            doc = json.dumps(openapi_gv(types, group, version, schema_of),
+                             sort_keys=True).encode()
             digest = hashlib.sha512(doc).hexdigest()[:64].upper()
             paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
