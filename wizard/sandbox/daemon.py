@@ -398,7 +398,7 @@ class Daemon:
                 if stop:
                     # a short join: the ACK controller's watch threads end when the Kubernetes
                     # API, stopped next, closes their streams; the process exits regardless
-                    call_with(stop, timeout=1.0)
+                    call_with(stop, timeout=0.1)
                 part.state = "stopped"
                 log.info("%s stopped in %.2f s", name, time.monotonic() - began)
             except Exception:  # noqa: BLE001 - stop the rest regardless
