@@ -144,6 +144,34 @@ def ack(api, plural="models", **kw):
     return rt.AckClient(api, GROUP, VERSION, plural, NS, **kw)
 
 
+def test_load_crds_from_cluster(kube, tmp_path):
+    """The installed SageMaker CRDs are read back; other groups are ignored; none at all is explained."""
+    from kubernetes import client
+    from wizard.generator.crds import load_crds_from_cluster
+    from wizard.generator.errors import CrdError
+    api, _ = kube
+    other = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "buckets.s3.services.k8s.aws"},
+             "spec": {"group": "s3.services.k8s.aws", "scope": "Namespaced",
+                      "names": {"kind": "Bucket", "plural": "buckets", "singular": "bucket",
+                                "listKind": "BucketList"},
+                      "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                        "spec": {"type": "object",
+                                                 "properties": {"name": {"type": "string"}}}}}}}]}}
+    client.ApiextensionsV1Api(api).create_custom_resource_definition(other)
+    crds = load_crds_from_cluster(api)
+    assert [c.kind for c in crds] == ["Endpoint", "Model", "TrainingJob"]
+    tj = crds[2]
+    assert "roleARN" in tj.required and tj.source.endswith("trainingjobs.sagemaker.services.k8s.aws")
+    server, _kc, empty = start_kube(tmp_path, plurals=())
+    try:
+        with pytest.raises(CrdError, match="no sagemaker.services.k8s.aws CRDs are installed"):
+            load_crds_from_cluster(empty)
+    finally:
+        server.stop()
+
+
 def test_create_then_adopt_then_refuse_a_different_spec(kube):
     """Create; a retry with the same spec adopts; another spec under the same name fails clearly."""
     api, _ = kube
@@ -230,7 +258,8 @@ def test_training_job_waits_for_completed(kube):
 @pytest.mark.parametrize("name, statuses, message", [
     ("train-failed", [{"trainingJobStatus": "InProgress"},
                       {"trainingJobStatus": "Failed", "failureReason": "AlgorithmError: k must be < n"}],
-     r"train-failed failed: trainingJobStatus=Failed: AlgorithmError: k must be < n"),
+     r"train-failed failed: trainingJobStatus=Failed: AlgorithmError: k must be < n\. A rerun adopts "
+     r"this same resource, so delete it first: kubectl delete trainingjobs train-failed"),
     ("train-terminal", [cond("ACK.Terminal", "InvalidParameterValue: unknown image")],
      r"ACK.Terminal: InvalidParameterValue: unknown image"),
     ("train-invalid", [cond("ACK.Recoverable", "ValidationException: instance type ml.x is not supported")],

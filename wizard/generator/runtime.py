@@ -298,6 +298,9 @@ def create_or_adopt(ack, body):
     existing = ack.get(name)
     if existing is None:
         raise ComponentError(f"{body['kind']} {name} was reported to exist but is gone; retry the run")
+    if (existing.get("metadata") or {}).get("deletionTimestamp"):
+        raise ComponentError(f"{body['kind']} {ack.namespace}/{name} is being deleted; wait until "
+                             f"`kubectl get {ack.plural} {name} -n {ack.namespace}` finds nothing, then rerun.")
     where = spec_difference(body["spec"], existing.get("spec") or {})
     if where:
         raise ComponentError(
@@ -373,7 +376,8 @@ def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverabl
         if verdict == "done":
             return obj
         if verdict == "failed":
-            raise ComponentError(f"{name} failed: {message}")
+            raise ComponentError(f"{name} failed: {message}. A rerun adopts this same resource, so delete "
+                                 f"it first: kubectl delete {ack.plural} {name} -n {ack.namespace}")
         if verdict == "recoverable":
             recovering_since = recovering_since or time.monotonic()
             if time.monotonic() - recovering_since > recoverable_seconds:
@@ -444,7 +448,7 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
         if owned and delete_on_termination:
             ack.delete(name)
             log(f"deleted {kind} {namespace}/{name}")
-        raise SystemExit(143)
+        raise SystemExit(130 if isinstance(exc, KeyboardInterrupt) else 143)
     except ComponentError as exc:
         if owned and delete_on_termination and str(exc).startswith("timed out"):
             ack.delete(name)
