@@ -53,6 +53,7 @@ def main() -> int:
             env = dict(os.environ, KUBECONFIG=str(kubeconfig), HOME=str(base))
 
             def kubectl(*args: str) -> None:
+                """Run kubectl quietly with the benchmark's kubeconfig."""
                 subprocess.run(["kubectl", *args], env=env, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -75,6 +76,7 @@ def main() -> int:
             counter = iter(range(10**6))
 
             def create() -> None:
+                """Create one more Model custom resource."""
                 n = next(counter)
                 co.create_namespaced_custom_object(
                     "sagemaker.services.k8s.aws", "v1alpha1", PROFILE, "models", {

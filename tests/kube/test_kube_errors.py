@@ -37,6 +37,7 @@ def assert_status(body: dict, code: int, reason: str) -> None:
 
 
 def test_still_answering_after_each_bad_request(cluster):
+    """Still answering after each bad request."""
     cms = f"/api/v1/namespaces/{PROFILE}/configmaps"
     cases = [
         ("POST", cms, b'{"metadata": {"name": ', "application/json", 400, "BadRequest"),
@@ -71,6 +72,7 @@ def test_still_answering_after_each_bad_request(cluster):
 
 
 def test_unsupported_patch_type_and_strategic_on_custom_resources(cluster):
+    """Unsupported patch type and strategic on custom resources."""
     code, doc, _ = call(cluster, "POST", f"/api/v1/namespaces/{PROFILE}/configmaps",
                         b'{"metadata": {"name": "p"}}')
     assert code == 201
@@ -84,6 +86,7 @@ def test_unsupported_patch_type_and_strategic_on_custom_resources(cluster):
 
 
 def test_invalid_custom_resources_name_their_fields(cluster):
+    """Invalid custom resources name their fields."""
     path = f"/apis/sagemaker.services.k8s.aws/v1alpha1/namespaces/{PROFILE}/endpoints"
     body = {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Endpoint",
             "metadata": {"name": "ep"}, "spec": {"tags": [{"key": 5}]}}
@@ -98,6 +101,7 @@ def test_invalid_custom_resources_name_their_fields(cluster):
 
 
 def test_stale_resource_version_conflicts(cluster):
+    """Stale resource version conflicts."""
     path = f"/api/v1/namespaces/{PROFILE}/configmaps"
     code, cm, _ = call(cluster, "POST", path, b'{"metadata": {"name": "rv"}}')
     assert code == 201
@@ -112,6 +116,7 @@ def test_stale_resource_version_conflicts(cluster):
 
 
 def test_garbage_on_the_socket_does_not_hurt(cluster):
+    """Garbage on the socket does not hurt."""
     host, port = cluster.url.rsplit("//", 1)[1].split(":")
     for junk in (b"\x00\xff garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\x16\x03\x01junk"):
         with socket.create_connection((host, int(port)), timeout=5) as sock:
@@ -125,6 +130,7 @@ def test_garbage_on_the_socket_does_not_hurt(cluster):
 
 
 def test_port_already_taken_is_a_clear_error(cluster, tmp_path):
+    """Port already taken is a clear error."""
     from wizard.sandbox.kube import KubeApiServer, KubeServerError
 
     port = int(cluster.url.rsplit(":", 1)[1])
@@ -135,6 +141,7 @@ def test_port_already_taken_is_a_clear_error(cluster, tmp_path):
 
 
 def test_transient_faults_answer_503_with_retry_after(tmp_path):
+    """Transient faults answer 503 with retry after."""
     from wizard.sandbox import faults as faultlib
     from wizard.sandbox.kube import KubeApiServer
 

@@ -178,6 +178,7 @@ def _ns_args(ns: str) -> list[str]:
 
 
 def test_apply_get_describe_annotate_label_delete_each_type(cluster):
+    """Apply get describe annotate label delete each type."""
     out = cluster.kubectl("apply", "-f", "-", stdin=MANIFEST)
     assert "trainingjob.sagemaker.services.k8s.aws/kmeans created" in out.stdout
     assert "secret/aws-secret created" in out.stdout
@@ -233,6 +234,7 @@ def test_apply_get_describe_annotate_label_delete_each_type(cluster):
 
 
 def test_kubectl_rejects_invalid_custom_resource(cluster):
+    """Kubectl rejects invalid custom resource."""
     bad = yaml.safe_load(MANIFEST.split("---")[-1])
     bad["metadata"]["namespace"] = PROFILE
     del bad["spec"]["trainingJobName"]
@@ -252,6 +254,7 @@ def test_kubectl_rejects_invalid_custom_resource(cluster):
 
 
 def test_auth_can_i_and_whoami(cluster):
+    """Auth can i and whoami."""
     editor = f"system:serviceaccount:{PROFILE}:default-editor"
     yes = cluster.kubectl("auth", "can-i", "create", "pods", "-n", PROFILE, "--as", editor)
     assert yes.stdout.strip() == "yes"
@@ -267,6 +270,7 @@ def test_auth_can_i_and_whoami(cluster):
 
 
 def test_create_token_authenticates_as_the_account(cluster, tmp_path):
+    """Create token authenticates as the account."""
     token = cluster.kubectl("create", "token", "default-viewer", "-n", PROFILE).stdout.strip()
     cfg = yaml.safe_load(cluster.kubeconfig.read_text())
     cfg["users"][0]["user"]["token"] = token

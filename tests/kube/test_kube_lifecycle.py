@@ -23,6 +23,7 @@ def _model(name: str, ns: str, finalizers: list[str] | None = None) -> dict:
 
 
 def test_namespace_terminates_after_finalizers_clear(cluster):
+    """Namespace terminates after finalizers clear."""
     core = client.CoreV1Api(cluster.client())
     co = client.CustomObjectsApi(cluster.client())
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="doomed")))
@@ -47,6 +48,7 @@ def test_namespace_terminates_after_finalizers_clear(cluster):
 
 
 def test_owner_references_cascade(cluster):
+    """Owner references cascade."""
     core = client.CoreV1Api(cluster.client())
     owner = core.create_namespaced_config_map("default", client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="owner")))
@@ -60,6 +62,7 @@ def test_owner_references_cascade(cluster):
 
 
 def test_dry_run_and_paging(cluster):
+    """Dry run and paging."""
     core = client.CoreV1Api(cluster.client())
     core.create_namespaced_config_map("default", client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="dry")), dry_run="All")
@@ -88,6 +91,7 @@ def _watch_lines(cluster, query: str) -> list[dict]:
 
 
 def test_watch_bookmark_and_expired_version(cluster):
+    """Watch bookmark and expired version."""
     events = _watch_lines(cluster, "watch=1&timeoutSeconds=1&allowWatchBookmarks=true"
                                    "&labelSelector=none%3Dhere")
     assert [e["type"] for e in events] == ["BOOKMARK"]
@@ -101,6 +105,7 @@ def test_watch_bookmark_and_expired_version(cluster):
 
 
 def test_watch_from_before_a_restart_is_expired(tmp_path):
+    """Watch from before a restart is expired."""
     from conftest import start_cluster
     from wizard.sandbox.kube import KubeApiServer
 
@@ -119,6 +124,7 @@ def test_watch_from_before_a_restart_is_expired(tmp_path):
 
 
 def test_service_account_token_secret_and_explain(cluster):
+    """Service account token secret and explain."""
     core = client.CoreV1Api(cluster.client())
     core.create_namespaced_secret("kubeflow", client.V1Secret(
         metadata=client.V1ObjectMeta(name="runner-token", annotations={

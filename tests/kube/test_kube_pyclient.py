@@ -37,6 +37,7 @@ def training_job(name: str, **spec_overrides) -> dict:
 
 
 def test_namespaces_and_seed(cluster):
+    """Namespaces and seed."""
     core = client.CoreV1Api(cluster.client())
     names = {n.metadata.name for n in core.list_namespace().items}
     assert {"default", "kubeflow", PROFILE, "ack-system"} <= names
@@ -52,6 +53,7 @@ def test_namespaces_and_seed(cluster):
 
 
 def test_secret_string_data_and_defaults(cluster):
+    """Secret string data and defaults."""
     core = client.CoreV1Api(cluster.client())
     body = client.V1Secret(metadata=client.V1ObjectMeta(name="aws-secret"),
                            string_data={"AWS_ACCESS_KEY_ID": "AKIA123"})
@@ -66,6 +68,7 @@ def test_secret_string_data_and_defaults(cluster):
 
 
 def test_configmap_crud_selectors_and_patches(cluster):
+    """Configmap crud selectors and patches."""
     core = client.CoreV1Api(cluster.client())
     for n, env in enumerate(["dev", "prod", "test"]):
         core.create_namespaced_config_map("default", client.V1ConfigMap(
@@ -103,6 +106,7 @@ def test_configmap_crud_selectors_and_patches(cluster):
 
 
 def test_strategic_merge_of_containers_and_env(cluster):
+    """Strategic merge of containers and env."""
     apps = client.AppsV1Api(cluster.client())
     labels = {"app": "web"}
     dep = client.V1Deployment(
@@ -133,6 +137,7 @@ def test_strategic_merge_of_containers_and_env(cluster):
 
 
 def test_pods_and_events(cluster):
+    """Pods and events."""
     core = client.CoreV1Api(cluster.client())
     pod = core.create_namespaced_pod(PROFILE, client.V1Pod(
         metadata=client.V1ObjectMeta(name="step-1", labels={"pipeline": "p"}),
@@ -159,6 +164,7 @@ def test_pods_and_events(cluster):
 
 
 def test_rbac_api_and_token_request(cluster):
+    """Rbac api and token request."""
     rbac = client.RbacAuthorizationV1Api(cluster.client())
     core = client.CoreV1Api(cluster.client())
     token = core.create_namespaced_service_account_token(
@@ -222,6 +228,7 @@ def test_rbac_api_and_token_request(cluster):
 
 
 def test_unauthenticated_is_401(cluster):
+    """Unauthenticated is 401."""
     for token in ("", "not-a-token", "a.b.c"):
         with pytest.raises(ApiException) as err:
             client.CoreV1Api(cluster.client(token)).list_namespace()
@@ -229,6 +236,7 @@ def test_unauthenticated_is_401(cluster):
 
 
 def test_crd_api_and_discovery_follow_crds(cluster):
+    """Crd api and discovery follow crds."""
     ext = client.ApiextensionsV1Api(cluster.client())
     crd = ext.read_custom_resource_definition(f"trainingjobs.{SM}")
     assert crd.spec.names.kind == "TrainingJob"
@@ -263,6 +271,7 @@ def test_crd_api_and_discovery_follow_crds(cluster):
 
 
 def test_custom_objects_status_subresource_and_validation(cluster):
+    """Custom objects status subresource and validation."""
     co = client.CustomObjectsApi(cluster.client())
     body = training_job("tj-1")
     body["spec"]["notInSchema"] = True
@@ -298,6 +307,7 @@ def test_custom_objects_status_subresource_and_validation(cluster):
 
 
 def test_finalizers_hold_deletion(cluster):
+    """Finalizers hold deletion."""
     co = client.CustomObjectsApi(cluster.client())
     body = training_job("tj-fin")
     body["metadata"]["finalizers"] = ["finalizers.sagemaker.services.k8s.aws/TrainingJob"]
@@ -313,6 +323,7 @@ def test_finalizers_hold_deletion(cluster):
 
 
 def test_watch_custom_objects(cluster):
+    """Watch custom objects."""
     co = client.CustomObjectsApi(cluster.client())
     listing = co.list_namespaced_custom_object(SM, "v1alpha1", PROFILE, "processingjobs")
     rv = listing["metadata"]["resourceVersion"]
@@ -320,6 +331,7 @@ def test_watch_custom_objects(cluster):
     done = threading.Event()
 
     def consume():
+        """Collect watch events until the object is deleted."""
         w = watch.Watch()
         for ev in w.stream(co.list_namespaced_custom_object, SM, "v1alpha1", PROFILE,
                            "processingjobs", resource_version=rv, timeout_seconds=20):
@@ -356,6 +368,7 @@ def test_watch_custom_objects(cluster):
 
 
 def test_watch_core_with_selector_and_timeout(cluster):
+    """Watch core with selector and timeout."""
     core = client.CoreV1Api(cluster.client())
     core.create_namespaced_config_map("default", client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="w-a", labels={"watch": "yes"})))

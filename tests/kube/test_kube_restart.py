@@ -26,6 +26,7 @@ def _client(url: str, token: str):
 
 
 def test_stop_start_keeps_objects_uids_and_versions(tmp_path):
+    """Stop start keeps objects uids and versions."""
     from wizard.sandbox.kube import KubeApiServer
 
     cluster = start_cluster(tmp_path)
@@ -71,6 +72,7 @@ def _spawn(data: Path) -> tuple[subprocess.Popen, dict]:
 
 
 def test_sigkill_loses_nothing_settled(tmp_path):
+    """Sigkill loses nothing settled."""
     proc, info = _spawn(tmp_path)
     try:
         core = client.CoreV1Api(_client(info["url"], info["token"]))

@@ -66,6 +66,7 @@ class KubeApi:
     """Routes and answers API requests over a store, registry, CRUD layer and authoriser."""
 
     def __init__(self, store, registry, crud, tokens, faults=None, host: str = ""):
+        """Set up the instance (see the class docstring)."""
         self.store = store
         self.registry = registry
         self.crud = crud

@@ -88,6 +88,7 @@ class TokenAuthority:
     """Holds the admin token and the signing key; mints and checks service-account tokens."""
 
     def __init__(self, data_dir: Path):
+        """Set up the instance (see the class docstring)."""
         path = Path(data_dir) / "auth.json"
         try:
             doc = json.loads(path.read_text())
@@ -195,6 +196,7 @@ class Authorizer:
     """RBAC over the store's roles and bindings (read fresh on every decision)."""
 
     def __init__(self, store):
+        """Set up the instance (see the class docstring)."""
         self.store = store
 
     def _cluster_role_rules(self, name: str, seen: frozenset = frozenset()) -> list[dict]:

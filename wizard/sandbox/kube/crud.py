@@ -44,6 +44,7 @@ class Crud:
     """Object operations over the store, the registry and the token authority."""
 
     def __init__(self, store, registry, tokens):
+        """Set up the instance (see the class docstring)."""
         self.store = store
         self.registry = registry
         self.tokens = tokens

@@ -33,6 +33,7 @@ class ApiError(Exception):
 
     def __init__(self, code: int, message: str, reason: str | None = None,
                  details: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+        """Set up the instance (see the class docstring)."""
         super().__init__(message)
         self.code = code
         self.message = message

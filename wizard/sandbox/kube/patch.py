@@ -225,6 +225,7 @@ def _reorder(field: str, items: list, order: list, parents: tuple[str, ...]) -> 
     key = _merge_key(field, parents[:-1])
 
     def ident(item: Any) -> Any:
+        """The value a list item is ordered by (its merge key, or itself)."""
         return item.get(key) if key and isinstance(item, dict) else item
 
     wanted = [ident(o) for o in order]

@@ -18,6 +18,7 @@ class Registry:
     """Resource types by (group, version, plural), with the CRD behind each custom one."""
 
     def __init__(self, store):
+        """Set up the instance (see the class docstring)."""
         self.store = store
         self._lock = threading.Lock()
         self._types: dict[tuple[str, str, str], ResourceType] = {}

@@ -85,6 +85,7 @@ def parse_label_selector(text: str | None) -> Predicate:
         raise bad_request(f'unable to parse requirement: could not parse "{term}" in "{text}"')
 
     def match(obj: dict[str, Any]) -> bool:
+        """Whether an object's labels meet every term."""
         labels = (obj.get("metadata") or {}).get("labels") or {}
         return all(p(labels) for p in preds)
 

@@ -171,6 +171,7 @@ class KubeApiServer:
     """The sandbox's Kubernetes API server (see the package docstring for what it serves)."""
 
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0, faults=None):
+        """Set up the instance (see the class docstring)."""
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port

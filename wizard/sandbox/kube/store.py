@@ -52,6 +52,7 @@ class Store:
     """Thread-safe object store with change history, watch wake-ups and durable files."""
 
     def __init__(self, data_dir: Path):
+        """Set up the instance (see the class docstring)."""
         self.root = Path(data_dir) / "objects"
         self.meta_path = Path(data_dir) / "store-meta.json"
         self.lock = threading.RLock()

@@ -170,6 +170,7 @@ def _json_path(path: str) -> Callable[[dict[str, Any]], Any]:
     parts = [p for p in re.split(r"\.|\[(\d+)\]", path.strip().lstrip("{").rstrip("}")) if p]
 
     def get(o: dict[str, Any]) -> Any:
+        """Follow the path through the object (None when it leaves the data)."""
         cur: Any = o
         for part in parts:
             if isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
