@@ -360,3 +360,32 @@ def test_transient_faults_are_ridden_out(lab: Any, trained: tuple[dict, list]) -
         _set_faults(lab)
     assert obj["status"]["ackResourceMetadata"]["arn"].endswith(":model/ack-model-throttled")
     assert _condition(obj, "ACK.Recoverable") is None  # cleared once a call succeeded
+
+
+def test_transform_job_completes(lab: Any, trained: tuple[dict, list]) -> None:
+    """A TransformJob over a Model resource runs for real and reports Completed."""
+    from ack_samples import model, transform_job
+    from wizard.kmeans_images import kmeans_image_uri
+
+    body = model("ack-model-tx")
+    body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
+    body["spec"]["primaryContainer"].update(
+        image=kmeans_image_uri(REGION),
+        modelDataURL=trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"])
+    _create(lab, body)
+    _wait("the model to sync", lambda: _synced(lab, "Model", "ack-model-tx"))
+    lab.s3.put_object(Bucket=lab.account.bucket, Key="ack-test/transform/in.csv",
+                      Body=b"0.1,-5.0,2.0,1\n20.3,0.2,0.0,0\n")
+    tx = transform_job("ack-transform", model_name="ack-model-tx")
+    tx["spec"]["transformInput"]["dataSource"]["s3DataSource"]["s3URI"] = (
+        f"s3://{lab.account.bucket}/ack-test/transform/")
+    tx["spec"]["transformOutput"]["s3OutputPath"] = f"s3://{lab.account.bucket}/ack-test/tx-out/"
+    _create(lab, tx)
+    obj = _wait("the transform job to finish", lambda: (lambda o: o if (
+        (o or {}).get("status", {}).get("transformJobStatus") in ("Completed", "Failed", "Stopped"))
+        else None)(_get(lab, "transformjobs", "ack-transform")), timeout=120)
+    assert obj["status"]["transformJobStatus"] == "Completed", obj["status"].get("failureReason")
+    assert _condition(obj, "ACK.ResourceSynced")["status"] == "True"
+    out = lab.s3.get_object(Bucket=lab.account.bucket,
+                            Key="ack-test/tx-out/in.csv.out")["Body"].read()
+    assert out.count(b"closest_cluster") == 2
