@@ -209,7 +209,7 @@ def test_apply_get_describe_annotate_label_delete_each_type(cluster):
             assert (name if kind != "event" else "pod/step") in tables, (kind, tables)
         described = cluster.kubectl("describe", *refs, *_ns_args(scope)).stdout
         for kind, name in kinds:
-            assert f"Name:" in described and name in described, kind
+            assert "Name:" in described and name in described, kind
         refs = [r for r in refs if not r.startswith("event/")]
         cluster.kubectl("annotate", *refs, *_ns_args(scope), "labwiz/checked=yes")
         cluster.kubectl("label", *refs, *_ns_args(scope), "tier=lab")

@@ -268,10 +268,10 @@ class Crud:
                                             "(--type=merge)", "UnsupportedMediaType")
                     new = patches.strategic_merge(current, doc)
                 else:
-                    raise ApiError(415, f"the body of the request was in an unknown format - "
-                                        f"accepted media types include: application/json-patch"
-                                        f"+json, application/merge-patch+json, application/apply"
-                                        f"-patch+yaml", "UnsupportedMediaType")
+                    raise ApiError(415, "the body of the request was in an unknown format - "
+                                        "accepted media types include: application/json-patch"
+                                        "+json, application/merge-patch+json, application/apply"
+                                        "-patch+yaml", "UnsupportedMediaType")
             if not isinstance(new, dict):
                 raise errors.bad_request("the patch did not produce an object")
             new = self._check_body(t, new, ns)
