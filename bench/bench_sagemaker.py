@@ -61,12 +61,14 @@ class Sampler(threading.Thread):
     """Peak memory of the process trees rooted at ``roots``, sampled in the background."""
 
     def __init__(self, roots: dict[str, int]):
+        """Watch the trees rooted at ``roots`` (name -> pid)."""
         super().__init__(daemon=True)
         self.roots = roots
         self.peak = {name: 0.0 for name in roots} | {"total": 0.0}
         self.done = threading.Event()
 
     def run(self) -> None:
+        """Sample every 50 ms until told to stop."""
         while not self.done.wait(0.05):
             now = {name: _rss_mb(_tree(pid)) for name, pid in self.roots.items()}
             for name, value in now.items():
@@ -75,12 +77,14 @@ class Sampler(threading.Thread):
 
 
 def _free_port() -> int:
+    """A free loopback port for moto."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def _wait(describe, key, name, field, timeout=300):
+    """Poll a Describe call until its status is final."""
     deadline = time.monotonic() + timeout
     while True:
         out = describe(**{key: name})
@@ -129,6 +133,7 @@ def main() -> int:
                    for name in ("sagemaker", "sagemaker-runtime", "s3", "iam")}
 
         class Lab:  # the shape the test helpers expect
+            """The two attributes the request helpers of the tests read."""
             sm = clients["sagemaker"]
             role_arn = ""
 

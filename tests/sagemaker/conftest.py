@@ -26,6 +26,7 @@ class Lab:
     """Everything a test needs: clients, URLs, the app, paths."""
 
     def __init__(self, url: str, app, data_dir: Path, faults_dir: Path, moto_url: str):
+        """Real boto3 clients on the front URL."""
         import boto3
 
         self.url = url
@@ -137,6 +138,7 @@ def training_request(lab: Lab, name: str, data_prefix: str, image: str | None = 
     from wizard.kmeans_images import kmeans_image_uri
 
     def channel(part: str) -> dict:
+        """One CSV channel under the processed data."""
         return {"ChannelName": part, "ContentType": "text/csv;label_size=0",
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
                                                 "S3Uri": f"{data_prefix}/{part}",

@@ -16,12 +16,14 @@ def faults(lab):
 
 
 def _error(call, **kwargs):
+    """The error a call must raise."""
     with pytest.raises(ClientError) as info:
         call(**kwargs)
     return info.value.response["Error"]
 
 
 def test_malformed_role_arn(lab, processed):
+    """A role ARN that is not an ARN fails the shape check."""
     req = training_request(lab, "bad-role", processed)
     req["RoleArn"] = "SageMakerExecutionRole"
     err = _error(lab.sm.create_training_job, **req)
@@ -31,6 +33,7 @@ def test_malformed_role_arn(lab, processed):
 
 
 def test_missing_or_untrusting_role_cannot_be_assumed(lab, processed):
+    """A missing role, or one not trusting SageMaker, cannot be assumed."""
     import json
 
     req = training_request(lab, "no-role", processed)
@@ -51,6 +54,7 @@ def test_missing_or_untrusting_role_cannot_be_assumed(lab, processed):
 
 
 def test_role_fault(lab, processed, faults):
+    """role=AccessDenied refuses even a good role."""
     faults("role=AccessDenied")
     err = _error(lab.sm.create_processing_job, **processing_request(lab, "role-fault"))
     assert err["Code"] == "ValidationException"
@@ -58,6 +62,7 @@ def test_role_fault(lab, processed, faults):
 
 
 def test_not_found_and_duplicates(lab, trained):
+    """Missing resources and taken names get SageMaker's codes and texts."""
     err = _error(lab.sm.describe_training_job, TrainingJobName="nope")
     assert (err["Code"], err["Message"]) == ("ValidationException", "Requested resource not found.")
     err = _error(lab.sm.describe_processing_job, ProcessingJobName="nope")
@@ -72,6 +77,7 @@ def test_not_found_and_duplicates(lab, trained):
 
 
 def test_training_limit_fault(lab, processed, faults):
+    """training=ResourceLimitExceeded refuses training and fails tuning."""
     faults("training=ResourceLimitExceeded")
     err = _error(lab.sm.create_training_job, **training_request(lab, "limited", processed))
     assert err["Code"] == "ResourceLimitExceeded"
@@ -98,6 +104,7 @@ def test_training_limit_fault(lab, processed, faults):
 
 
 def test_s3_fault_fails_the_job_at_download(lab, processed, faults):
+    """s3=AccessDenied fails a training job while downloading."""
     faults("s3=AccessDenied")
     lab.sm.create_training_job(**training_request(lab, "s3-denied", processed))
     out = lab.wait(lab.sm.describe_training_job, "TrainingJobName", "s3-denied",
@@ -108,6 +115,7 @@ def test_s3_fault_fails_the_job_at_download(lab, processed, faults):
 
 
 def test_unknown_image_and_bad_hyperparameters_fail_clearly(lab, processed):
+    """Unknown images and bad hyperparameters fail with reasons that say what to fix."""
     image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-kmeans:latest"
     lab.sm.create_training_job(**training_request(lab, "odd-image", processed, image=image))
     hp = {"k": "ten", "feature_dim": "784"}
@@ -128,6 +136,7 @@ def test_unknown_image_and_bad_hyperparameters_fail_clearly(lab, processed):
 
 
 def test_failing_script_reports_its_exit_message(lab):
+    """A script that exits non-zero fails the job with its last output."""
     req = processing_request(lab, "no-input")
     req["ProcessingInputs"] = [req["ProcessingInputs"][1]]  # the script, but no pickle
     lab.sm.create_processing_job(**req)
@@ -139,6 +148,7 @@ def test_failing_script_reports_its_exit_message(lab):
 
 
 def _endpoint_parts(lab, trained, suffix):
+    """A model and an endpoint config on the trained model."""
     from wizard.kmeans_images import kmeans_image_uri
 
     lab.sm.create_model(ModelName=f"m-{suffix}", ExecutionRoleArn=lab.role_arn, PrimaryContainer={
@@ -150,6 +160,7 @@ def _endpoint_parts(lab, trained, suffix):
 
 
 def test_endpoint_faults(lab, trained, faults):
+    """The endpoint faults refuse, or fail the endpoint, as SageMaker does."""
     _endpoint_parts(lab, trained, "faults")
     faults("endpoint=ResourceLimitExceeded")
     err = _error(lab.sm.create_endpoint, EndpointName="e-limit", EndpointConfigName="c-faults")
@@ -177,6 +188,7 @@ def test_endpoint_faults(lab, trained, faults):
 
 
 def test_invoke_errors(lab, trained, faults):
+    """InvokeEndpoint refusals: not in service, bad records, access denied."""
     _endpoint_parts(lab, trained, "invoke")
     lab.sm.create_endpoint(EndpointName="e-invoke", EndpointConfigName="c-invoke")
     err = _error(lab.runtime.invoke_endpoint, EndpointName="e-invoke", ContentType="text/csv",
@@ -197,6 +209,7 @@ def test_invoke_errors(lab, trained, faults):
 
 
 def test_stop_training_job(lab, processed):
+    """A stopped training job ends Stopped and cannot be stopped again."""
     lab.sm.create_training_job(**training_request(lab, "to-stop", processed))
     lab.sm.stop_training_job(TrainingJobName="to-stop")
     out = lab.wait(lab.sm.describe_training_job, "TrainingJobName", "to-stop",
@@ -208,6 +221,7 @@ def test_stop_training_job(lab, processed):
 
 
 def test_list_and_tags(lab, trained):
+    """Lists filter and page; tags are added, listed and deleted."""
     page = lab.sm.list_training_jobs(NameContains="sm-kmeans", StatusEquals="Completed")
     assert [j["TrainingJobName"] for j in page["TrainingJobSummaries"]] == ["sm-kmeans"]
     arn = trained["TrainingJobArn"]

@@ -13,6 +13,7 @@ from conftest import BUCKET, REGION, read_centroids, training_request
 
 
 def test_processing_runs_the_real_script_and_writes_outputs(lab, processed):
+    """The lab's script ran on the pickle and its CSVs match the splits."""
     out = lab.sm.describe_processing_job(ProcessingJobName="sm-preprocess")
     assert out["ProcessingJobStatus"] == "Completed"
     assert out["ProcessingEndTime"] >= out["ProcessingStartTime"]
@@ -33,6 +34,7 @@ def test_processing_runs_the_real_script_and_writes_outputs(lab, processed):
 
 
 def test_training_writes_model_and_metrics(lab, trained):
+    """Training walks its phases, writes the model and reports a true test:msd."""
     assert trained["SecondaryStatus"] == "Completed"
     steps = [t["Status"] for t in trained["SecondaryStatusTransitions"]]
     assert steps == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
@@ -52,12 +54,14 @@ def test_training_writes_model_and_metrics(lab, trained):
 
 
 def _split(lab, part):
+    """One split of the offline MNIST, as (X, y)."""
     with gzip.open(lab.mnist, "rb") as f:
         train, valid, test = pickle.load(f, encoding="latin1")
     return {"train": train, "valid": valid, "test": test}[part]
 
 
 def test_cluster_purity_beats_chance(lab, trained):
+    """The trained clusters mostly hold one digit each."""
     centroids, _ = read_centroids(lab, trained["ModelArtifacts"]["S3ModelArtifacts"])
     X, y = _split(lab, "test")
     clusters = ((X[:, None, :] - centroids[None]) ** 2).sum(-1).argmin(1)
@@ -67,6 +71,7 @@ def test_cluster_purity_beats_chance(lab, trained):
 
 
 def test_tuning_picks_the_best_objective(lab, processed):
+    """Tuning runs its jobs within limits and ranges and picks the lowest test:msd."""
     base = training_request(lab, "unused", processed)
     lab.sm.create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName="sm-tune",
@@ -120,6 +125,7 @@ def test_tuning_picks_the_best_objective(lab, processed):
 
 
 def test_endpoint_serves_nearest_centroid(lab, trained):
+    """The endpoint's answers are the nearest centroids of model.tar.gz."""
     from wizard.kmeans_images import kmeans_image_uri
 
     url = trained["ModelArtifacts"]["S3ModelArtifacts"]
@@ -155,6 +161,7 @@ def test_endpoint_serves_nearest_centroid(lab, trained):
 
 
 def test_transform_predicts_every_line(lab, trained, processed):
+    """Batch transform answers every line, with the right clusters."""
     lab.wait(lab.sm.describe_endpoint, "EndpointName", "sm-endpoint", "EndpointStatus") \
         if _exists(lab) else None
     from wizard.kmeans_images import kmeans_image_uri
@@ -185,6 +192,7 @@ def test_transform_predicts_every_line(lab, trained, processed):
 
 
 def _exists(lab):
+    """Whether the flow's endpoint exists."""
     try:
         lab.sm.describe_endpoint(EndpointName="sm-endpoint")
         return True

@@ -15,6 +15,7 @@ from conftest import REGION, REPO, training_request
 
 
 def _start(data_dir, moto_url):
+    """Start the stand-alone service; (process, sagemaker client, runtime client)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "wizard.sandbox.aws.sagemaker.standalone", "--data-dir",
          str(data_dir), "--aws-url", moto_url, "--region", REGION, "--delay", "0.3"],
@@ -30,6 +31,7 @@ def _start(data_dir, moto_url):
 
 
 def test_sigkill_keeps_resources_and_fails_work_in_flight(lab, trained, processed, tmp_path):
+    """After SIGKILL and a restart: kept resources, serving endpoint, failed job."""
     from wizard.kmeans_images import kmeans_image_uri
 
     proc, sm, runtime = _start(tmp_path, lab.moto_url)

@@ -13,6 +13,7 @@ from wizard.kmeans_images import kmeans_image_uri, parse_kmeans_image, UnknownRe
 
 
 def test_kmeans_image_uris():
+    """The region table gives SageMaker's URIs and recognises only them."""
     assert kmeans_image_uri("eu-west-1") == "438346466558.dkr.ecr.eu-west-1.amazonaws.com/kmeans:1"
     assert kmeans_image_uri("us-west-2") == "174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1"
     assert kmeans_image_uri("cn-northwest-1") == (
@@ -25,6 +26,7 @@ def test_kmeans_image_uris():
 
 
 def test_mnist_stand_in_is_deterministic_and_shaped(tmp_path):
+    """The stand-in has MNIST's shape and the same bytes every build."""
     from wizard.sandbox.mnist import SPLITS, build_mnist_pkl_gz
 
     a = build_mnist_pkl_gz(tmp_path / "a" / "mnist.pkl.gz")
@@ -42,6 +44,7 @@ def test_mnist_stand_in_is_deterministic_and_shaped(tmp_path):
 
 
 def test_routing_decision():
+    """Requests are told apart by signing scope, target header or runtime path."""
     from wizard.sandbox.aws.sagemaker.dispatch import is_sagemaker_request
 
     scope = "AWS4-HMAC-SHA256 Credential=testing/20240101/eu-west-1/{}/aws4_request, x=y"
@@ -53,6 +56,7 @@ def test_routing_decision():
 
 
 def test_hyperparameter_validation():
+    """Strings are typed and checked; bad ones fail with ClientError reasons."""
     from wizard.sandbox.compute.kmeans import validate_hyperparameters
     from wizard.sandbox.compute.s3io import JobFailure
 
@@ -69,6 +73,7 @@ def test_hyperparameter_validation():
 
 
 def test_shape_validation_words_errors_like_aws():
+    """A pattern violation is worded as AWS words it."""
     from wizard.sandbox.aws.sagemaker.errors import SageMakerError
     from wizard.sandbox.aws.sagemaker.shapes import validate
 

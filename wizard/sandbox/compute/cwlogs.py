@@ -13,6 +13,7 @@ class LogStream:
     """
 
     def __init__(self, logs: Any, group: str, stream: str, echo=None):
+        """Name the group and stream; nothing is sent yet."""
         self.logs = logs
         self.group = group
         self.stream = stream

@@ -16,6 +16,7 @@ class JobFailure(Exception):
     """The job fails with ``reason`` (its FailureReason); ``exit_message`` for processing jobs."""
 
     def __init__(self, reason: str, exit_message: str | None = None):
+        """Keep the FailureReason (and a processing job's ExitMessage)."""
         super().__init__(reason)
         self.reason = reason
         self.exit_message = exit_message
@@ -29,6 +30,7 @@ class S3Url:
     key: str
 
     def __str__(self) -> str:
+        """The URL again."""
         return f"s3://{self.bucket}/{self.key}"
 
 

@@ -26,6 +26,7 @@ class WorkerPool:
     """Bounded, stoppable worker processes (see the module docstring)."""
 
     def __init__(self, max_workers: int = 2, python: str | None = None):
+        """At most ``max_workers`` workers at once, run with ``python``."""
         self.python = python or sys.executable
         self._slots = threading.BoundedSemaphore(max(1, max_workers))
         self._lock = threading.Lock()

@@ -25,6 +25,7 @@ class Emitter:
     """Writes the worker's events to stdout, one line each, flushed at once."""
 
     def __init__(self, out=None):
+        """Write to ``out`` (stdout by default)."""
         self.out = out or sys.stdout
 
     def __call__(self, event: str, **fields) -> None:

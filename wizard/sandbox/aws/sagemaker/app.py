@@ -59,6 +59,7 @@ class SageMakerApp:
 
     def __init__(self, data_dir: Path, aws_url: str, region: str, faults: Any = None,
                  delay: float | None = None, max_workers: int | None = None):
+        """Load the stored resources, mark lost work, and get ready to serve."""
         from wizard.sandbox.compute.supervisor import WorkerPool
 
         from .context import AwsContext
@@ -114,6 +115,7 @@ class SageMakerApp:
     def spawn(self, target: Callable, *args: Any, name: str) -> threading.Thread:
         """Run ``target(*args)`` in a daemon thread that logs, never raises."""
         def guarded() -> None:
+            """Run the target; log whatever it raises."""
             try:
                 target(*args)
             except Exception:  # noqa: BLE001 - a background failure must not go unseen

@@ -40,6 +40,7 @@ class AwsContext:
     """boto3 clients for the AWS endpoint at ``aws_url``, created once and shared."""
 
     def __init__(self, aws_url: str, region: str):
+        """Remember where AWS is; clients are built on first use."""
         self.aws_url = aws_url
         self.region = region
         self.credentials = internal_credentials()

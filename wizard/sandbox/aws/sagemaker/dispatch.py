@@ -39,6 +39,7 @@ class FrontApp:
     """SageMaker to ``sagemaker_app``, everything else proxied to ``other_url``."""
 
     def __init__(self, sagemaker_app: Callable, other_url: str):
+        """Route to ``sagemaker_app``; proxy the rest to ``other_url``."""
         self.sagemaker_app = sagemaker_app
         parts = urlsplit(other_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -85,6 +86,7 @@ def serve(app: Callable, host: str = "127.0.0.1", port: int = 0) -> tuple[Any, s
         """Werkzeug's handler without a line on stderr per request."""
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
+            """Say nothing: tests and benchmarks need a quiet stderr."""
             pass
 
     server = make_server(host, port, app, threaded=True, request_handler=Quiet)

@@ -11,6 +11,7 @@ class SageMakerError(Exception):
     """One error answer: its code, message and HTTP status."""
 
     def __init__(self, code: str, message: str, status: int = 400):
+        """Keep the code, message and HTTP status of the answer."""
         super().__init__(message)
         self.code = code
         self.message = message

@@ -155,6 +155,7 @@ def _settle(app: Any, name: str, config_name: str, config: dict | None, update: 
     t = now()
 
     def apply(record: dict) -> None:
+        """Change the endpoint record in place (under the store's lock)."""
         if record.get("EndpointStatus") == "Deleting":
             return
         record["LastModifiedTime"] = t
@@ -193,6 +194,7 @@ def delete_endpoint(app: Any, params: dict) -> dict:
     app.stop_event("Endpoint", name).set()
 
     def remove() -> None:
+        """After one phase, forget the endpoint and its loaded model."""
         app.sleep()
         app.store.delete("Endpoint", name)
         app.stops.pop(("Endpoint", name), None)

@@ -81,6 +81,7 @@ def drive(app: Any, kind: str, name: str, extra: dict | None = None) -> None:
         start_field = TIMES[kind][0]
         if kind == "TrainingJob" and not stop.is_set():
             def started(record: dict) -> None:
+                """Stamp the start time and reword the running Starting transition."""
                 record[start_field] = now()
                 # SageMaker rewords the running transition rather than adding a second one
                 record["SecondaryStatusTransitions"][-1]["StatusMessage"] = (
@@ -117,6 +118,7 @@ def _finish(app: Any, kind: str, name: str, final: dict) -> None:
     outcome = final.get("event")
 
     def apply(record: dict) -> None:
+        """Change the record in place (called under the store's lock)."""
         if outcome == "done":
             result = final.get("result") or {}
             if kind == "TrainingJob":
@@ -222,6 +224,7 @@ def stop_job(app: Any, kind: str, name: str) -> dict:
     refused: list[str] = []
 
     def apply(record: dict) -> None:
+        """Change the record in place (called under the store's lock)."""
         if record[field] != "InProgress":
             refused.append(record[field])
             return

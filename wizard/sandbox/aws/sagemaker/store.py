@@ -23,6 +23,7 @@ class Store:
     """Resources by kind and name, persisted under ``<data_dir>/state``; thread-safe."""
 
     def __init__(self, data_dir: Path):
+        """Load every kind's records from ``<data_dir>/state``."""
         self.dir = Path(data_dir) / "state"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
@@ -31,6 +32,7 @@ class Store:
             self._data[kind] = self._load(kind)
 
     def _file(self, kind: str) -> Path:
+        """The JSON file of one kind."""
         return self.dir / f"{kind}.json"
 
     def _load(self, kind: str) -> dict:
