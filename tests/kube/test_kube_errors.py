@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import PROFILE
+from kube_helpers import PROFILE
 
 
 def call(cluster, method: str, path: str, body: bytes | None = None,

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from conftest import PROFILE
+from kube_helpers import PROFILE
 
 NS = "kubectl-test"
 

@@ -106,7 +106,7 @@ def test_watch_bookmark_and_expired_version(cluster):
 
 def test_watch_from_before_a_restart_is_expired(tmp_path):
     """Watch from before a restart is expired."""
-    from conftest import start_cluster
+    from kube_helpers import start_cluster
     from wizard.sandbox.kube import KubeApiServer
 
     first = start_cluster(tmp_path, seed=False)

@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from conftest import PROFILE
+from kube_helpers import PROFILE
 
 SM = "sagemaker.services.k8s.aws"
 
@@ -50,6 +50,13 @@ def test_namespaces_and_seed(cluster):
     dep = client.AppsV1Api(cluster.client()).read_namespaced_deployment(
         "ack-sagemaker-controller", "ack-system")
     assert dep.status.ready_replicas == 1 and dep.status.available_replicas == 1
+    # seeding again is a no-op: nothing is written, so the resourceVersion does not move
+    from kube_helpers import ACK_CRDS
+    from wizard.sandbox.kube import seed_kubeflow_cluster
+
+    before = core.list_namespace().metadata.resource_version
+    seed_kubeflow_cluster(cluster.server, crds=[ACK_CRDS])
+    assert core.list_namespace().metadata.resource_version == before
 
 
 def test_secret_string_data_and_defaults(cluster):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from conftest import PROFILE, start_cluster
+from kube_helpers import PROFILE, start_cluster
 
 
 def _client(url: str, token: str):

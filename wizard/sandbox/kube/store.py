@@ -135,9 +135,14 @@ class Store:
     def changes_after(self, rv: int) -> list[Change]:
         """Changes newer than ``rv`` (lock held by caller or not; the list is a copy)."""
         with self.lock:
-            if not self._history or self._history[-1].rv <= rv:
-                return []
-            return [c for c in self._history if c.rv > rv]
+            newer: list[Change] = []
+            # walk back from the newest: a caught-up watch looks at only what is new
+            for change in reversed(self._history):
+                if change.rv <= rv:
+                    break
+                newer.append(change)
+            newer.reverse()
+            return newer
 
     def wait_for_change(self, rv: int, timeout: float) -> None:
         """Block until something newer than ``rv`` happens, or ``timeout`` passes."""
