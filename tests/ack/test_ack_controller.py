@@ -389,3 +389,77 @@ def test_transform_job_completes(lab: Any, trained: tuple[dict, list]) -> None:
     out = lab.s3.get_object(Bucket=lab.account.bucket,
                             Key="ack-test/tx-out/in.csv.out")["Body"].read()
     assert out.count(b"closest_cluster") == 2
+
+
+def test_tuning_job_reports_best_training_job(lab: Any) -> None:
+    """A HyperParameterTuningJob runs its training jobs and reports the best one in status."""
+    from ack_samples import tuning_job
+    from wizard.kmeans_images import kmeans_image_uri
+
+    body = tuning_job("ack-hpo")
+    spec = body["spec"]
+    config = spec["hyperParameterTuningJobConfig"]
+    config["resourceLimits"] = {"maxNumberOfTrainingJobs": 2, "maxParallelTrainingJobs": 2}
+    config["parameterRanges"] = {"integerParameterRanges": [
+        {"name": "mini_batch_size", "minValue": "40", "maxValue": "60", "scalingType": "Auto"}]}
+    definition = spec["trainingJobDefinition"]
+    definition["staticHyperParameters"] = {"k": "3", "feature_dim": "4"}
+    definition["algorithmSpecification"]["trainingImage"] = kmeans_image_uri(REGION)
+    definition["roleARN"] = lab.account.execution_role_arn
+    uri = f"s3://{lab.account.bucket}/ack-test/train/"
+    for channel in definition["inputDataConfig"]:
+        channel["dataSource"]["s3DataSource"]["s3URI"] = uri
+    definition["outputDataConfig"]["s3OutputPath"] = f"s3://{lab.account.bucket}/ack-test/hpo/"
+    _create(lab, body)
+    obj = _wait("the tuning job to finish", lambda: (lambda o: o if (
+        (o or {}).get("status", {}).get("hyperParameterTuningJobStatus")
+        in ("Completed", "Failed", "Stopped")) else None)(
+        _get(lab, "hyperparametertuningjobs", "ack-hpo")), timeout=180)
+    status = obj["status"]
+    assert status["hyperParameterTuningJobStatus"] == "Completed", status.get("failureReason")
+    best = status["bestTrainingJob"]
+    assert best["trainingJobName"].startswith("ack-hpo-")
+    assert best["finalHyperParameterTuningJobObjectiveMetric"]["metricName"] == "test:msd"
+    assert _condition(obj, "ACK.ResourceSynced")["status"] == "True"
+
+
+_SCRIPT = b"""import os, pathlib
+root = pathlib.Path(os.environ.get("SM_PROCESSING_ROOT", "/opt/ml"))
+rows = (root / "processing/input/data.csv").read_text().split()
+out = root / "processing/output"
+out.mkdir(parents=True, exist_ok=True)
+(out / "count.txt").write_text(str(len(rows)))
+"""
+
+
+def test_processing_job_completes(lab: Any) -> None:
+    """A ProcessingJob runs its script on the inputs and uploads the outputs."""
+    from ack_samples import processing_job
+
+    bucket = lab.account.bucket
+    lab.s3.put_object(Bucket=bucket, Key="ack-test/proc/code/count.py", Body=_SCRIPT)
+    lab.s3.put_object(Bucket=bucket, Key="ack-test/proc/in/data.csv", Body=b"1,2\n3,4\n5,6\n")
+    body = processing_job("ack-processing")
+    spec = body["spec"]
+    spec["roleARN"] = lab.account.execution_role_arn
+    spec["appSpecification"] = {
+        "imageURI": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:"
+                    "1.2-1-cpu-py3",
+        "containerEntrypoint": ["python3", "/opt/ml/processing/code/count.py"]}
+    spec["processingInputs"] = [
+        {"inputName": name, "s3Input": {"s3URI": f"s3://{bucket}/ack-test/proc/{src}",
+                                        "localPath": f"/opt/ml/processing/{dst}",
+                                        "s3DataType": "S3Prefix", "s3InputMode": "File"}}
+        for name, src, dst in (("code", "code/", "code"), ("data", "in/", "input"))]
+    spec["processingOutputConfig"] = {"outputs": [{"outputName": "out", "s3Output": {
+        "s3URI": f"s3://{bucket}/ack-test/proc/out", "localPath": "/opt/ml/processing/output",
+        "s3UploadMode": "EndOfJob"}}]}
+    _create(lab, body)
+    obj = _wait("the processing job to finish", lambda: (lambda o: o if (
+        (o or {}).get("status", {}).get("processingJobStatus") in ("Completed", "Failed",
+                                                                   "Stopped")) else None)(
+        _get(lab, "processingjobs", "ack-processing")), timeout=120)
+    assert obj["status"]["processingJobStatus"] == "Completed", obj["status"].get("failureReason")
+    assert _condition(obj, "ACK.ResourceSynced")["status"] == "True"
+    count = lab.s3.get_object(Bucket=bucket, Key="ack-test/proc/out/count.txt")["Body"].read()
+    assert count == b"3"
