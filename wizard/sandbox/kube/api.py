@@ -84,6 +84,9 @@ class KubeApi:
             path = "/" + req.path.strip("/") if req.path != "/" else "/"
             if path in HEALTH or path.startswith(tuple(h + "/" for h in HEALTH)):
                 return Response(200, "ok", content_type="text/plain; charset=utf-8")
+            if self.stopping:  # a kept-alive connection outliving stop() must not write
+                raise ApiError(503, "the API server is shutting down; retry once it is back",
+                               "ServiceUnavailable", headers={"Retry-After": "1"})
             if self.faults is not None and self.faults.transient("kube-5xx"):
                 raise ApiError(503, "the server is currently unable to handle the request "
                                     "(injected transient fault kube-5xx; retry)",
