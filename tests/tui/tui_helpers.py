@@ -13,3 +13,68 @@ async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {condition.__doc__ or condition}")
         await pilot.pause(0.05)
+
+
+class Tmux:
+    """A real terminal: a detached tmux session running one command, read with capture-pane."""
+
+    def __init__(self, name: str, command: str, width: int = 100, height: int = 30) -> None:
+        import subprocess
+
+        self.name = name
+        # a private server (own socket, no user config) so other tmux users cannot change its options
+        self.tmux = ["tmux", "-L", f"labwiz-{name}", "-f", "/dev/null"]
+        self.run = subprocess.run
+        self.run([*self.tmux, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
+                  command], check=True)
+
+    def screen(self, escapes: bool = False) -> str:
+        """The visible screen (with colour escape sequences when ``escapes``)."""
+        args = [*self.tmux, "capture-pane", "-p", "-t", self.name] + (["-e"] if escapes else [])
+        return self.run(args, capture_output=True, text=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        """Type keys (tmux key names: Enter, Escape, C-c...)."""
+        self.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
+
+    def resize(self, width: int, height: int) -> None:
+        """Resize the window as a user dragging the terminal would."""
+        self.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
+                 check=True)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        """Poll the screen until ``text`` shows; return the screen (fail after ``timeout``)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        """End the session (and the process in it)."""
+        self.run([*self.tmux, "kill-server"], capture_output=True)
+
+
+def labwiz_command(state_dir, workdir, *args: str, env: dict | None = None, rc_file=None) -> str:
+    """A shell command that runs ``labwiz`` with the TUI test steps like a JupyterLab terminal does
+    (``TERM=xterm-256color`` and no ``COLORTERM``), recording its exit code in ``rc_file``."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    values = {"TERM": "xterm-256color", "LABWIZ_STEPS": "tests.tui.tui_steps:STEPS",
+              "LABWIZ_TEST_WORKDIR": str(workdir), "PYTHONPATH": str(root),
+              "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", **(env or {})}
+    assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
+    argv = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "wizard", "--state-dir",
+                                             str(state_dir), *args])
+    line = f"cd {shlex.quote(str(root))} && env -u COLORTERM -u COLUMNS -u LINES {assigns} {argv}"
+    if rc_file is not None:
+        line += f"; echo $? > {shlex.quote(str(rc_file))}; sleep 5"
+    return line

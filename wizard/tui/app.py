@@ -366,6 +366,10 @@ class LabwizApp(ActionsMixin, App[int]):
 
 def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
     """Run the TUI until the user quits; return the exit code (explained errors print, no traceback)."""
+    # Textual sizes the screen with shutil.get_terminal_size(), which believes COLUMNS and LINES
+    # over the terminal: an exported value would freeze the layout at that size on every resize
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
     try:
         app = LabwizApp(obj, autopilot=autopilot)
     except LabwizError as exc:

@@ -1,0 +1,115 @@
+"""labwiz in real terminals: tmux sessions driven with send-keys, and runs without any terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tui_helpers import Tmux, labwiz_command
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(subprocess.run(["which", "tmux"], capture_output=True).returncode,
+                                reason="tmux is not installed")
+
+
+@pytest.fixture
+def term(tmp_path):
+    """Open tmux sessions for a test and close them afterwards."""
+    sessions = []
+
+    def open_(command: str, width: int = 100, height: int = 30) -> Tmux:
+        session = Tmux(f"labwiz-test-{uuid.uuid4().hex[:8]}", command, width, height)
+        sessions.append(session)
+        return session
+
+    yield open_
+    for session in sessions:
+        session.close()
+
+
+def _wait_file(path: Path, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text().strip():
+        assert time.monotonic() < deadline, f"{path} was not written"
+        time.sleep(0.1)
+    return path.read_text().strip()
+
+
+def test_tui_in_tmux_runs_a_step_and_quits(term, tmp_path):
+    state, rc = tmp_path / "state", tmp_path / "rc"
+    tty = term(labwiz_command(state, tmp_path / "w", rc_file=rc), 100, 30)
+    screen = tty.wait_for("Step 1 of 3: Prepare")
+    assert "sandbox" not in screen.splitlines()[0] and "r Run" in screen
+    tty.keys("r")
+    screen = tty.wait_for("Step 2 of 3: Train")
+    assert "✔ 1. Prepare" in screen
+    doc = json.loads((state / "state.json").read_text())
+    assert doc["steps"]["prepare"]["status"] == "done"
+    assert (tmp_path / "w" / "lab-bucket").is_dir()
+    tty.keys("q")
+    assert _wait_file(rc) == "0"
+
+
+def test_small_terminal_layout_and_too_small_message(term, tmp_path):
+    tty = term(labwiz_command(tmp_path / "state", tmp_path / "w"), 80, 24)
+    screen = tty.wait_for("Step 1 of 3")
+    lines = screen.splitlines()
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert "1. Prepare" in screen and "r Run" in screen
+    tty.resize(50, 14)
+    screen = tty.wait_for("labwiz needs at least")
+    assert "This terminal is 50×14" in screen and "Step 1 of 3" not in screen
+    tty.resize(80, 24)
+    tty.wait_for("Step 1 of 3")
+
+
+def test_no_color_draws_without_colours(term, tmp_path):
+    tty = term(labwiz_command(tmp_path / "state", tmp_path / "w", env={"NO_COLOR": "1"}), 100, 30)
+    tty.wait_for("Step 1 of 3")
+    coloured = []
+    for code in tty.screen(escapes=True).split("\x1b[")[1:]:
+        params = code.split("m", 1)[0].split(";")
+        # 38/48;5;N are palette colours, 38/48;2;R;G;B true colours; greys are allowed
+        for i, p in enumerate(params):
+            if p in ("38", "48") and i + 1 < len(params):
+                if params[i + 1] == "2" and len(set(params[i + 2:i + 5])) > 1:
+                    coloured.append(code[:20])
+                if params[i + 1] == "5" and not (232 <= int(params[i + 2]) <= 255 or
+                                                 params[i + 2] in ("0", "7", "8", "15", "16", "231")):
+                    coloured.append(code[:20])
+    assert not coloured, coloured[:5]
+
+
+def test_dumb_terminal_falls_back_to_plain_prompts(term, tmp_path):
+    state, rc = tmp_path / "state", tmp_path / "rc"
+    tty = term(labwiz_command(state, tmp_path / "w", env={"TERM": "dumb"}, rc_file=rc), 100, 30)
+    tty.wait_for("Bucket name [lab-bucket]")
+    tty.keys("plain-bucket", "Enter")
+    tty.wait_for("Endpoint token")
+    tty.keys("t0ken", "Enter")
+    assert _wait_file(rc) == "0"
+    doc = json.loads((state / "state.json").read_text())
+    assert [doc["steps"][s]["status"] for s in ("prepare", "train", "predict")] == ["done"] * 3
+    assert doc["inputs"]["bucket"] == "plain-bucket" and "t0ken" not in json.dumps(doc)
+
+
+def test_without_a_tty_labwiz_does_not_hang(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_"))}
+    env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color", LABWIZ_STEPS="tests.tui.tui_steps:STEPS",
+               LABWIZ_TEST_WORKDIR=str(tmp_path / "w"))
+    result = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(tmp_path / "s")],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=60)
+    assert "No interactive terminal" in result.stdout and "labwiz run" in result.stdout
+    assert "Usage:" in result.stdout
+    demo = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(tmp_path / "s"), "demo"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=60)
+    assert demo.returncode == 2 and "needs an interactive terminal" in demo.stderr
