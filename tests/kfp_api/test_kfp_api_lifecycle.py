@@ -190,3 +190,29 @@ def test_sigkilled_server_with_dead_worker_marks_the_run_failed(tmp_path, pipeli
         assert [t.state for t in lost.run_details.task_details] == ["FAILED"]
     finally:
         server.stop()
+
+
+def test_stop_also_kills_an_adopted_worker(tmp_path, pipelines):
+    from wizard.sandbox.kfp_api import KfpApiServer
+
+    proc, url = _spawn_server(tmp_path / "kfp")
+    try:
+        client = make_client(url)
+        run = client.create_run_from_pipeline_package(str(pipelines["sleep"]),
+                                                      arguments={"seconds": 120}, run_name="adopt")
+        wait_task_running(client, run.run_id)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    server = KfpApiServer(tmp_path / "kfp").start()
+    try:
+        assert make_client(server.url).get_run(run.run_id).state == "RUNNING"
+    finally:
+        server.stop()
+    assert pids_of_run(run.run_id) == []
+    server = KfpApiServer(tmp_path / "kfp").start()
+    try:
+        ended = make_client(server.url).get_run(run.run_id)
+        assert ended.state == "FAILED" and "was stopped" in ended.error.message
+    finally:
+        server.stop()

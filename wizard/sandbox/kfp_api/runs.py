@@ -58,6 +58,7 @@ class RunManager:
         self.resources = resources
         self.run_env = dict(run_env or {})
         self._procs: dict[str, subprocess.Popen] = {}
+        self._adopted: dict[str, int] = {}  # run id -> pid of a worker a previous server started
         self._stopping = False
 
     # life cycle --------------------------------------------------------------------------------
@@ -67,6 +68,7 @@ class RunManager:
             if record["state"] in FINAL:
                 continue
             if _alive(record.get("_pid"), run_id):
+                self._adopted[run_id] = record["_pid"]
                 threading.Thread(target=self._follow_adopted, args=(run_id, record["_pid"]),
                                  daemon=True, name=f"kfp-run-{run_id[:8]}").start()
             else:
@@ -85,6 +87,13 @@ class RunManager:
                 pass
             self._finalize(run_id, proc.returncode, "the sandbox KFP server was stopped while "
                            "this run was in progress; start a new run (or retry this one)")
+        for run_id, pid in list(self._adopted.items()):
+            self._signal(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _alive(pid, run_id) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._finalize(run_id, None, "the sandbox KFP server was stopped while this run "
+                           "was in progress; start a new run (or retry this one)")
 
     def _env(self, run_dir: Path, run_id: str) -> dict[str, str]:
         """The worker's environment: ours, the sandbox's run_env, and offline-safe defaults."""
@@ -130,6 +139,7 @@ class RunManager:
             time.sleep(0.3)
         if not self._stopping:
             self._finalize(run_id, None, None)
+            self._adopted.pop(run_id, None)
 
     @staticmethod
     def _signal(pid: int | None, sig: int) -> None:
