@@ -54,6 +54,7 @@ def evaluate_condition(expression: str, arguments: dict[str, Any]) -> bool:
     are the condition task's own input parameters.
     """
     def value_of(match: re.Match) -> str:
+        """The Python literal of the input a match names."""
         name = match.group(1)
         if name not in arguments:
             raise PipelineError(f"condition '{expression}' names unknown input '{name}'")
@@ -84,6 +85,7 @@ class DagRunner:
     """Runs one pipeline spec; reports every task through a :class:`Progress`."""
 
     def __init__(self, spec: Any, progress: Progress, run_dir: Path, run_id: str):
+        """Prepare to run ``spec`` (a PipelineSpec message) inside ``run_dir``."""
         from kfp.local import config, executor_input_utils, utils
 
         self.spec = spec

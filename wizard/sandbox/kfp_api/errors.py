@@ -25,6 +25,7 @@ class ApiError(Exception):
     """A request the server refuses; carries the gRPC code name and a message for the caller."""
 
     def __init__(self, code: str, message: str):
+        """``code`` is a gRPC code name from :data:`CODES`."""
         super().__init__(message)
         if code not in CODES:
             raise ValueError(f"unknown gRPC code {code}")
@@ -42,10 +43,15 @@ class ApiError(Exception):
                 "details": []}
 
 
+_LIST_HINTS = {"Pipeline": "kfp pipeline list", "Pipeline version": "kfp pipeline list-versions",
+               "Experiment": "kfp experiment list", "Run": "kfp run list"}
+
+
 def not_found(kind: str, ident: str) -> ApiError:
     """The NotFound error for an unknown id of ``kind`` (pipeline, run, ...)."""
-    return ApiError("NOT_FOUND", f"{kind} {ident} not found: check the id (list them with the "
-                    f"kfp client or `kfp {kind.split()[0].lower()} list`)")
+    hint = _LIST_HINTS.get(kind)
+    where = f" (list them with `{hint}`)" if hint else ""
+    return ApiError("NOT_FOUND", f"{kind} {ident} not found: check the id{where}")
 
 
 def invalid(message: str) -> ApiError:

@@ -42,6 +42,7 @@ class Progress:
     """Thread-safe holder of the status document; every change is flushed to disk."""
 
     def __init__(self, path: Path, run_id: str):
+        """Start a PENDING document for ``run_id`` kept at ``path``."""
         self.path = path
         self.lock = threading.Lock()
         self.doc: dict[str, Any] = {"run_id": run_id, "state": "PENDING", "error": None,

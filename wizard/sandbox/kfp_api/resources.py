@@ -30,6 +30,7 @@ def public(record: dict) -> dict:
 def field_getter(id_key: str) -> Any:
     """A ``field_of(item, key)`` for :func:`paginate` over records whose id is ``id_key``."""
     def field_of(item: dict, key: str) -> Any:
+        """The value of ``key`` on ``item``; KeyError for a field it does not have."""
         if key in ("id", id_key):
             return item[id_key]
         if key == "name" and "name" not in item:
@@ -54,6 +55,7 @@ class Resources:
     """Pipelines, versions and experiments over a :class:`Store`."""
 
     def __init__(self, store: Store):
+        """Work on ``store``."""
         self.store = store
 
     # pipelines ---------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class RunManager:
     """Creates runs, starts and watches their workers, and answers the run API calls."""
 
     def __init__(self, store: Store, resources: Resources, run_env: dict[str, str] | None):
+        """``run_env`` is merged into every worker's environment."""
         self.store = store
         self.resources = resources
         self.run_env = dict(run_env or {})
@@ -156,6 +157,7 @@ class RunManager:
         self._signal(pid, signal.SIGTERM)
 
         def reaper() -> None:
+            """SIGKILL the group once the grace period is over."""
             deadline = time.monotonic() + KILL_GRACE_SECONDS
             while time.monotonic() < deadline and _alive(pid, run_id):
                 time.sleep(0.1)

@@ -44,6 +44,7 @@ class KfpApiServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
                  run_env: dict[str, str] | None = None, faults: Any = None,
                  auth_token: str | None = None, multi_user: bool = False):
+        """Set up the store and services; nothing binds until :meth:`start`."""
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -102,6 +103,7 @@ class KfpApiServer:
         r, rs = self.resources, self.runs
 
         def body(req: "_Handler") -> dict:
+            """The request's JSON object body."""
             return req.json_body()
 
         table: list[tuple[str, str, Callable[..., Any]]] = [

@@ -8,7 +8,6 @@ Kubernetes settings). Anything else is refused with InvalidArgument and a hint o
 from __future__ import annotations
 
 import io
-import json
 import tarfile
 import zipfile
 from typing import Any

@@ -48,6 +48,7 @@ class Store:
     """
 
     def __init__(self, data_dir: Path):
+        """Load ``db.json`` from ``data_dir`` (empty collections when there is none)."""
         # absolute: workers run with their run directory as working directory
         self.data_dir = Path(data_dir).absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
