@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -128,6 +126,9 @@ def log_tail(state_dir: Path, lines: int = 25) -> str:
 
 def _probe(url: str, timeout: float = 2.0) -> tuple[bool, str]:
     """GET ``url``: (True, body) on a 2xx answer, else (False, why not)."""
+    import urllib.error  # only status needs HTTP; keep the CLI's start-up light
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return 200 <= resp.status < 300, resp.read(4096).decode("utf-8", "replace")
