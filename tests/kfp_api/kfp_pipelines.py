@@ -106,9 +106,17 @@ def nested_pipeline(a: int = 5, flag: str = "yes"):
         describe(total=sub.output, label="skipped")
 
 
+@dsl.pipeline(name="loop-pipeline")
+def loop_pipeline():
+    """A dsl.ParallelFor, which the sandbox refuses with a clear run error."""
+    with dsl.ParallelFor([1, 2]) as item:
+        add(a=item, b=1)
+
+
 PIPELINES = {
     "sum": sum_pipeline, "failing": failing_pipeline, "sleep": sleep_pipeline,
     "env": env_pipeline, "missing": missing_package_pipeline, "nested": nested_pipeline,
+    "loop": loop_pipeline,
 }
 
 

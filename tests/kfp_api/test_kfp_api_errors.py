@@ -192,3 +192,39 @@ def test_garbage_on_the_socket_does_not_kill_the_server(kfp_server):
             except OSError:
                 pass
     assert kfp_server.healthy()
+
+
+def test_pipelines_and_versions_from_json(kfp_server, pipelines):
+    import yaml
+
+    api = f"{kfp_server.url}/apis/v2beta1"
+    hdr = {"Content-Type": "application/json"}
+    spec = yaml.safe_load(pipelines["sum"].read_text())
+    status, pipe = call(f"{api}/pipelines", "POST",
+                        json.dumps({"display_name": "json-pipe"}).encode(), hdr)
+    assert status == 200 and pipe["name"] == "json-pipe"
+    status, version = call(f"{api}/pipelines/{pipe['pipeline_id']}/versions", "POST", json.dumps(
+        {"display_name": "inline", "pipeline_spec": spec}).encode(), hdr)
+    assert status == 200 and version["pipeline_spec"]["pipelineInfo"]["name"] == "sum-pipeline"
+    status, version = call(f"{api}/pipelines/{pipe['pipeline_id']}/versions", "POST", json.dumps(
+        {"display_name": "by-url",
+         "package_url": {"pipeline_url": pipelines["sum"].as_uri()}}).encode(), hdr)
+    assert status == 200 and version["package_url"]["pipeline_url"].startswith("file://")
+    status, err = call(f"{api}/pipelines/{pipe['pipeline_id']}/versions", "POST", json.dumps(
+        {"display_name": "remote",
+         "package_url": {"pipeline_url": "https://example.com/p.yaml"}}).encode(), hdr)
+    assert_grpc_error(status, err, 400, 3)
+    status, both = call(f"{api}/pipelines/create", "POST", json.dumps(
+        {"pipeline": {"display_name": "json-both"},
+         "pipeline_version": {"pipeline_spec": spec}}).encode(), hdr)
+    assert status == 200 and both["display_name"] == "json-both"
+    status, listed = call(f"{api}/pipelines/{both['pipeline_id']}/versions")
+    assert listed["total_size"] == 1
+
+
+def test_unsupported_control_flow_fails_the_run_clearly(kfp_server, pipelines):
+    client = make_client(kfp_server.url)
+    run = client.create_run_from_pipeline_package(str(pipelines["loop"]), run_name="loop")
+    done = client.wait_for_run_completion(run.run_id, 60, 0.3)
+    assert done.state == "FAILED"
+    assert "dsl.ParallelFor" in done.error.message
