@@ -96,8 +96,14 @@ def local_files(col: Collector, state_dir: Path) -> None:
             col.note("state.json", "the state file is not valid JSON; kept as text")
 
     def events():
-        lines = (state_dir / EVENTS_FILE).read_text(errors="replace").splitlines()
-        col.add_text("events.jsonl", "\n".join(lines) + "\n")
+        out = []
+        for line in (state_dir / EVENTS_FILE).read_text(errors="replace").splitlines():
+            try:  # structured first, so secret fields are caught by name
+                event = col.redactor.obj(json.loads(line), "events.jsonl")
+                out.append(json.dumps(event, sort_keys=True, default=str))
+            except ValueError:
+                out.append(col.redactor.text(line, "events.jsonl"))
+        col.files["events.jsonl"] = ("\n".join(out) + "\n").encode()
 
     def log():
         path = state_dir / LOG_FILE

@@ -37,6 +37,8 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
      1),
     ("kubeconfig token", re.compile(r"(?im)^(\s*(?:token|client-key-data|"
                                     r"client-certificate-data)\s*:\s*)\S+"), 1),
+    ("secret JSON field", re.compile(r'(?i)("[\w.\-/]*(?:token|password|passwd|cookie|secret)'
+                                     r'"\s*:\s*")[^"]+'), 1),
     ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
      0),
     # a bare 40-character AWS secret key: mixed case, digits, maybe / or + (a SHA-1 in hex is
@@ -48,7 +50,7 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
 
 #: JSON keys whose string values are secrets whatever they look like
 SECRET_KEY = re.compile(
-    r"(?i)(^|[_\-.])(password|passwd|token|cookie|cookies|secret|secret_?access_?key|"
+    r"(?i)(^|[_\-./])(password|passwd|token|cookie|cookies|secret|secret_?access_?key|"
     r"session_?token|private_?key|client-key-data|api_?key|authorization|credentials?)$")
 
 
@@ -86,7 +88,7 @@ class Redactor:
             return [self.obj(v, where, key) for v in obj]
         if isinstance(obj, str):
             if key and SECRET_KEY.search(key) and obj and obj != MASK and \
-                    not obj.startswith("<redacted"):
+                    not obj.startswith("<redacted") and not obj.endswith("value not included>"):
                 self.counts[(where, f"'{key}' field")] += 1
                 return f"<redacted: {len(obj)} characters>"
             return self.text(obj, where)

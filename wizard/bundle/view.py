@@ -57,8 +57,8 @@ def read_bundle(path) -> BundleView:
         raise NotABundle(f"{path} does not exist or is not a file.", remediation=what_to_do)
     try:
         tar = tarfile.open(path, mode="r:*")
-    except (tarfile.TarError, OSError) as exc:
-        raise NotABundle(f"{path} is not a labwiz bundle: it is not a tar archive ({exc}).",
+    except (tarfile.TarError, OSError):
+        raise NotABundle(f"{path} is not a labwiz bundle: it is not a (gzipped) tar archive.",
                          remediation=what_to_do) from None
     members: dict[str, bytes] = {}
     with tar:

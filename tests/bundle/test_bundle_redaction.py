@@ -1,0 +1,116 @@
+"""Canary secrets planted in state, logs, events and cluster resources appear nowhere in a bundle."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tarfile
+
+from wizard.bundle import read_bundle, write_bundle
+from wizard.state import StateStore
+
+ACCESS = "AKIACANARYZ7Q4X9W2M5"
+SECRET = "Cn4ryS3cretKeyV4lue/0123456789abcdefGHIJ"
+COOKIE = "MTcanaryCookieValue0123456789"
+TOKEN = "canary-bearer-token-0123456789abcdef"
+CANARIES = (ACCESS, SECRET, COOKIE, TOKEN)
+
+
+def _plant(lab) -> None:
+    from kubernetes import client
+
+    assert len(SECRET) == 40
+    store = StateStore(lab.state_dir)
+    doc = store.load()
+    doc["inputs"]["note"] = f"key {ACCESS} secret {SECRET}"
+    doc["steps"]["upload"] = {"status": "failed", "attempts": 1, "error": {
+        "message": f"KFP said 401 to 'Authorization: Bearer {TOKEN}' with cookie "
+                   f"authservice_session={COOKIE}", "remediation": "sign in again"}}
+    store.save(doc)
+    (lab.state_dir / "labwiz.log").write_text(
+        f"2026-11-23 INFO boto: aws_secret_access_key = {SECRET}\n"
+        f"2026-11-23 DEBUG kfp: headers {{'Cookie': 'authservice_session={COOKIE}'}}\n"
+        f"2026-11-23 DEBUG kfp: Authorization: Bearer {TOKEN}\n"
+        f"2026-11-23 INFO iam: created access key {ACCESS} with secret {SECRET}\n")
+    # an events line written by an older labwiz, before events were redacted
+    with open(lab.state_dir / "events.jsonl", "a") as fh:
+        fh.write(json.dumps({"ts": "2026-11-23T10:00:00Z", "event": "step.failed",
+                             "step": "upload", "token": TOKEN,
+                             "message": f"cookie authservice_session={COOKIE}"}) + "\n")
+    core = lab.core()
+    core.create_namespaced_secret(lab.namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="canary-secret"),
+        string_data={"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET,
+                     "token": TOKEN}))
+    core.create_namespaced_event(lab.namespace, client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name="canary-event"),
+        involved_object=client.V1ObjectReference(kind="Pod", name="p", namespace=lab.namespace),
+        reason="Failed", type="Warning",
+        message=f"pulling with Authorization: Bearer {TOKEN} failed"))
+    lab.create_cr({"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
+                   "metadata": {"name": "canary-model",
+                                "annotations": {"example.com/token": TOKEN}},
+                   "spec": {"modelName": "canary-model",
+                            "executionRoleARN": lab.info.execution_role_arn,
+                            "primaryContainer": {
+                                "image": "438346466558.dkr.ecr.eu-west-1.amazonaws.com/kmeans:1",
+                                "environment": {"API_TOKEN": TOKEN,
+                                                "SESSION": f"authservice_session={COOKIE}"}}}})
+
+
+def _all_bytes(path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+def test_canaries_never_reach_the_bundle(bundle_lab, tmp_path):
+    lab = bundle_lab
+    _plant(lab)
+    try:
+        result = write_bundle(lab.state_dir, lab.target, tmp_path)
+    finally:
+        lab.core().delete_namespaced_secret("canary-secret", lab.namespace)
+        lab.delete_cr("Model", "canary-model")
+    members = _all_bytes(result.path)
+    names = {n.split("/", 1)[1] for n in members}
+    for expected in ("manifest.json", "redactions.json", "state.json", "events.jsonl",
+                     "labwiz.log", "doctor.json", "versions.json",
+                     "kubernetes/custom-resources.json", "kubernetes/events.json",
+                     "kubernetes/secrets.json"):
+        assert expected in names, (expected, sorted(names))
+    for name, data in members.items():
+        for canary in CANARIES:
+            for form in (canary, base64.b64encode(canary.encode()).decode()):
+                assert form.encode() not in data, f"{canary!r} leaked into {name}"
+    secrets = json.loads(next(d for n, d in members.items() if n.endswith("secrets.json")))
+    canary = next(s for s in secrets if s["metadata"]["name"] == "canary-secret")
+    assert canary["data"]["AWS_ACCESS_KEY_ID"] == "<20 bytes, value not included>"
+    assert canary["data"]["AWS_SECRET_ACCESS_KEY"] == "<40 bytes, value not included>"
+    # the report says what was hidden where, in the archive and in the result
+    hidden = {(r["file"], r["kind"]) for r in result.redactions}
+    assert ("labwiz.log", "AWS secret key") in hidden
+    assert ("labwiz.log", "bearer token") in hidden
+    assert ("labwiz.log", "cookie") in hidden
+    assert ("state.json", "AWS access key id") in hidden
+    assert any(f == "kubernetes/events.json" and k == "bearer token" for f, k in hidden)
+    assert any(f == "kubernetes/custom-resources.json" for f, _ in hidden)
+    view = read_bundle(result.path)
+    assert view.redactions["hidden"] == result.redactions
+    assert view.state["steps"]["upload"]["status"] == "failed"
+    assert any(e.get("event") == "step.failed" for e in view.events)
+    assert {r["name"] for r in view.doctor} >= {"aws-credentials", "kube-api"}
+    assert view.versions["packages"]["kfp"]
+
+
+def test_cli_prints_path_and_report(bundle_lab, labwiz, tmp_path):
+    proc = labwiz(["--state-dir", str(bundle_lab.state_dir), "bundle", "--sandbox", "--out",
+                   str(tmp_path / "support.tar.gz"), "--no-doctor"],
+                  env={"AWS_EC2_METADATA_DISABLED": "true"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(tmp_path / "support.tar.gz")
+    assert "Redaction report:" in proc.stderr
+    plain = labwiz(["inspect", str(tmp_path / "support.tar.gz")])
+    assert plain.returncode == 0, plain.stderr
+    for heading in ("Where the lab stands", "Timeline", "Doctor", "Redactions"):
+        assert heading in plain.stdout
+    assert "done  credentials" in plain.stdout
