@@ -72,7 +72,7 @@ class Resources:
         name = (name or display_name or "").strip()
         if not name:
             raise invalid("pipeline's name cannot be empty; pass name (or display_name)")
-        for other in self.store.pipelines.values():
+        for other in self.store.snapshot("pipelines"):
             if other["name"] == name and other["namespace"] == namespace:
                 raise ApiError("ALREADY_EXISTS",
                                f"Failed to create a new pipeline. The name {name} already exists "
@@ -88,7 +88,7 @@ class Resources:
                      doc: dict, package_url: str | None = None) -> dict:
         """Create a version record and store its spec (caller holds the lock)."""
         name = (name or display_name or "").strip() or pipeline["name"]
-        for other in self.store.versions.values():
+        for other in self.store.snapshot("versions"):
             if other["pipeline_id"] == pipeline["pipeline_id"] and other["name"] == name:
                 raise ApiError("ALREADY_EXISTS",
                                f"Failed to create a new pipeline version. The name {name} "
@@ -204,7 +204,7 @@ class Resources:
     def list_pipelines(self, query: dict) -> dict:
         """``GET /pipelines``: the pipelines of one namespace (shared ones when none is given)."""
         namespace = query.get("namespace", "")
-        items = [p for p in self.store.pipelines.values() if p["namespace"] == namespace]
+        items = [p for p in self.store.snapshot("pipelines") if p["namespace"] == namespace]
         page, total, token = paginate(items, query, field_getter("pipeline_id"))
         result: dict[str, Any] = {"total_size": total}
         if page:
@@ -220,7 +220,7 @@ class Resources:
     def get_pipeline_by_name(self, name: str, query: dict) -> dict:
         """``GET /pipelines/names/{name}``."""
         namespace = query.get("namespace", "")
-        for record in self.store.pipelines.values():
+        for record in self.store.snapshot("pipelines"):
             if record["name"] == name and record["namespace"] == namespace:
                 return public(record)
         raise ApiError("NOT_FOUND", f"Pipeline named '{name}' not found in namespace "
@@ -231,7 +231,7 @@ class Resources:
         cascade = str(query.get("cascade", "")).lower() == "true"
         with self.store.lock:
             self._pipeline(pipeline_id)
-            versions = [v for v in self.store.versions.values()
+            versions = [v for v in self.store.snapshot("versions")
                         if v["pipeline_id"] == pipeline_id]
             if versions and not cascade:
                 raise invalid(f"Failed to delete pipeline with id {pipeline_id} as it has existing "
@@ -256,7 +256,7 @@ class Resources:
     def list_versions(self, pipeline_id: str, query: dict) -> dict:
         """``GET /pipelines/{id}/versions``."""
         self._pipeline(pipeline_id)
-        items = [v for v in self.store.versions.values() if v["pipeline_id"] == pipeline_id]
+        items = [v for v in self.store.snapshot("versions") if v["pipeline_id"] == pipeline_id]
         page, total, token = paginate(items, query, field_getter("pipeline_version_id"))
         result: dict[str, Any] = {"total_size": total}
         if page:
@@ -286,7 +286,7 @@ class Resources:
             if not pipeline_id:
                 raise invalid("pipeline_version_reference needs pipeline_version_id")
             # like the real server: no version id means the pipeline's latest version
-            versions = sorted((v for v in self.store.versions.values()
+            versions = sorted((v for v in self.store.snapshot("versions")
                                if v["pipeline_id"] == pipeline_id),
                               key=lambda v: v["created_at"])
             if not versions:
@@ -316,7 +316,7 @@ class Resources:
             raise invalid("Experiment name cannot be empty; set display_name")
         namespace = body.get("namespace") or ""
         with self.store.lock:
-            for other in self.store.experiments.values():
+            for other in self.store.snapshot("experiments"):
                 if other["display_name"] == name and other["namespace"] == namespace:
                     raise ApiError("ALREADY_EXISTS",
                                    f"Failed to create a new experiment. The name {name} already "
@@ -331,7 +331,7 @@ class Resources:
 
     def default_experiment(self, namespace: str) -> dict:
         """The "Default" experiment of ``namespace``, created on first use (lock held)."""
-        same_ns = [e for e in self.store.experiments.values() if e["namespace"] == namespace]
+        same_ns = [e for e in self.store.snapshot("experiments") if e["namespace"] == namespace]
         for record in sorted(same_ns, key=lambda e: not e.get("_default")):
             if record.get("_default") or record["display_name"] == DEFAULT_EXPERIMENT:
                 return record
@@ -349,7 +349,7 @@ class Resources:
     def list_experiments(self, query: dict) -> dict:
         """``GET /experiments``, optionally of one namespace."""
         namespace = query.get("namespace")
-        items = [e for e in self.store.experiments.values()
+        items = [e for e in self.store.snapshot("experiments")
                  if namespace is None or e["namespace"] == namespace]
         page, total, token = paginate(items, query, field_getter("experiment_id"))
         result: dict[str, Any] = {"total_size": total}
@@ -363,7 +363,7 @@ class Resources:
         """Archive or unarchive an experiment; returns the ids of its runs (lock held)."""
         record = self._experiment(experiment_id)
         record["storage_state"] = state
-        return [r["run_id"] for r in self.store.runs.values()
+        return [r["run_id"] for r in self.store.snapshot("runs")
                 if r["experiment_id"] == experiment_id]
 
     def delete_experiment_record(self, experiment_id: str) -> None:

@@ -89,6 +89,11 @@ class Store:
         """Runs by id."""
         return self.data["runs"]
 
+    def snapshot(self, name: str) -> list[dict]:
+        """The records of one collection, copied under the lock (safe to iterate)."""
+        with self.lock:
+            return list(self.data[name].values())
+
     # blobs -----------------------------------------------------------------------------------
     def spec_path(self, version_id: str) -> Path:
         """The file holding a version's pipeline spec document."""
