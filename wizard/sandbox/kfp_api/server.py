@@ -219,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     api: KfpApiServer
     protocol_version = "HTTP/1.1"
+    timeout = 300  # close idle keep-alive connections so their threads end
     _body: bytes | None = None
 
     def setup(self) -> None:
