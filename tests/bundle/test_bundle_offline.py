@@ -15,6 +15,7 @@ from wizard.state import StateStore, new_document
 
 
 def _stopped_sandbox_lab(state):
+    """A state for a sandbox lab whose sandbox is not running."""
     doc = new_document()
     doc["target"] = {"mode": "sandbox", "region": "eu-west-1", "namespace": "kubeflow-user"}
     doc["inputs"] = {"namespace": "kubeflow-user", "bucket": "b"}

@@ -17,6 +17,7 @@ CANARIES = (ACCESS, SECRET, COOKIE, TOKEN)
 
 
 def _plant(lab) -> None:
+    """Plant the canaries in state, logs, events and cluster resources."""
     from kubernetes import client
 
     assert len(SECRET) == 40
@@ -59,6 +60,7 @@ def _plant(lab) -> None:
 
 
 def _all_bytes(path) -> dict[str, bytes]:
+    """Every file of an archive, by name."""
     with tarfile.open(path) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 

@@ -30,6 +30,7 @@ class Lab:
     """A running sandbox with the lab's first steps done (see the module docstring)."""
 
     def __init__(self, state_dir: Path):
+        """Keep what the instance needs (see the class docstring)."""
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # never reach for an instance role
         self.state_dir = Path(state_dir)

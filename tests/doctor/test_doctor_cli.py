@@ -69,6 +69,7 @@ def test_a_crashing_check_is_a_failed_result(lab, monkeypatch):
     model.registry()  # load the real catalogue first
 
     def broken(ctx):
+        """A check that crashes."""
         raise RuntimeError("boom in a check")
 
     spec = model.CheckSpec("zz-broken", "A broken check", "test", broken, "https://example.org")

@@ -15,6 +15,7 @@ from doctor_lab import IMAGE
 
 
 def _training_job(lab, name: str) -> dict:
+    """A TrainingJob custom resource as the lab's pipeline creates it."""
     bucket = f"s3://{lab.bucket}"
     return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "TrainingJob",
             "metadata": {"name": name}, "spec": {
@@ -30,6 +31,7 @@ def _training_job(lab, name: str) -> dict:
 
 
 def _model(lab, name: str, model_url: str) -> dict:
+    """A Model custom resource."""
     return {"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
             "metadata": {"name": name}, "spec": {
                 "modelName": name, "executionRoleARN": lab.info.execution_role_arn,
@@ -127,6 +129,7 @@ def endpoint(lab):
 
 
 def _deploy(lab, name: str, want: str = "InService") -> dict:
+    """Create the endpoint and wait until it leaves Creating; assert its status."""
     sm = lab.clients.aws("sagemaker")
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     deadline = time.monotonic() + 40
@@ -140,6 +143,7 @@ def _deploy(lab, name: str, want: str = "InService") -> dict:
 
 
 def _ran_to_endpoint(lab, name: str, **extra) -> None:
+    """Write a state whose run made the endpoint ``name``."""
     done = {"status": "done", "attempts": 1}
     steps = {"run-monitoring": dict(done, outputs={"endpoint_name": name, "run_state":
                                                     "SUCCEEDED"})}

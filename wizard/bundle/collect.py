@@ -54,6 +54,7 @@ class Collector:
     """Holds a bundle's files (already redacted) and the notes on what could not be collected."""
 
     def __init__(self, redactor: Redactor):
+        """Keep what the instance needs (see the class docstring)."""
         self.redactor = redactor
         self.files: dict[str, bytes] = {}
         self.notes: list[dict] = []
@@ -88,6 +89,7 @@ class Collector:
 def local_files(col: Collector, state_dir: Path) -> None:
     """The state document, the event log, the log file and the doctor's last results."""
     def state():
+        """Keep state.json (as text when it is not JSON)."""
         raw = (state_dir / STATE_FILE).read_text(errors="replace")
         try:
             col.add_json("state.json", json.loads(raw))
@@ -96,6 +98,7 @@ def local_files(col: Collector, state_dir: Path) -> None:
             col.note("state.json", "the state file is not valid JSON; kept as text")
 
     def events():
+        """Keep the event log or the cluster's events."""
         out = []
         for line in (state_dir / EVENTS_FILE).read_text(errors="replace").splitlines():
             try:  # structured first, so secret fields are caught by name
@@ -106,6 +109,7 @@ def local_files(col: Collector, state_dir: Path) -> None:
         col.files["events.jsonl"] = ("\n".join(out) + "\n").encode()
 
     def log():
+        """Keep the end of the log file."""
         path = state_dir / LOG_FILE
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -115,6 +119,7 @@ def local_files(col: Collector, state_dir: Path) -> None:
             col.add_text("labwiz.log", fh.read().decode("utf-8", "replace"))
 
     def last_doctor():
+        """Keep the doctor's last saved results."""
         col.add_json("doctor-last.json", json.loads((state_dir / "doctor.json").read_text()))
 
     for name, fn in (("state.json", state), ("events.jsonl", events), ("labwiz.log", log),
@@ -167,12 +172,14 @@ def kubernetes_parts(col: Collector, ctx: DoctorContext) -> None:
     namespace = ctx.namespace
 
     def crs():
+        """Keep the lab's custom resources (without managed fields)."""
         objects = custom_resources(ctx)
         for obj in objects:
             (obj.get("metadata") or {}).pop("managedFields", None)
         col.add_json("kubernetes/custom-resources.json", objects)
 
     def events():
+        """Keep the event log or the cluster's events."""
         core = ctx.core()
         out = {}
         for ns in [n for n in (namespace, ACK_NAMESPACE) if n]:
@@ -181,6 +188,7 @@ def kubernetes_parts(col: Collector, ctx: DoctorContext) -> None:
         col.add_json("kubernetes/events.json", out)
 
     def secrets():
+        """Keep the namespace's Secrets with values replaced by their lengths."""
         if not namespace:
             return
         items = ctx.core().list_namespaced_secret(namespace, _request_timeout=6).items
@@ -189,6 +197,7 @@ def kubernetes_parts(col: Collector, ctx: DoctorContext) -> None:
                       for s in items])
 
     def identity():
+        """Keep the pipeline's service account and the ACK controller's deployment."""
         core = ctx.core()
         out = {}
         if namespace:
@@ -221,6 +230,7 @@ def kfp_parts(col: Collector, ctx: DoctorContext) -> None:
         return
 
     def run():
+        """Keep the lab's run as KFP describes it."""
         up, detail = _probe(ctx)
         if not up:
             raise RuntimeError(f"Kubeflow Pipelines did not answer: {detail}")
@@ -276,6 +286,7 @@ def sagemaker_parts(col: Collector, ctx: DoctorContext) -> None:
         op, param, group = SAGEMAKER_TYPES[rtype]
 
         def describe(op=op, param=param, rtype=rtype, name=name):
+            """Keep one SageMaker resource's description."""
             answer = getattr(sm, op)(**{param: name})
             answer.pop("ResponseMetadata", None)
             col.add_json(f"sagemaker/{rtype}/{name}.json", answer)

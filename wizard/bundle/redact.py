@@ -58,6 +58,7 @@ class Redactor:
     """Scrubs texts and JSON objects, counting what it hid per file and kind."""
 
     def __init__(self, enabled: bool = True):
+        """Keep what the instance needs (see the class docstring)."""
         self.enabled = enabled
         self.counts: Counter[tuple[str, str]] = Counter()
 
@@ -67,6 +68,7 @@ class Redactor:
             return text
         for kind, pattern, keep in PATTERNS:
             def mask(match: re.Match, kind=kind, keep=keep) -> str:
+                """Count one hidden value and return its replacement."""
                 self.counts[(where, kind)] += 1
                 return (match.group(keep) if keep else "") + MASK
 

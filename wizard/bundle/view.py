@@ -89,6 +89,7 @@ def read_bundle(path) -> BundleView:
     view = BundleView(path, manifest, members=members)
 
     def load(name, default):
+        """A JSON member of the bundle, or ``default``."""
         try:
             return json.loads(members[name])
         except (KeyError, ValueError):

@@ -40,6 +40,7 @@ def save_results(state_dir: Path, results, target_desc: dict) -> Path | None:
 
 
 def _print_list(as_json: bool) -> None:
+    """Print the catalogue (names, titles, what each checks) or its JSON."""
     from wizard.doctor.runner import list_checks
 
     checks = list_checks()
@@ -60,6 +61,7 @@ def _printer(console):
     state = {"slow_announced": False}
 
     def progress(name, done, total, result):
+        """Print a result as it arrives; announce the slow checks before the first."""
         from wizard.doctor.model import Catalogue
 
         if result is None:

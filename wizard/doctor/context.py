@@ -61,6 +61,7 @@ class DoctorContext:
     """State, facts and clients for one doctor run (shared by every check in it)."""
 
     def __init__(self, state_dir: Path, target: Target, doc: dict, *, pipeline_paths=()):
+        """Keep what the instance needs (see the class docstring)."""
         self.state_dir = Path(state_dir)
         self.target = target
         self.doc = doc

@@ -97,6 +97,7 @@ def check(name: str, title: str, *, area: str, doc_url: str, slow: bool = False,
     """Register the decorated function as the check ``name``."""
 
     def register(fn: Callable) -> Callable:
+        """Add the check to the registry under its name."""
         if name in _REGISTRY:
             raise ValueError(f"two doctor checks are named {name!r}")
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else title

@@ -48,6 +48,7 @@ def kfp_get(ctx: DoctorContext, path: str, auth: bool = True) -> tuple[int, dict
 
 
 def _probe(ctx: DoctorContext) -> tuple[bool, str]:
+    """Whether the KFP API answers its health check (cached): (ok, detail)."""
     if "kfp" not in ctx.cache:
         try:
             status, body = kfp_get(ctx, "/apis/v2beta1/healthz", auth=False)
@@ -97,6 +98,7 @@ def kfp_auth(ctx: DoctorContext):
 
 
 def _run_id(ctx: DoctorContext) -> str | None:
+    """The lab's pipeline run: the run step's output, else the ledger's last run."""
     run_id = ctx.outputs("run-monitoring").get("run_id")
     if run_id:
         return run_id

@@ -35,6 +35,7 @@ def kube_api(ctx: DoctorContext):
 
 
 def _need_namespace(ctx: DoctorContext) -> str:
+    """The pipeline's namespace, or Skip when it is not known yet."""
     if not ctx.namespace:
         raise Skip("the pipeline's namespace is not known yet")
     return ctx.namespace
@@ -76,6 +77,7 @@ def irsa_annotation(ctx: DoctorContext):
 
 
 def _decode(data: dict, key: str) -> str | None:
+    """A Secret data value decoded (None when absent, '' when not base64 text)."""
     raw = (data or {}).get(key)
     if raw is None:
         return None

@@ -10,6 +10,7 @@ DOC_BUCKET = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/create-bucke
 
 
 def _bucket(ctx: DoctorContext) -> str:
+    """The lab's bucket, or Skip when none is chosen yet."""
     if not ctx.bucket:
         raise Skip("no bucket has been chosen yet")
     return ctx.bucket
@@ -50,6 +51,7 @@ def s3_bucket(ctx: DoctorContext):
 
 
 def _split(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` as (bucket, key)."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key
 

@@ -15,6 +15,7 @@ CREATING_LIMIT_S = 30 * 60
 
 
 def _endpoints(ctx: DoctorContext) -> list[str]:
+    """The lab's endpoint names, or Skip when there is none yet."""
     names = ctx.endpoint_names()
     if not names:
         raise Skip("the lab has no endpoint yet")
