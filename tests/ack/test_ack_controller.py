@@ -58,7 +58,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
     aws = AwsServer(root / "aws", faults=faults)
     aws.start()
     account = provision(aws, REGION)
-    app = make_sagemaker_app(root / "sagemaker", aws.url, REGION, faults, delay=0.5)
+    app = make_sagemaker_app(root / "sagemaker", aws.url, REGION, faults, delay=0.2)
     aws.attach_sagemaker(app)
     kube = KubeApiServer(root / "kube")
     kube.start()
@@ -154,6 +154,7 @@ def trained(lab: Any) -> tuple[dict, list]:
     seen_in_progress = []
 
     def finished() -> dict | None:
+        """The resource once the job ended; notes conditions seen while it ran."""
         obj = _get(lab, "trainingjobs", "ack-train-ok")
         status = (obj or {}).get("status") or {}
         if status.get("trainingJobStatus") == "InProgress":
@@ -265,6 +266,7 @@ def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
                                                 body)
 
         def recoverable() -> dict | None:
+            """The resource once ACK.Recoverable is True."""
             obj = lab.api.get_namespaced_custom_object(GROUP, VERSION, "ack-recover",
                                                        "trainingjobs", "ack-train-recover")
             cond = _condition(obj, "ACK.Recoverable")

@@ -134,6 +134,7 @@ def _closed(schema: dict) -> dict:
     schema = copy.deepcopy(schema)
 
     def walk(node: dict) -> None:
+        """Close every object schema below ``node``."""
         if "properties" in node:
             node.setdefault("additionalProperties", False)
         for sub in (node.get("properties") or {}).values():

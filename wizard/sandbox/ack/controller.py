@@ -34,6 +34,7 @@ class _DelayQueue:
     """Keys due at a time; a key is held at most once (the earliest due time wins)."""
 
     def __init__(self) -> None:
+        """An empty queue."""
         self._heap: list[tuple[float, int, Key]] = []
         self._due: dict[Key, float] = {}
         self._busy: set[Key] = set()
@@ -103,6 +104,7 @@ class AckController:
                  kinds: tuple[str, ...] = LAB_KINDS, workers: int = 2,
                  max_backoff: float = 60.0, resync_seconds: float = 60.0,
                  access_key_id: str = "testing", secret_access_key: str = "testing"):
+        """Check the arguments; nothing connects until :meth:`start`."""
         for kind in kinds:
             info(kind)  # a ValueError names the kinds that are managed
         if poll_seconds <= 0:
@@ -175,9 +177,11 @@ class AckController:
         log.info("ACK controller stopped")
 
     def __enter__(self) -> "AckController":
+        """Start on entering a ``with`` block."""
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
+        """Stop on leaving it."""
         self.stop()
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:

@@ -42,6 +42,7 @@ class Reconciler:
 
     def __init__(self, custom_api: Any, sagemaker: Any, region: str, account_id: str,
                  poll_seconds: float):
+        """Keep the clients and the account facts every pass needs."""
         self.api = custom_api
         self.sm = sagemaker
         self.region = region
