@@ -247,9 +247,14 @@ def test_api_server_rejects_a_spec_that_breaks_the_schema(lab: Any) -> None:
 
 
 def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
-    """With SageMaker unreachable the controller reports ACK.Recoverable and keeps retrying."""
+    """With SageMaker unreachable the controller reports ACK.Recoverable and keeps retrying.
+
+    This controller watches all namespaces (as the sandbox daemon runs it) but only Endpoints,
+    which no other test has created yet; the fixture's controller watches only its namespace.
+    """
     from kubernetes import client
 
+    from ack_samples import endpoint
     from wizard.sandbox.ack import AckController
 
     core = client.CoreV1Api(lab.api.api_client)
@@ -258,22 +263,23 @@ def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     controller = AckController(lab.kubeconfig, dead, REGION, lab.account.account_id,
-                               namespace="ack-recover", poll_seconds=0.2, max_backoff=1.0)
+                               namespace=None, poll_seconds=0.2, max_backoff=1.0,
+                               kinds=("Endpoint",))
     controller.start()
     try:
-        body = _kmeans_job(lab, "ack-train-recover")
-        lab.api.create_namespaced_custom_object(GROUP, VERSION, "ack-recover", "trainingjobs",
-                                                body)
+        lab.api.create_namespaced_custom_object(GROUP, VERSION, "ack-recover", "endpoints",
+                                                endpoint("ack-ep-recover"))
 
         def recoverable() -> dict | None:
             """The resource once ACK.Recoverable is True."""
             obj = lab.api.get_namespaced_custom_object(GROUP, VERSION, "ack-recover",
-                                                       "trainingjobs", "ack-train-recover")
+                                                       "endpoints", "ack-ep-recover")
             cond = _condition(obj, "ACK.Recoverable")
             return obj if cond and cond["status"] == "True" else None
 
         obj = _wait("ACK.Recoverable", recoverable)
         assert _condition(obj, "ACK.Terminal") is None
+        assert _condition(obj, "ACK.ResourceSynced")["status"] == "False"
         passes = controller.passes
         _wait("a retry", lambda: controller.passes > passes + 1, timeout=30)
     finally:
