@@ -161,6 +161,8 @@ class Runner:
                 self.reporter.log(f"Took over a stale lock left by {lock.took_over}.", "warning")
                 self.events.append("lock.taken_over", previous=lock.took_over)
             self._mark_interrupted()
+            if not self.target.region and self.doc["inputs"].get("region"):
+                self.target.region = self.doc["inputs"]["region"]  # the region chosen earlier
             self.doc["target"] = self.target.describe()
             if from_step:
                 self._check_prerequisites(from_step, plan)
@@ -237,7 +239,15 @@ class Runner:
 
     def _run_step(self, step: Step, rec: dict, outcome: Outcome) -> bool:
         resolver = InputResolver(step, self.doc, self.answers, self.prompter, self.assume_yes)
-        inputs = resolver.resolve(self._ctx({}))  # InputError propagates: nothing is lost
+        try:
+            inputs = resolver.resolve(self._ctx({}))
+        except InputError:
+            raise  # the user's input is wrong: nothing was done, nothing is lost
+        except Exception as exc:  # noqa: BLE001 - a default that needed a service failed
+            rec.update(status="failed", finished_at=now_iso(), error=self._error_record(exc))
+            self._save()
+            self.events.append("step.failed", step=step.id, **rec["error"])
+            return False
         resolver.remember(inputs)
         rec.update(status="running", started_at=now_iso(), attempts=rec.get("attempts", 0) + 1)
         rec.pop("error", None)

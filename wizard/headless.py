@@ -25,13 +25,15 @@ class HeadlessReporter:
         self.show_commands = show_commands
         self._progress = None
         self._tasks: dict[str, Any] = {}
+        self._announced: set[str] = set()
 
     def log(self, message: str, level: str = "info") -> None:
         """Print one line, coloured by level."""
         self._pause()
         style = _STYLES.get(level, "")
         text = escape(redact(message))
-        self.console.print(f"[{style}]{text}[/]" if style else text)
+        # soft wrap: a long line (a path, an ARN) stays whole, so it can be copied
+        self.console.print(f"[{style}]{text}[/]" if style else text, soft_wrap=True)
 
     def command(self, command: Command) -> None:
         """Print the equivalent command, dimmed, prefixed with ``$``."""
@@ -39,15 +41,22 @@ class HeadlessReporter:
             return
         self._pause()
         for i, line in enumerate(redact(command.shell()).splitlines()):
-            self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]")
+            self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]", soft_wrap=True)
 
     def progress(self, task: str, done: float, total: float | None = None, unit: str = "") -> None:
         """Show or update a progress bar for ``task``; it disappears when complete."""
         if not self.console.is_terminal:
             # a pipe or CI log: one line at the start and one at the end, not a line per tick
-            if done == 0 or (total is not None and done >= total):
+            finished = total is not None and done >= total
+            key = f"{task}:{'end' if finished else 'start'}"
+            if (done == 0 or finished) and key not in self._announced:
+                self._announced.add(key)
+                if finished:
+                    self._announced.discard(f"{task}:start")
+                else:
+                    self._announced.discard(f"{task}:end")
                 suffix = f" ({_fmt(done, unit)}{'/' + _fmt(total, unit) if total else ''})"
-                self.console.print(escape(f"{task}{suffix}"))
+                self.console.print(escape(f"{task}{suffix}"), soft_wrap=True)
             return
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 

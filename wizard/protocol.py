@@ -182,6 +182,10 @@ class Context:
             self._clients = Clients(self.target)
         return self._clients
 
+    def reset_clients(self) -> None:
+        """Forget the built clients (after the target changed, e.g. another region was chosen)."""
+        self._clients = None
+
     def outputs_of(self, step_id: str) -> dict:
         """The outputs an earlier step recorded (empty when it has none)."""
         return dict(self._doc.get("steps", {}).get(step_id, {}).get("outputs") or {})

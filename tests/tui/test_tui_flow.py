@@ -41,7 +41,7 @@ def _text(widget: Static) -> str:
 async def test_start_input_run_done(tui_env):
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.main.query_one("#form").specs)
+        await wait_for(pilot, lambda: app.main.query_one("#form").ready)
         field = app.main.query_one("#in-bucket", Input)
         await wait_for(pilot, lambda: field.value == "lab-bucket")  # prefilled from the default
         await pilot.press("2")  # the Inputs tab

@@ -45,10 +45,10 @@ class LabwizApp(ActionsMixin, App[int]):
         Binding("r", "run", "Run"),
         Binding("t", "retry", "Retry"),
         Binding("s", "skip", "Skip"),
-        Binding("R", "reset_here", "Reset here"),
+        Binding("R", "reset_here", "Reset"),
         Binding("d", "doctor", "Doctor"),
         Binding("b", "bundle", "Bundle"),
-        Binding("y", "copy_commands", "Copy cmds"),
+        Binding("y", "copy_commands", "Copy"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
         Binding("space", "toggle_pause", "Pause", show=False),
@@ -149,6 +149,9 @@ class LabwizApp(ActionsMixin, App[int]):
         """Redraw the sidebar and the header from ``self.doc``."""
         nxt = self.autopilot.next_step if self.autopilot else None
         self.main.query_one("#steps").refresh_states(self.doc, nxt)
+        step = self.by_id[self.current]
+        self.main.show_step(self.ids.index(step.id) + 1, step, model.step_record(self.doc, step.id),
+                            lesson=False)
         self.refresh_header()
 
     def refresh_header(self) -> None:
@@ -171,7 +174,7 @@ class LabwizApp(ActionsMixin, App[int]):
         """Show the current step's title, lesson, form fields and known commands."""
         step = self.by_id[self.current]
         rec = model.step_record(self.doc, step.id)
-        self.main.show_step(self.ids.index(step.id) + 1, step, rec.get("status", "pending"))
+        self.main.show_step(self.ids.index(step.id) + 1, step, rec)
         form = self.main.query_one("#form")
         self.call_later(form.build, step.id, step.input_specs(),
                         {s.name: self._choices(s) for s in step.input_specs()}, self.blink)

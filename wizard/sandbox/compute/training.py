@@ -7,6 +7,8 @@ Training, Uploading, then Completed. Logs go to ``/aws/sagemaker/TrainingJobs``,
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -89,6 +91,10 @@ def run_training(task: dict, emit: Emitter) -> dict:
     """Train, evaluate, upload; the result holds ModelArtifacts and FinalMetricDataList."""
     req = task["request"]
     name = task["name"]
+    # importing scikit-learn takes seconds; do it while the data downloads (the import lock
+    # makes fit() wait for it if it has not finished)
+    threading.Thread(target=importlib.import_module, args=("sklearn.cluster",),
+                     daemon=True).start()
     log = LogStream(client(task, "logs"), "/aws/sagemaker/TrainingJobs",
                     f"{name}/algo-1-{int(time.time())}")
     try:

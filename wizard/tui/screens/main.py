@@ -41,6 +41,7 @@ class MainScreen(Screen):
             yield StepList(self.steps)
             with Vertical(id="pane"):
                 yield Static("", id="step-title")
+                yield Static("", id="step-error")
                 with TabbedContent(id="tabs", initial="tab-lesson"):
                     with TabPane("Lesson", id="tab-lesson"):
                         with VerticalScroll(id="lesson-scroll"):
@@ -86,14 +87,21 @@ class MainScreen(Screen):
         """Show where the lab runs."""
         self.query_one(TargetBar).target = line
 
-    def show_step(self, number: int, step, status: str) -> None:
-        """Show a step's title and lesson (the form and commands are filled separately)."""
+    def show_step(self, number: int, step, rec: dict, lesson: bool = True) -> None:
+        """Show a step's title, its last error, and its lesson (form and commands come later)."""
+        status = rec.get("status", "pending")
         self.query_one("#step-title", Static).update(
             Text.assemble((f"Step {number} of {len(self.steps)}: ", "dim"), (step.title, "bold"),
                           (f"  [{status}]", "dim")))
+        error = (rec.get("error") or {}) if status == "failed" else {}
+        banner = self.query_one("#step-error", Static)
+        banner.update(Text(f"✘ {error.get('message', '')}  (t: retry)", "bold red") if error else "")
+        banner.display = bool(error)
+        if not lesson:
+            return
         summary = getattr(step, "summary", "")
-        lesson = step.lesson or "_This step has no lesson text._"
-        self.query_one("#lesson", Markdown).update(f"## {step.title}\n\n{summary}\n\n{lesson}")
+        text = step.lesson or "_This step has no lesson text._"
+        self.query_one("#lesson", Markdown).update(f"**{summary}**\n\n{text}" if summary else text)
 
     def show_commands(self, planned: list[str], reported: list[str], paths: tuple) -> None:
         """Show the planned and the reported commands, and the files that keep them."""

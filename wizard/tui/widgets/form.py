@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rich.markup import escape
@@ -18,10 +19,30 @@ class InputForm(VerticalScroll):
         super().__init__(**kwargs)
         self.specs: list = []
         self.step_id: str | None = None
+        self._built = False
+        self._pending: dict[str, Any] | None = None
+        self._generation = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the fields of the current step exist."""
+        return self._built
 
     async def build(self, step_id: str, specs: list, choices: dict[str, list], blink: bool) -> None:
         """Replace the fields with those of ``step_id`` (values come later from :meth:`fill`)."""
+        self._generation += 1
+        generation = self._generation
         self.step_id, self.specs = step_id, list(specs)
+        self._built, self._pending = False, None
+        # builds are serialised (moving fast through the sidebar must not mount two sets of fields
+        # with the same ids), and a build overtaken by a newer one is dropped
+        async with self._lock:
+            if generation == self._generation:
+                await self._build(step_id, choices, blink, generation)
+
+    async def _build(self, step_id: str, choices: dict[str, list], blink: bool,
+                     generation: int) -> None:
         await self.remove_children()
         widgets = []
         if not self.specs:
@@ -45,14 +66,25 @@ class InputForm(VerticalScroll):
             widgets.append(Static("", id=f"err-{spec.name}", classes="field-error"))
         widgets.append(Button("Run this step", id="run-step", variant="primary"))
         await self.mount_all(widgets)
+        if generation != self._generation:
+            return  # a newer build is waiting for the lock and will replace these fields
+        self._built = True
+        if self._pending is not None:
+            self.fill(step_id, self._pending)
 
     def fill(self, step_id: str, values: dict[str, Any]) -> None:
-        """Put prefilled values in the fields (ignored when another step is shown by now)."""
+        """Put prefilled values in empty fields (kept until the fields exist; ignored when another
+        step is shown by now). A field the user already typed in is left as it is."""
         if step_id != self.step_id:
+            return
+        if not self._built:
+            self._pending = values
             return
         for spec in self.specs:
             value = values.get(spec.name)
             field = self.query_one(f"#in-{spec.name}")
+            if isinstance(field, Input) and field.value:
+                continue
             if isinstance(field, Checkbox):
                 field.value = bool(value)
             elif isinstance(field, Select):
@@ -64,8 +96,11 @@ class InputForm(VerticalScroll):
             else:
                 field.value = input_display(value)
 
-    def values(self) -> dict[str, Any]:
-        """The fields' current values, typed by the input's kind (empty text is left out)."""
+    def values(self) -> dict[str, Any] | None:
+        """The fields' current values, typed by the input's kind (empty text is left out);
+        None while the fields are still being built."""
+        if not self._built:
+            return None
         out: dict[str, Any] = {}
         for spec in self.specs:
             field = self.query_one(f"#in-{spec.name}")
@@ -82,6 +117,8 @@ class InputForm(VerticalScroll):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Write each field's error under it (and clear the others)."""
+        if not self._built:
+            return
         for spec in self.specs:
             self.query_one(f"#err-{spec.name}", Static).update(escape(errors.get(spec.name, "")))
         for name in errors:

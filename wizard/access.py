@@ -1,0 +1,230 @@
+"""The credentials the lab needs, each created or reused, tagged, and written to the ledger.
+
+* the SageMaker execution role (trusting ``sagemaker.amazonaws.com``);
+* the pipeline pods' AWS access: an IRSA role annotated on their service account, or the lab's
+  ``aws-secret`` (an IAM user's key in a Secret, shown once and never stored by the wizard);
+* ``sagemaker:InvokeEndpoint`` for the identity that will test the endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from wizard import k8s, validate
+from wizard.aws import iam as iamlib
+from wizard.errors import InputError, StepError
+from wizard.preflight import Identity
+from wizard.protocol import Context, Reporter, Resource, cmd
+
+SECRET_NAME = "aws-secret"
+
+
+def _short(ctx: Context) -> str:
+    return ctx.ledger.lineage.replace("-", "")[:8]
+
+
+def execution_role(ctx: Context, reporter: Reporter, me: Identity, step: str) -> str:
+    """The execution role's ARN: the one given (checked, repaired after asking) or a new one."""
+    iam = ctx.clients.aws("iam")
+    bucket = ctx.input("bucket")
+    given = ctx.input("execution_role_arn")
+    if given:
+        name = validate.role_name_of(given)
+        reporter.command(cmd("aws", "iam", "get-role", "--role-name", name))
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            raise InputError(f"The role {given} does not exist in account {me.account}.",
+                             remediation="Check the ARN ('aws iam list-roles --query "
+                             "Roles[].Arn'), or leave execution_role_arn empty to create one.") from None
+        if role["Arn"] != given:
+            raise InputError(f"{given} does not match the role's real ARN {role['Arn']}.",
+                             remediation=f"Use {role['Arn']} (the path is part of the ARN).")
+        kind = iamlib.trust_kind(role["AssumeRolePolicyDocument"])
+        if kind == "irsa":
+            raise InputError(
+                f"{given} is a pod role (it trusts the cluster's OIDC provider), not a SageMaker "
+                "execution role.",
+                remediation="Give the role SageMaker assumes: it trusts sagemaker.amazonaws.com "
+                "(in the lab account it is called SageMakerExecutionRole), or leave the field "
+                "empty and the wizard creates one.")
+        if kind != "sagemaker":
+            _repair_trust(ctx, reporter, role)
+        reporter.log(f"Using execution role {given}.", "success")
+        return given
+    managed = [iamlib.SAGEMAKER_FULL]
+    if ctx.input("policy_mode") == "full":
+        managed.append(iamlib.S3_FULL)
+    role = iamlib.ensure_role(
+        ctx, reporter, name=f"labwiz-sagemaker-execution-{_short(ctx)}",
+        trust=iamlib.sagemaker_trust(), description="SageMaker execution role for the labwiz lab",
+        managed=managed, inline={"labwiz-lab-bucket": iamlib.bucket_access(bucket, me.partition)},
+        step=step)
+    return role["Arn"]
+
+
+def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
+    """Add sagemaker.amazonaws.com to a role's trust policy, after the user confirms."""
+    name = role["RoleName"]
+    if not ctx.confirm(f"The role {name} does not trust sagemaker.amazonaws.com. Add SageMaker to "
+                       "its trust policy?"):
+        raise InputError(f"The role {role['Arn']} does not trust sagemaker.amazonaws.com, so "
+                         "SageMaker cannot assume it.",
+                         remediation="Confirm the repair, choose another role, or leave "
+                         "execution_role_arn empty to create one.")
+    document = iamlib.as_doc(role["AssumeRolePolicyDocument"])
+    document.setdefault("Statement", [])
+    if isinstance(document["Statement"], dict):
+        document["Statement"] = [document["Statement"]]
+    document["Statement"].append(iamlib.sagemaker_trust()["Statement"][0])
+    import json
+
+    text = json.dumps(document)
+    reporter.command(cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
+                         "--policy-document", text))
+    ctx.clients.aws("iam").update_assume_role_policy(RoleName=name, PolicyDocument=text)
+    reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}.", "warning")
+
+
+def pod_role(ctx: Context, reporter: Reporter, me: Identity, issuer: str, namespace: str,
+             service_account: str, step: str) -> str:
+    """The IRSA role for the pipeline's pods, annotated on their service account."""
+    bucket = ctx.input("bucket")
+    managed = [iamlib.SAGEMAKER_FULL] if ctx.input("policy_mode") == "full" else []
+    inline = {"labwiz-pod-access": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sagemaker:Describe*", "sagemaker:List*",
+                                       "sagemaker:InvokeEndpoint", "logs:GetLogEvents",
+                                       "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:{me.partition}:s3:::{bucket}", f"arn:{me.partition}:s3:::{bucket}/*"]},
+    ]}}
+    role = iamlib.ensure_role(
+        ctx, reporter, name=f"labwiz-kfp-pod-{_short(ctx)}",
+        trust=iamlib.irsa_trust(me.account, issuer, namespace, service_account, me.partition),
+        description=f"IRSA role of {namespace}/{service_account} for the labwiz lab",
+        managed=managed, inline=inline, step=step)
+    k8s.ensure_annotation(ctx, reporter, namespace, service_account, k8s.IRSA_ANNOTATION,
+                          role["Arn"], step=step)
+    return role["Arn"]
+
+
+def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, step: str) -> str:
+    """The lab's ``aws-secret``: an IAM user's access key in a Secret of the run's namespace.
+
+    The secret key goes from IAM straight into the Kubernetes Secret; the wizard shows only the
+    key id and never stores the key. An existing secret whose key still belongs to our user is kept.
+    """
+    iam = ctx.clients.aws("iam")
+    user = f"labwiz-kfp-{_short(ctx)}"
+    try:
+        iam.get_user(UserName=user)
+    except iam.exceptions.NoSuchEntityException:
+        reporter.command(cmd("aws", "iam", "create-user", "--user-name", user))
+        iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
+        ctx.ledger.record(Resource(kind="iam-user", name=user, step=step))
+    reporter.command(cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
+                         iamlib.SAGEMAKER_FULL))
+    iam.attach_user_policy(UserName=user, PolicyArn=iamlib.SAGEMAKER_FULL)
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    current = k8s.secret_keys(ctx, namespace, SECRET_NAME) or {}
+    if current.get("AWS_ACCESS_KEY_ID") in {k["AccessKeyId"] for k in keys}:
+        reporter.log(f"{namespace}/{SECRET_NAME} holds a key of {user}; keeping it.")
+        return SECRET_NAME
+    for old in keys:  # keys whose secret we no longer have are useless: replace them
+        iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
+        ctx.ledger.mark_deleted("iam-access-key", old["AccessKeyId"])
+    reporter.command(cmd("aws", "iam", "create-access-key", "--user-name", user))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    from wizard.secrets import Secret
+
+    secret_key = Secret(key["SecretAccessKey"])
+    ctx.ledger.record(Resource(kind="iam-access-key", name=key["AccessKeyId"], step=step,
+                               details={"user": user}))
+    _put_secret(ctx, reporter, namespace, key["AccessKeyId"], secret_key, step)
+    reporter.log(f"Access key {key['AccessKeyId']} of {user} is in {namespace}/{SECRET_NAME}; the "
+                 "secret key was not shown or stored anywhere else.", "success")
+    return SECRET_NAME
+
+
+def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, secret_key,
+                step: str) -> None:
+    from kubernetes import client
+
+    from wizard.ledger import LABEL_KEY
+
+    data = {"AWS_ACCESS_KEY_ID": base64.b64encode(key_id.encode()).decode(),
+            "AWS_SECRET_ACCESS_KEY": base64.b64encode(secret_key.reveal().encode()).decode()}
+    body = client.V1Secret(metadata=client.V1ObjectMeta(
+        name=SECRET_NAME, namespace=namespace, labels={LABEL_KEY: ctx.ledger.lineage}),
+        type="Opaque", data=data)
+    reporter.command(cmd("kubectl", "create", "secret", "generic", SECRET_NAME, "-n", namespace,
+                         f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
+                         "--from-literal=AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"))
+    core = ctx.clients.core_v1()
+    try:
+        core.create_namespaced_secret(namespace, body)
+    except k8s.api_exception() as exc:
+        if exc.status != 409:
+            raise k8s.explain(exc, f"creating secret {namespace}/{SECRET_NAME}") from None
+        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}") and not ctx.confirm(
+                f"{namespace}/{SECRET_NAME} exists with another key; replace it?"):
+            raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
+                            remediation="Confirm the replacement, or use pod_access: irsa.")
+        core.replace_namespaced_secret(SECRET_NAME, namespace, body)
+    ctx.ledger.record(Resource(kind="k8s-secret", name=f"{namespace}/{SECRET_NAME}",
+                               namespace=namespace, step=step))
+
+
+def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str) -> None:
+    """Make sure the identity that tests the endpoint may call ``sagemaker:InvokeEndpoint``."""
+    entity = me.iam_entity
+    iam = ctx.clients.aws("iam")
+    if entity is None:
+        reporter.log(f"Cannot check InvokeEndpoint for {me.arn} (not an IAM user or role).", "warning")
+        return
+    kind, name = entity
+    try:
+        documents = _policies_of(iam, kind, name)
+    except (iam.exceptions.NoSuchEntityException, KeyError):
+        reporter.log(f"Cannot read the policies of {kind} {name}; if the endpoint test is denied, "
+                     "grant sagemaker:InvokeEndpoint to it.", "warning")
+        return
+    if iamlib.action_allowed(documents, "sagemaker:InvokeEndpoint"):
+        reporter.log(f"{kind.title()} {name} may call InvokeEndpoint.")
+        return
+    if not ctx.confirm(f"{kind.title()} {name} may not call sagemaker:InvokeEndpoint. Grant it?"):
+        reporter.log("InvokeEndpoint not granted: the endpoint test will be denied.", "warning")
+        return
+    import json
+
+    policy = "labwiz-sagemaker-invoke"
+    document = json.dumps(iamlib.invoke_endpoint())
+    verb = "put-user-policy" if kind == "user" else "put-role-policy"
+    reporter.command(cmd("aws", "iam", verb, f"--{kind}-name", name, "--policy-name", policy,
+                         "--policy-document", document))
+    if kind == "user":
+        iam.put_user_policy(UserName=name, PolicyName=policy, PolicyDocument=document)
+    else:
+        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=document)
+    ctx.ledger.record(Resource(kind="iam-policy", name=f"{kind}/{name}/{policy}", step=step,
+                               details={"on": kind, "entity": name, "policy": policy}))
+
+
+def _policies_of(iam, kind: str, name: str) -> list:
+    """Every policy document attached to or inline in a user or role."""
+    documents = []
+    if kind == "user":
+        attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+        inline = [iam.get_user_policy(UserName=name, PolicyName=p)["PolicyDocument"]
+                  for p in iam.list_user_policies(UserName=name)["PolicyNames"]]
+    else:
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        inline = [iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+                  for p in iam.list_role_policies(RoleName=name)["PolicyNames"]]
+    for policy in attached:
+        meta = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]
+        documents.append(iam.get_policy_version(PolicyArn=policy["PolicyArn"],
+                                                VersionId=meta["DefaultVersionId"])
+                         ["PolicyVersion"]["Document"])
+    return documents + inline

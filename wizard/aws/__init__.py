@@ -1,0 +1,1 @@
+"""AWS helpers the steps share: ARN and name validation, IAM policy documents, error translation."""

@@ -1,0 +1,211 @@
+"""S3 work of the data-upload step: the bucket, the MNIST file, and uploads that skip what is there.
+
+An object is uploaded only when S3 does not already hold the same bytes: the wizard records the
+SHA-256 of what it uploads in the object's metadata (``x-amz-meta-labwiz-sha256``) and compares
+it, falling back to the ETag (the MD5 of a single-part upload) for objects others uploaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import pickle
+from pathlib import Path
+
+from wizard.aws.errors import error_code, explain as explain_aws
+from wizard.errors import InputError, StepError
+from wizard.protocol import Context, Reporter, Resource, cmd
+
+#: the lab's own copy (event engine assets) and the public SageMaker sample files
+LAB_ASSET_URI = "s3://ee-assets-prod-eu-west-1/modules/cb9c6461a4f440c69d8681bc5a2975a1/v1/lab1/mnist.pkl.gz"
+SAMPLE_FILES_URI = "s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz"
+MULTIPART_CHUNK = 8 * 1024 * 1024
+SHA_META = "labwiz-sha256"
+
+
+def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, step: str) -> None:
+    """Create the bucket when absent; refuse one owned by someone else or in another region."""
+    s3 = ctx.clients.aws("s3")
+    account = ctx.outputs_of("credentials").get("account_id")
+    reporter.command(cmd("aws", "s3api", "head-bucket", "--bucket", bucket))
+    try:
+        kwargs = {"Bucket": bucket}
+        if account:
+            kwargs["ExpectedBucketOwner"] = account
+        s3.head_bucket(**kwargs)
+        exists = True
+    except Exception as exc:  # noqa: BLE001 - the status tells which case this is
+        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404 or error_code(exc) in ("404", "NoSuchBucket"):
+            exists = False
+        elif status == 403:
+            raise InputError(
+                f"The bucket {bucket} exists but belongs to another account (or you may not use it).",
+                remediation="Bucket names are global: choose another name, e.g. "
+                f"'{bucket}-{account or 'mine'}'.") from None
+        else:
+            raise explain_aws(exc, f"checking bucket {bucket}") from None
+    if exists:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        location = "eu-west-1" if location == "EU" else location
+        if location != region:
+            raise InputError(
+                f"The bucket {bucket} is in {location}, not in the lab's region {region}.",
+                remediation=f"Use a bucket in {region}, or run the lab in {location} "
+                f"(labwiz reset --to credentials, then answer region: {location}).")
+        reporter.log(f"Bucket {bucket} exists in {region}; using it.")
+        return
+    args = ["aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region]
+    kwargs = {"Bucket": bucket}
+    if region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
+        args += ["--create-bucket-configuration", f"LocationConstraint={region}"]
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    reporter.command(cmd(*args))
+    try:
+        s3.create_bucket(**kwargs)
+    except Exception as exc:  # noqa: BLE001
+        if error_code(exc) == "BucketAlreadyOwnedByYou":
+            return
+        if error_code(exc) == "BucketAlreadyExists":
+            raise InputError(f"The bucket name {bucket} is taken by another account.",
+                             remediation="Choose another bucket name.") from None
+        raise explain_aws(exc, f"creating bucket {bucket}") from None
+    ctx.ledger.record(Resource(kind="s3-bucket", name=bucket, region=region, step=step))
+    tags = [{"Key": k, "Value": v} for k, v in ctx.ledger.tags().items()]
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
+    reporter.log(f"Created bucket {bucket} in {region}.", "success")
+
+
+def obtain_mnist(ctx: Context, reporter: Reporter, given: str | None) -> Path:
+    """``mnist.pkl.gz`` from, in order: the user's path, the lab's asset, the public sample files,
+    the sandbox's offline stand-in."""
+    if given:
+        reporter.log(f"Using {given}.")
+        return Path(given)
+    cache = Path(ctx.state_dir) / "data" / "mnist.pkl.gz"
+    if cache.exists():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    if not ctx.target.is_sandbox:
+        for uri, unsigned in ((LAB_ASSET_URI, False), (SAMPLE_FILES_URI, True)):
+            reporter.command(cmd("aws", "s3", "cp", uri, str(cache)))
+            try:
+                _download(ctx, reporter, uri, cache, unsigned)
+                return cache
+            except Exception as exc:  # noqa: BLE001 - try the next source
+                reporter.log(f"Could not fetch {uri}: {error_code(exc) or type(exc).__name__}.",
+                             "warning")
+                cache.unlink(missing_ok=True)
+    from wizard.sandbox.mnist import build_mnist_pkl_gz
+
+    reporter.log("Using the offline stand-in for MNIST (real handwritten digits shipped with "
+                 "scikit-learn, shaped like the lab's file).", "warning" if not ctx.target.is_sandbox else "info")
+    build_mnist_pkl_gz(cache)
+    return cache
+
+
+def _download(ctx: Context, reporter: Reporter, uri: str, dest: Path, unsigned: bool) -> None:
+    bucket, key = uri[5:].split("/", 1)
+    if unsigned:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        s3 = boto3.client("s3", region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    else:
+        s3 = ctx.clients.aws("s3")
+    size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    done = [0]
+
+    def tick(n):
+        done[0] += n
+        reporter.progress("download mnist.pkl.gz", done[0], size, "B")
+
+    s3.download_file(bucket, key, str(dest), Callback=tick)
+
+
+def check_mnist(path: Path) -> None:
+    """Refuse a file that is not the lab's MNIST pickle (three (X, y) pairs of 784-wide rows)."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            sets = pickle.load(fh, encoding="latin1")
+        ok = (isinstance(sets, (tuple, list)) and len(sets) == 3
+              and all(len(s) == 2 and getattr(s[0], "shape", (0, 0))[1] == 784
+                      and len(s[0]) == len(s[1]) for s in sets))
+    except Exception as exc:  # noqa: BLE001 - any failure means it is not the file we need
+        raise InputError(f"{path} is not a readable mnist.pkl.gz ({type(exc).__name__}: {exc}).",
+                         remediation="Give the lab's mnist.pkl.gz, or leave mnist_path empty.") from None
+    if not ok:
+        raise InputError(f"{path} loads but does not have MNIST's shape (train, valid, test pairs "
+                         "of 784-pixel rows and labels).",
+                         remediation="Give the lab's mnist.pkl.gz, or leave mnist_path empty.")
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_etag(path: Path) -> str:
+    """The ETag S3 gives this file when uploaded with the wizard's multipart settings."""
+    size = Path(path).stat().st_size
+    with open(path, "rb") as fh:
+        if size < MULTIPART_CHUNK:
+            return hashlib.md5(fh.read()).hexdigest()  # noqa: S324 - S3's ETag is MD5
+        parts = [hashlib.md5(chunk).digest()  # noqa: S324
+                 for chunk in iter(lambda: fh.read(MULTIPART_CHUNK), b"")]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"  # noqa: S324
+
+
+def remote_etag(s3, bucket: str, key: str) -> str | None:
+    """An object's ETag (without quotes), or None when it does not exist."""
+    head = _head(s3, bucket, key)
+    return head["ETag"].strip('"') if head else None
+
+
+def _head(s3, bucket: str, key: str) -> dict | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise explain_aws(exc, f"reading s3://{bucket}/{key}") from None
+
+
+def upload_if_changed(ctx: Context, reporter: Reporter, path: Path, bucket: str, key: str,
+                      step: str) -> str:
+    """Upload ``path`` to ``s3://bucket/key`` unless the same bytes are already there."""
+    from boto3.s3.transfer import TransferConfig
+
+    s3 = ctx.clients.aws("s3")
+    uri = f"s3://{bucket}/{key}"
+    digest = sha256_of(path)
+    head = _head(s3, bucket, key)
+    if head and (head.get("Metadata", {}).get(SHA_META) == digest
+                 or head["ETag"].strip('"') == local_etag(path)):
+        reporter.log(f"{uri} is already there with the same content; not uploading it again.")
+        return uri
+    reporter.command(cmd("aws", "s3", "cp", str(path), uri))
+    size = path.stat().st_size
+    sent = [0]
+
+    def tick(n):
+        sent[0] += n
+        reporter.progress(f"upload {path.name}", sent[0], size, "B")
+
+    reporter.progress(f"upload {path.name}", 0, size, "B")
+    try:
+        s3.upload_file(str(path), bucket, key, Callback=tick,
+                       ExtraArgs={"Metadata": {SHA_META: digest}},
+                       Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
+                                             multipart_chunksize=MULTIPART_CHUNK))
+    except Exception as exc:  # noqa: BLE001
+        raise explain_aws(exc, f"uploading {path.name} to {uri}") from None
+    reporter.progress(f"upload {path.name}", size, size, "B")
+    ctx.ledger.record(Resource(kind="s3-object", name=uri, step=step, details={"sha256": digest}))
+    reporter.log(f"Uploaded {uri} ({size:,} bytes).", "success")
+    return uri
