@@ -267,3 +267,15 @@ def test_not_reached_steps_do_not_fail(lab):
         lab.annotate(lab.pod_role_arn)
     assert result.status == "skip"
     assert result.found.startswith("Not reached yet: the lab's 'credentials' step has not run")
+
+
+def test_images_from_another_region(lab, tmp_path):
+    package = tmp_path / "pipeline.yaml"
+    package.write_text("deploymentSpec:\n  executors:\n    train:\n      container:\n        image: "
+                       "174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1\n")
+    lab.write_state(steps={"compile": {"status": "done", "attempts": 1,
+                                       "outputs": {"package_path": str(package)}}})
+    result = lab.doctor("aws-region")["aws-region"]
+    assert result.status == "fail"
+    assert "image 174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1: us-west-2" in result.found
+    assert "export AWS_REGION=eu-west-1" in result.remediation
