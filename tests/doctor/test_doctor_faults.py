@@ -184,3 +184,19 @@ def test_invoke_denied_and_billing(lab, endpoint):
     # before the lab is over the same endpoint is expected, not a failure
     _ran_to_endpoint(lab, endpoint)
     assert lab.doctor("billing-leftovers")["billing-leftovers"].status == "skip"
+
+
+def test_endpoint_resource_limit(lab, endpoint):
+    lab.set_faults("endpoint=ResourceLimitExceeded")
+    lab.create_cr({"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Endpoint",
+                   "metadata": {"name": endpoint},
+                   "spec": {"endpointName": endpoint, "endpointConfigName": endpoint}})
+    try:
+        cond = _terminal_or_recoverable(lab, "Endpoint", endpoint)
+        assert "ResourceLimitExceeded" in cond["message"]
+        result = lab.doctor("resource-limits")["resource-limits"]
+    finally:
+        lab.delete_cr("Endpoint", endpoint)
+    assert result.status == "fail"
+    assert f"Endpoint/{endpoint}" in result.found and "ml.m5.large" in result.found
+    assert "endpoint usage" in result.remediation
