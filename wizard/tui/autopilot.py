@@ -50,10 +50,11 @@ class Autopilot:
         self._show()
 
     def advance(self) -> None:
-        """Run the next step now."""
+        """Run the next step now (even while paused: it is an explicit request)."""
         if self.next_step is not None:
-            self.remaining = 0.0
-            self._tick()
+            step_id, self.next_step = self.next_step, None
+            self._stop_timer()
+            self.start(step_id)
 
     def _tick(self) -> None:
         if self.next_step is None or self.paused:
