@@ -159,7 +159,8 @@ def trained(lab: Any) -> tuple[dict, list]:
         status = (obj or {}).get("status") or {}
         if status.get("trainingJobStatus") == "InProgress":
             seen_in_progress.append(_condition(obj, "ACK.ResourceSynced"))
-        return obj if status.get("trainingJobStatus") in ("Completed", "Failed", "Stopped") else None
+        done = status.get("trainingJobStatus") in ("Completed", "Failed", "Stopped")
+        return obj if done else None
 
     return _wait("the training job to finish", finished, timeout=150), seen_in_progress
 

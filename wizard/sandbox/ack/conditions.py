@@ -34,7 +34,8 @@ TERMINAL_CODES = frozenset(
     }
 )
 _NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException", "NotFound"})
-_NOT_FOUND_TEXT = re.compile(r"could not find|not found|does not exist|cannot find|can.t find", re.I)
+_NOT_FOUND_TEXT = re.compile(
+    r"could not find|not found|does not exist|cannot find|can.t find", re.I)
 
 
 def now() -> str:

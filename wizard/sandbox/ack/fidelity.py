@@ -71,7 +71,8 @@ def fidelity(derived: list[dict], real_dir: Path) -> dict[str, dict[str, float]]
         if kind not in real:
             continue
         out[kind] = {
-            part: _share(_fields(real[kind], part), _fields(crd, part)) for part in ("spec", "status")
+            part: _share(_fields(real[kind], part), _fields(crd, part))
+            for part in ("spec", "status")
         }
     return out
 

@@ -200,7 +200,8 @@ class Reconciler:
             return
         tags = request.setdefault("Tags", [])
         present = {t.get("Key") for t in tags}
-        for key, value in ((CONTROLLER_VERSION_TAG, CONTROLLER_VERSION), (NAMESPACE_TAG, namespace)):
+        defaults = ((CONTROLLER_VERSION_TAG, CONTROLLER_VERSION), (NAMESPACE_TAG, namespace))
+        for key, value in defaults:
             if key not in present:
                 tags.append({"Key": key, "Value": value})
 
