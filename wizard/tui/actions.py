@@ -156,15 +156,26 @@ class ActionsMixin:
     def _optional_tool(self, action: str, module: str, title: str, command: str) -> None:
         from importlib.util import find_spec
 
-        if find_spec(module) is None:
+        try:
+            missing = find_spec(module) is None
+        except (ImportError, ValueError):
+            missing = True
+        if missing:
             self.push_screen(InfoDialog(title, f"{title} is not available in this version of "
                                         f"labwiz yet. When it is, '{command}' runs it from a shell "
                                         "and this key opens its results here."))
             return
+        if self.target is None:
+            self.notify("Still connecting to the target; try again in a moment.")
+            return
         from wizard.tui.tools import TOOL_WORK
 
-        self.run_worker(partial(TOOL_WORK[action], self.state_dir, self.target), name=f"{action}:",
-                        thread=True, exit_on_error=False)
+        self.notify(f"{title} is running; its results open when it finishes.")
+        self.main.query_one("#progress").clear()
+        self.run_worker(partial(TOOL_WORK[action], self.state_dir, self.target,
+                                TuiReporter(self, action)),
+                        name=f"{action}:", group=action, exclusive=True, thread=True,
+                        exit_on_error=False)
 
     def show_report(self, action: str, result) -> None:
         """Show what doctor or bundle produced."""
