@@ -2,8 +2,69 @@
 
 from __future__ import annotations
 
-from wizard.errors import NotReadyError
-from wizard.protocol import Context, Reporter, Step
+import json
+import os
+
+from wizard import validate
+from wizard.aws import iam as iamlib
+from wizard.aws.errors import explain as explain_aws
+from wizard.errors import InputError, StepError
+from wizard.protocol import Context, InputSpec, Reporter, Resource, Step, VerifyResult, cmd
+from wizard import k8s, preflight
+from wizard import access
+
+DEFAULT_NAMESPACE = "kubeflow-user-example-com"
+
+
+def _default_region(ctx: Context) -> str:
+    if ctx.target.region:
+        return ctx.target.region
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
+
+
+def _default_cluster(ctx: Context) -> str | None:
+    if ctx.target.sandbox.get("cluster_name"):
+        return ctx.target.sandbox["cluster_name"]
+    if ctx.explain:
+        return None
+    try:
+        clusters = ctx.clients.aws("eks").list_clusters().get("clusters", [])
+    except Exception:  # noqa: BLE001 - no default then; the run explains what is wrong
+        return None
+    return clusters[0] if len(clusters) == 1 else None
+
+
+def _default_namespace(ctx: Context) -> str:
+    return ctx.target.namespace or preflight.in_cluster_namespace() or DEFAULT_NAMESPACE
+
+
+def _default_bucket(ctx: Context) -> str | None:
+    if ctx.target.sandbox.get("bucket"):
+        return ctx.target.sandbox["bucket"]
+    if os.environ.get("AWS_S3_BUCKET_NAME"):
+        return os.environ["AWS_S3_BUCKET_NAME"]
+    if ctx.explain:
+        return None
+    try:
+        account = preflight.identity(ctx).account
+    except Exception:  # noqa: BLE001 - no default then; the run explains what is wrong
+        return None
+    return f"kfp-sagemaker-lab-{account}-{ctx.input('region') or _default_region(ctx)}"
+
+
+def short_id(ctx: Context) -> str:
+    """Eight characters of the lab's lineage, used in the names of what the wizard creates."""
+    return ctx.ledger.lineage.replace("-", "")[:8]
+
+
+def execution_role_name(ctx: Context) -> str:
+    """The name of the execution role the wizard creates when none is given."""
+    return f"labwiz-sagemaker-execution-{short_id(ctx)}"
+
+
+def pod_role_name(ctx: Context) -> str:
+    """The name of the IRSA role for the pipeline's pods."""
+    return f"labwiz-kfp-pod-{short_id(ctx)}"
 
 
 class CredentialsStep(Step):
@@ -16,17 +77,193 @@ class CredentialsStep(Step):
 
 * **The SageMaker execution role** is assumed by SageMaker itself while it runs your jobs and hosts
   your endpoint. It must trust `sagemaker.amazonaws.com` and be able to read and write the lab bucket.
-* **The pipeline's identity** is what the pipeline pods use to create SageMaker custom resources. With
-  IRSA (IAM Roles for Service Accounts) the pods' Kubernetes service account is annotated with an IAM
-  role whose trust policy names the cluster's OIDC provider and exactly that service account.
-* **RBAC** lets that service account create and watch the ACK SageMaker custom resources.
+* **The pipeline's identity** is what the pipeline pods use. With IRSA (IAM Roles for Service
+  Accounts) the pods' Kubernetes service account is annotated with an IAM role whose trust policy
+  names the cluster's OIDC provider and exactly that namespace and service account. Without an OIDC
+  provider, the lab's older way is an IAM user whose keys sit in the `aws-secret` Secret.
+* **RBAC** lets that service account create and watch the ACK SageMaker custom resources, which the
+  ACK controller turns into SageMaker jobs.
 
 The wizard creates what is missing, reuses what is right, and repairs what is wrong after asking."""
-    creates = ('iam-role', 'iam-policy', 'iam-user', 'iam-access-key', 'k8s-secret', 'k8s-annotation', 'k8s-role', 'k8s-rolebinding')
+    creates = ("iam-role", "iam-policy", "iam-user", "iam-access-key", "k8s-secret",
+               "k8s-annotation", "k8s-role", "k8s-rolebinding")
 
+    def input_specs(self) -> list[InputSpec]:
+        """Region, cluster, namespace, service account, bucket, execution role, access mode."""
+        return [
+            InputSpec("region", "AWS region for the whole lab", default=_default_region,
+                      validate=validate.region, help="Session, bucket, cluster and images all use it."),
+            # not required up front: without AWS access there is no default, and the run then
+            # says what is really wrong (no credentials) before asking for a name
+            InputSpec("cluster_name", "EKS cluster name", default=_default_cluster, required=False,
+                      help="'aws eks list-clusters' lists them."),
+            InputSpec("namespace", "Kubeflow profile namespace the pipeline runs in",
+                      default=_default_namespace, validate=validate.namespace),
+            InputSpec("service_account", "Service account of the pipeline's pods",
+                      default=lambda ctx: ctx.target.service_account or "default-editor",
+                      validate=validate.service_account,
+                      help="default-editor on Kubeflow; pipeline-runner on standalone KFP."),
+            InputSpec("bucket", "S3 bucket for the lab's data and artifacts", default=_default_bucket,
+                      validate=validate.bucket_name, required=False),
+            InputSpec("execution_role_arn", "SageMaker execution role ARN (empty: create one)",
+                      required=False, validate=validate.role_arn,
+                      help="An existing role trusting sagemaker.amazonaws.com, or leave empty."),
+            InputSpec("pod_access", "How pipeline pods get AWS access", default="irsa",
+                      choices=["irsa", "secret"], kind="choice",
+                      validate=validate.choice("irsa", "secret")),
+            InputSpec("policy_mode", "Permissions for the roles the wizard creates", default="scoped",
+                      choices=["scoped", "full"], kind="choice", validate=validate.choice("scoped", "full"),
+                      help="scoped: S3 access to the lab bucket only; full: the lab's "
+                      "AmazonSageMakerFullAccess and AmazonS3FullAccess."),
+        ]
+
+    # -- run ----------------------------------------------------------------------------------
     def run(self, ctx: Context, reporter: Reporter) -> dict:
-        """Not available yet in this version: fail plainly rather than pretend."""
-        raise NotReadyError(
-            f"The '{self.title}' step cannot run in this version of labwiz yet.",
-            remediation="Skip it with --skip credentials if you did this part by hand.",
-        )
+        """Check the environment, then create, reuse or repair each credential."""
+        region = ctx.input("region")
+        if ctx.target.is_sandbox and region != ctx.target.region:
+            raise InputError(f"The sandbox runs in {ctx.target.region}, not {region}.",
+                             remediation=f"Use region {ctx.target.region}, or restart the sandbox "
+                             f"with 'labwiz sandbox reset' and 'labwiz sandbox up --region {region}'.")
+        if region != ctx.target.region:
+            ctx.target.region = region
+            ctx.reset_clients()
+        reporter.log(f"Running from: {preflight.where_am_i(ctx)}.")
+        reporter.command(cmd("aws", "sts", "get-caller-identity"))
+        me = preflight.identity(ctx)
+        reporter.log(f"AWS identity: {me.arn} (account {me.account}), region {region}.")
+        if not ctx.input("bucket"):
+            raise InputError("No S3 bucket was given.",
+                             remediation="Give 'bucket' in the answers file (or set "
+                             "AWS_S3_BUCKET_NAME); the wizard creates it when it does not exist.")
+        cluster = self._cluster(ctx, reporter)
+        namespace, sa = ctx.input("namespace"), ctx.input("service_account")
+        self._check_kubernetes(ctx, reporter, namespace, sa)
+        execution_role = access.execution_role(ctx, reporter, me, step=self.id)
+        mode = ctx.input("pod_access")
+        if mode == "irsa" and not cluster["oidc_provider"]:
+            reporter.log("The cluster has no IAM OIDC provider, so IRSA cannot work; using the "
+                         "lab's aws-secret instead. To enable IRSA: eksctl utils "
+                         f"associate-iam-oidc-provider --cluster {cluster['name']} --approve",
+                         "warning")
+            mode = "secret"
+        outputs = {"account_id": me.account, "region": region, "cluster_name": cluster["name"],
+                   "oidc_issuer": cluster["issuer"], "namespace": namespace, "service_account": sa,
+                   "execution_role_arn": execution_role, "access_mode": mode,
+                   "pod_role_arn": None, "secret_name": None}
+        if mode == "irsa":
+            outputs["pod_role_arn"] = access.pod_role(ctx, reporter, me, cluster["issuer"],
+                                                      namespace, sa, step=self.id)
+        else:
+            outputs["secret_name"] = access.aws_secret(ctx, reporter, me, namespace, step=self.id)
+        reporter.command(cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}",
+                             "-n", namespace, "--as", f"system:serviceaccount:{namespace}:{sa}"))
+        k8s.ensure_ack_rbac(ctx, reporter, namespace, sa, step=self.id)
+        access.invoke_permission(ctx, reporter, me, step=self.id)
+        reporter.show("kv", {"title": "Credentials", "items": [
+            ("execution role", execution_role), ("pipeline access", mode),
+            ("pod role", outputs["pod_role_arn"] or "-"), ("secret", outputs["secret_name"] or "-"),
+            ("namespace / service account", f"{namespace} / {sa}")]})
+        return outputs
+
+    def _cluster(self, ctx: Context, reporter: Reporter) -> dict:
+        name = ctx.input("cluster_name")
+        if not name:
+            raise InputError("No EKS cluster name was given and none could be chosen.",
+                             remediation="Give cluster_name in the answers file; 'aws eks "
+                             "list-clusters' lists them.")
+        eks, iam = ctx.clients.aws("eks"), ctx.clients.aws("iam")
+        reporter.command(cmd("aws", "eks", "describe-cluster", "--name", name, "--query",
+                             "cluster.identity.oidc.issuer", "--output", "text"))
+        try:
+            described = eks.describe_cluster(name=name)["cluster"]
+        except eks.exceptions.ResourceNotFoundException:
+            known = eks.list_clusters().get("clusters", [])
+            raise InputError(f"There is no EKS cluster '{name}' in {ctx.target.region}.",
+                             remediation=f"Clusters there: {', '.join(known) or 'none'}. Check the "
+                             "name and the region.") from None
+        except Exception as exc:  # noqa: BLE001
+            raise explain_aws(exc, f"describing cluster {name}") from None
+        issuer = (described.get("identity", {}).get("oidc", {}) or {}).get("issuer", "")
+        host = issuer.removeprefix("https://")
+        reporter.command(cmd("aws", "iam", "list-open-id-connect-providers"))
+        providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+        has_provider = bool(host) and any(p["Arn"].endswith(f"oidc-provider/{host}") for p in providers)
+        reporter.log(f"Cluster {name}: OIDC issuer {issuer or 'none'}, IAM OIDC provider "
+                     f"{'present' if has_provider else 'missing'}.")
+        return {"name": name, "issuer": issuer, "oidc_provider": has_provider}
+
+    def _check_kubernetes(self, ctx: Context, reporter: Reporter, namespace: str, sa: str) -> None:
+        reporter.command(cmd("kubectl", "get", "serviceaccount", sa, "-n", namespace))
+        try:
+            ctx.clients.core_v1().read_namespace(namespace)
+        except k8s.api_exception() as exc:
+            if exc.status == 404:
+                raise InputError(f"The namespace '{namespace}' does not exist in the cluster.",
+                                 remediation="Use your Kubeflow profile namespace ('kubectl get "
+                                 "profiles'), or 'kubeflow' on standalone KFP.") from None
+            raise k8s.explain(exc, f"reading namespace {namespace}") from None
+        if k8s.service_account(ctx, namespace, sa) is None:
+            raise InputError(f"The service account {namespace}/{sa} does not exist.",
+                             remediation="On Kubeflow the profile's pods run as default-editor; on "
+                             "standalone KFP as pipeline-runner in 'kubeflow'.")
+        for finding in preflight.ack_controller(ctx).findings:
+            reporter.log(("✔ " if finding.ok else "✘ ") + finding.what,
+                         "info" if finding.ok else "warning")
+            if not finding.ok and finding.fix:
+                reporter.log(f"  to fix: {finding.fix}", "warning")
+
+    # -- verify -------------------------------------------------------------------------------
+    def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
+        """The roles still exist and trust the right principals; the pod access and RBAC are there."""
+        iam = ctx.clients.aws("iam")
+        try:
+            role = iam.get_role(RoleName=validate.role_name_of(outputs["execution_role_arn"]))["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            return VerifyResult(False, "the execution role no longer exists")
+        if iamlib.trust_kind(role["AssumeRolePolicyDocument"]) != "sagemaker":
+            return VerifyResult(False, "the execution role no longer trusts SageMaker")
+        ns, sa = outputs["namespace"], outputs["service_account"]
+        if outputs["access_mode"] == "irsa":
+            try:
+                iam.get_role(RoleName=validate.role_name_of(outputs["pod_role_arn"]))
+            except iam.exceptions.NoSuchEntityException:
+                return VerifyResult(False, "the pipeline pods' IAM role no longer exists")
+            account = k8s.service_account(ctx, ns, sa)
+            annotation = (account.metadata.annotations or {}).get(k8s.IRSA_ANNOTATION) if account else None
+            if annotation != outputs["pod_role_arn"]:
+                return VerifyResult(False, f"{ns}/{sa} is no longer annotated with the pod role")
+        elif k8s.secret_keys(ctx, ns, outputs["secret_name"]) is None:
+            return VerifyResult(False, f"the secret {ns}/{outputs['secret_name']} is gone")
+        if not k8s.can_manage_ack(ctx, ns, sa):
+            return VerifyResult(False, f"{ns}/{sa} may no longer manage ACK SageMaker resources")
+        return VerifyResult(True)
+
+    # -- explain ------------------------------------------------------------------------------
+    def commands(self, ctx: Context) -> list:
+        """What this step does, as aws and kubectl commands."""
+        ns = ctx.input("namespace") or DEFAULT_NAMESPACE
+        sa = ctx.input("service_account") or "default-editor"
+        cluster = ctx.input("cluster_name") or "<cluster>"
+        role = ctx.input("execution_role_arn") or "labwiz-sagemaker-execution-<id>"
+        trust = json.dumps(iamlib.sagemaker_trust())
+        return [
+            cmd("aws", "sts", "get-caller-identity"),
+            cmd("aws", "eks", "describe-cluster", "--name", cluster, "--query",
+                "cluster.identity.oidc.issuer", "--output", "text"),
+            cmd("aws", "iam", "create-role", "--role-name", role.split("/")[-1],
+                "--assume-role-policy-document", trust, note="the SageMaker execution role"),
+            cmd("aws", "iam", "attach-role-policy", "--role-name", role.split("/")[-1],
+                "--policy-arn", iamlib.SAGEMAKER_FULL),
+            cmd("aws", "iam", "create-role", "--role-name", "labwiz-kfp-pod-<id>",
+                "--assume-role-policy-document", "file://trust.json",
+                note="the IRSA role of the pipeline's pods (trust: the cluster's OIDC provider, "
+                f"sub system:serviceaccount:{ns}:{sa})"),
+            cmd("kubectl", "annotate", "-n", ns, "serviceaccount", sa,
+                f"{k8s.IRSA_ANNOTATION}=<pod-role-arn>"),
+            cmd("kubectl", "create", "rolebinding", k8s.RBAC_NAME, "-n", ns,
+                f"--role={k8s.RBAC_NAME}", f"--serviceaccount={ns}:{sa}"),
+            cmd("aws", "iam", "put-role-policy", "--role-name", "<your-role>", "--policy-name",
+                "labwiz-sagemaker-invoke", "--policy-document", json.dumps(iamlib.invoke_endpoint()),
+                note="only when your identity cannot call InvokeEndpoint yet"),
+        ]

@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
-from wizard.errors import NotReadyError
-from wizard.protocol import Context, Reporter, Step
+import os
+from pathlib import Path
+
+from wizard import validate
+from wizard.errors import InputError
+from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
+from wizard import s3data
+
+PREFIX = "lab1"
+DATA_KEY = f"{PREFIX}/source_data/mnist.pkl.gz"
+SCRIPT_KEY = f"{PREFIX}/processing_code/kmeans_preprocessing.py"
+SCRIPT_PATH = Path(__file__).resolve().parent.parent / "assets" / "scripts" / "preprocess.py"
+
+
+def _existing_path(value, ctx) -> str:
+    path = Path(os.path.expanduser(str(value)))
+    if not path.is_file():
+        raise InputError(f"{path} is not a file.",
+                         remediation="Give the path of mnist.pkl.gz, or leave it empty to fetch it.")
+    return str(path.resolve())
 
 
 class DataUploadStep(Step):
@@ -12,14 +30,60 @@ class DataUploadStep(Step):
     id = "data-upload"
     title = "Data upload"
     summary = "Put the MNIST data and the preprocessing script in the lab's S3 bucket."
-    lesson = """SageMaker jobs read their input from S3 and write their output back to it. This step makes sure the
-lab bucket exists in the lab's region, then uploads `mnist.pkl.gz` and the preprocessing script under
-the lab's prefixes. An object already there with the same content is not uploaded again."""
-    creates = ('s3-bucket', 's3-object')
+    lesson = """SageMaker jobs read their input from S3 and write their output back to it. This step
+makes sure the lab bucket exists in the lab's region (a bucket's region is fixed when it is made, and
+a job in another region cannot use it), then uploads `mnist.pkl.gz` under `lab1/source_data/` and the
+preprocessing script under `lab1/processing_code/`, as the lab does. An object that is already there
+with the same content is not uploaded again: S3's ETag (an MD5 for single-part uploads) tells."""
+    creates = ("s3-bucket", "s3-object")
+
+    def input_specs(self) -> list[InputSpec]:
+        """The bucket (usually given at the credentials step) and an optional local data file."""
+        return [
+            InputSpec("bucket", "S3 bucket for the lab's data and artifacts",
+                      default=lambda ctx: ctx.outputs_of("credentials").get("bucket")
+                      or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name),
+            InputSpec("mnist_path", "Path of mnist.pkl.gz on this machine (empty: fetch it)",
+                      required=False, validate=_existing_path, kind="path"),
+        ]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
-        """Not available yet in this version: fail plainly rather than pretend."""
-        raise NotReadyError(
-            f"The '{self.title}' step cannot run in this version of labwiz yet.",
-            remediation="Skip it with --skip data-upload if you did this part by hand.",
-        )
+        """Ensure the bucket, obtain and check the data, upload what is not there yet."""
+        bucket = ctx.input("bucket")
+        region = ctx.target.region or ctx.outputs_of("credentials").get("region")
+        s3data.ensure_bucket(ctx, reporter, bucket, region, step=self.id)
+        data = s3data.obtain_mnist(ctx, reporter, ctx.input("mnist_path"))
+        s3data.check_mnist(data)
+        reporter.log(f"mnist.pkl.gz loads and has the lab's shape ({data.stat().st_size:,} bytes).")
+        data_uri = s3data.upload_if_changed(ctx, reporter, data, bucket, DATA_KEY, step=self.id)
+        script_uri = s3data.upload_if_changed(ctx, reporter, SCRIPT_PATH, bucket, SCRIPT_KEY,
+                                              step=self.id)
+        return {"bucket": bucket, "region": region, "prefix": PREFIX, "data_uri": data_uri,
+                "script_uri": script_uri,
+                "data_etag": s3data.local_etag(data), "script_etag": s3data.local_etag(SCRIPT_PATH)}
+
+    def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
+        """Both objects are still in the bucket with the content that was uploaded."""
+        s3 = ctx.clients.aws("s3")
+        for key, etag in ((DATA_KEY, outputs.get("data_etag")), (SCRIPT_KEY, outputs.get("script_etag"))):
+            remote = s3data.remote_etag(s3, outputs["bucket"], key)
+            if remote is None:
+                return VerifyResult(False, f"s3://{outputs['bucket']}/{key} is gone")
+            if etag and remote != etag:
+                return VerifyResult(False, f"s3://{outputs['bucket']}/{key} has changed")
+        if s3data.local_etag(SCRIPT_PATH) != outputs.get("script_etag"):
+            return VerifyResult(False, "the preprocessing script has changed locally")
+        return VerifyResult(True)
+
+    def commands(self, ctx: Context) -> list:
+        """The lab's own commands for this step."""
+        bucket = ctx.input("bucket") or "$AWS_S3_BUCKET_NAME"
+        region = ctx.target.region or ctx.input("region") or "eu-west-1"
+        return [
+            cmd("aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region,
+                "--create-bucket-configuration", f"LocationConstraint={region}",
+                note="only when the bucket does not exist"),
+            cmd("aws", "s3", "cp", s3data.LAB_ASSET_URI, "."),
+            cmd("aws", "s3", "cp", "mnist.pkl.gz", f"s3://{bucket}/{DATA_KEY}"),
+            cmd("aws", "s3", "cp", "kmeans_preprocessing.py", f"s3://{bucket}/{SCRIPT_KEY}"),
+        ]

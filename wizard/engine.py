@@ -279,6 +279,9 @@ class Runner:
         return True
 
     def _error_record(self, exc: BaseException) -> dict:
+        from wizard.diagnose import translate
+
+        exc = translate(exc) or exc
         if isinstance(exc, LabwizError):
             return {"type": type(exc).__name__, "message": redact(exc.message),
                     "remediation": redact(exc.remediation)}
