@@ -95,6 +95,7 @@ def graph_layers(tasks: list[dict]) -> list[list[dict]]:
     depth: dict[str, int] = {}
 
     def visit(name: str, trail: tuple = ()) -> int:
+        """The depth of ``name``, computed once (a cycle counts as a root)."""
         if name in depth:
             return depth[name]
         if name in trail:

@@ -16,15 +16,18 @@ from wizard.tui.dialogs import ErrorDialog
 
 
 def _status(env) -> dict:
+    """Each step's status on disk."""
     doc = json.loads((env["state_dir"] / "state.json").read_text())
     return {k: v["status"] for k, v in doc["steps"].items()}
 
 
 def _bar(app) -> str:
+    """The autopilot's status line."""
     return str(app.main.query_one("#autopilot", Static).content)
 
 
 async def test_autopilot_steps_pauses_and_stops_on_error(tui_env):
+    """Autopilot steps pauses and stops on error."""
     app = LabwizApp(tui_env["obj"], autopilot={"pause": 600, "from_step": None}, blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: "'Prepare' starts in" in _bar(app))
@@ -48,6 +51,7 @@ async def test_autopilot_steps_pauses_and_stops_on_error(tui_env):
 
 
 async def test_autopilot_from_step_resets_and_reruns_it(tui_env):
+    """Autopilot from step resets and reruns it."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         for step in ("prepare", "train"):

@@ -16,10 +16,12 @@ from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeD
 
 
 def _state(env) -> dict:
+    """The state document on disk."""
     return json.loads((env["state_dir"] / "state.json").read_text())
 
 
 def _status(env) -> dict:
+    """Each step's status on disk."""
     return {k: v["status"] for k, v in _state(env)["steps"].items()}
 
 
@@ -39,6 +41,7 @@ def _text(widget: Static) -> str:
 
 
 async def test_start_input_run_done(tui_env):
+    """Start input run done."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.main.query_one("#form").ready)
@@ -69,6 +72,7 @@ async def test_start_input_run_done(tui_env):
 
 
 async def test_failure_opens_error_dialog_and_retry_succeeds(tui_env):
+    """Failure opens error dialog and retry succeeds."""
     tui_env["work"].mkdir(parents=True)
     (tui_env["work"] / "fail-train").write_text("")
     app = LabwizApp(tui_env["obj"], blink=False)
@@ -93,6 +97,7 @@ async def test_failure_opens_error_dialog_and_retry_succeeds(tui_env):
 
 
 async def test_prompter_bridge_asks_for_a_secret_in_a_dialog(tui_env):
+    """Prompter bridge asks for a secret in a dialog."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         for step in ("prepare", "train"):
@@ -113,6 +118,7 @@ async def test_prompter_bridge_asks_for_a_secret_in_a_dialog(tui_env):
 
 
 async def test_keys_are_answered_while_a_step_runs(tui_env):
+    """Keys are answered while a step runs."""
     tui_env["work"].mkdir(parents=True)
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -132,6 +138,7 @@ async def test_keys_are_answered_while_a_step_runs(tui_env):
 
 
 async def test_resume_dialog_reset_to_a_step(tui_env):
+    """Resume dialog reset to a step."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         for step in ("prepare", "train"):
@@ -152,6 +159,7 @@ async def test_resume_dialog_reset_to_a_step(tui_env):
 
 
 async def test_resume_dialog_resume_and_skip_and_reset_here(tui_env):
+    """Resume dialog resume and skip and reset here."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("s")
@@ -170,6 +178,7 @@ async def test_resume_dialog_resume_and_skip_and_reset_here(tui_env):
 
 
 async def test_running_out_of_order_is_explained(tui_env):
+    """Running out of order is explained."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         app.select("predict")

@@ -36,6 +36,7 @@ def _app(tui_env) -> LabwizApp:
 
 
 async def _resume(pilot) -> None:
+    """Dismiss the resume dialog (carry on)."""
     await pilot.pause()
     await pilot.press("escape")  # the resume dialog: carry on where the lab stands
     await pilot.pause()
@@ -43,12 +44,15 @@ async def _resume(pilot) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_main_screen(snap_compare, tui_env, size):
+    """Main screen."""
     assert snap_compare(_app(tui_env), terminal_size=size, run_before=_resume)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_resume_dialog(snap_compare, tui_env, size):
+    """Resume dialog."""
     async def settle(pilot):
+        """Let the first screen settle."""
         await pilot.pause()
 
     assert snap_compare(_app(tui_env), terminal_size=size, run_before=settle)
@@ -56,7 +60,9 @@ def test_resume_dialog(snap_compare, tui_env, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_monitoring_view(snap_compare, tui_env, size):
+    """Monitoring view."""
     async def show(pilot):
+        """Send fixed data, then show its tab."""
         await _resume(pilot)
         pilot.app.post_message(ShowData("train", "graph", GRAPH))
         pilot.app.post_message(ShowData("train", "resources", RESOURCES))
@@ -68,7 +74,9 @@ def test_monitoring_view(snap_compare, tui_env, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_endpoint_view(snap_compare, tui_env, size):
+    """Endpoint view."""
     async def show(pilot):
+        """Send fixed data, then show its tab."""
         await _resume(pilot)
         pilot.app.post_message(ShowData("predict", "digits", digits_data()))
         await pilot.press("6")

@@ -25,6 +25,7 @@ def term(tmp_path):
     sessions = []
 
     def open_(command: str, width: int = 100, height: int = 30) -> Tmux:
+        """Open one tmux session running ``command``."""
         session = Tmux(f"labwiz-test-{uuid.uuid4().hex[:8]}", command, width, height)
         sessions.append(session)
         return session
@@ -35,6 +36,7 @@ def term(tmp_path):
 
 
 def _wait_file(path: Path, timeout: float = 30.0) -> str:
+    """Wait for a file to be written; return its text."""
     deadline = time.monotonic() + timeout
     while not path.exists() or not path.read_text().strip():
         assert time.monotonic() < deadline, f"{path} was not written"
@@ -43,6 +45,7 @@ def _wait_file(path: Path, timeout: float = 30.0) -> str:
 
 
 def test_tui_in_tmux_runs_a_step_and_quits(term, tmp_path):
+    """Tui in tmux runs a step and quits."""
     state, rc = tmp_path / "state", tmp_path / "rc"
     tty = term(labwiz_command(state, tmp_path / "w", rc_file=rc), 100, 30)
     screen = tty.wait_for("Step 1 of 3: Prepare")
@@ -58,6 +61,7 @@ def test_tui_in_tmux_runs_a_step_and_quits(term, tmp_path):
 
 
 def test_small_terminal_layout_and_too_small_message(term, tmp_path):
+    """Small terminal layout and too small message."""
     tty = term(labwiz_command(tmp_path / "state", tmp_path / "w"), 80, 24)
     screen = tty.wait_for("Step 1 of 3")
     lines = screen.splitlines()
@@ -71,6 +75,7 @@ def test_small_terminal_layout_and_too_small_message(term, tmp_path):
 
 
 def test_no_color_draws_without_colours(term, tmp_path):
+    """No color draws without colours."""
     tty = term(labwiz_command(tmp_path / "state", tmp_path / "w", env={"NO_COLOR": "1"}), 100, 30)
     tty.wait_for("Step 1 of 3")
     coloured = []
@@ -88,6 +93,7 @@ def test_no_color_draws_without_colours(term, tmp_path):
 
 
 def test_dumb_terminal_falls_back_to_plain_prompts(term, tmp_path):
+    """Dumb terminal falls back to plain prompts."""
     state, rc = tmp_path / "state", tmp_path / "rc"
     tty = term(labwiz_command(state, tmp_path / "w", env={"TERM": "dumb"}, rc_file=rc), 100, 30)
     tty.wait_for("Bucket name [lab-bucket]")
@@ -101,6 +107,7 @@ def test_dumb_terminal_falls_back_to_plain_prompts(term, tmp_path):
 
 
 def test_without_a_tty_labwiz_does_not_hang(tmp_path):
+    """Without a tty labwiz does not hang."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_"))}
     env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color", LABWIZ_STEPS="tests.tui.tui_steps:STEPS",
                LABWIZ_TEST_WORKDIR=str(tmp_path / "w"))

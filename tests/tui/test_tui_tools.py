@@ -13,12 +13,14 @@ from wizard.tui.dialogs import InfoDialog
 
 
 def _plain(renderable) -> str:
+    """A renderable as plain text."""
     console = Console(width=160, file=io.StringIO(), record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
 
 
 async def test_doctor_and_bundle_keys_then_inspect(tui_env, tmp_path, monkeypatch):
+    """Doctor and bundle keys then inspect."""
     monkeypatch.chdir(tmp_path)  # the bundle goes in the current directory, as with 'labwiz bundle'
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -19,6 +19,7 @@ class Tmux:
     """A real terminal: a detached tmux session running one command, read with capture-pane."""
 
     def __init__(self, name: str, command: str, width: int = 100, height: int = 30) -> None:
+        """Start the session."""
         import subprocess
 
         self.name = name

@@ -23,6 +23,7 @@ def workdir() -> Path:
 
 
 def _bucket(value, ctx):
+    """Validate a bucket name."""
     value = str(value).strip()
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{2,62}", value):
         raise InputError(f"'{value}' is not a valid bucket name.",
@@ -54,10 +55,12 @@ class PrepareStep(Step):
     lesson = "The lab keeps its **data** in a bucket.\n\n* one\n* two"
 
     def input_specs(self):
+        """The step's inputs."""
         return [InputSpec("bucket", "Bucket name", help="Where the data goes.", default="lab-bucket",
                           validate=_bucket)]
 
     def run(self, ctx, reporter):
+        """Do the step's small real work."""
         bucket = ctx.input("bucket")
         reporter.command(cmd("aws", "s3", "mb", f"s3://{bucket}"))
         for i in range(3):
@@ -70,10 +73,12 @@ class PrepareStep(Step):
         return {"bucket": bucket}
 
     def verify(self, ctx, outputs):
+        """Check the result still holds."""
         ok = (workdir() / outputs.get("bucket", "?")).is_dir()
         return VerifyResult(ok, "" if ok else "the bucket is gone")
 
     def commands(self, ctx):
+        """The equivalent commands."""
         return [cmd("aws", "s3", "mb", f"s3://{ctx.input('bucket') or '<bucket>'}")]
 
 
@@ -86,6 +91,7 @@ class TrainStep(Step):
     lesson = "The pipeline trains **k-means** on the digits."
 
     def run(self, ctx, reporter):
+        """Do the step's small real work."""
         import time
 
         reporter.command(cmd("kfp", "run", "create", "--experiment-name", "lab"))
@@ -102,6 +108,7 @@ class TrainStep(Step):
         return {"model": "model.txt"}
 
     def commands(self, ctx):
+        """The equivalent commands."""
         return [cmd("kfp", "run", "create", "--experiment-name", "lab")]
 
 
@@ -114,9 +121,11 @@ class PredictStep(Step):
     lesson = "Each digit is drawn beside the cluster it was put in."
 
     def input_specs(self):
+        """The step's inputs."""
         return [InputSpec("api_token", "Endpoint token", secret=True)]
 
     def run(self, ctx, reporter):
+        """Do the step's small real work."""
         if not ctx.input("api_token").reveal():
             raise StepError("empty token")
         reporter.show("digits", digits_data())
@@ -127,6 +136,7 @@ class PredictStep(Step):
 def digits_data() -> dict:
     """Two 28×28 digits drawn from simple strokes: the same pixels on every call."""
     def blank():
+        """An empty 28×28 image."""
         return [0.0] * (28 * 28)
 
     one, zero = blank(), blank()

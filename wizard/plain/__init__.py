@@ -48,6 +48,7 @@ def run_plain(obj: dict) -> int:
 
 
 def _reset(obj: dict, steps: list, to_step: str | None) -> None:
+    """Reset ``to_step`` and later steps (all when None) and say how many."""
     from wizard.engine import Runner
     from wizard.headless import HeadlessReporter
 

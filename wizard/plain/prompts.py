@@ -25,6 +25,7 @@ class Asker:
     """Asks the user; ``prompter`` and ``confirm`` match what :class:`wizard.engine.Runner` takes."""
 
     def __init__(self, fancy: bool | None = None) -> None:
+        """Use inquirer when ``fancy`` (default: when the terminal can redraw)."""
         self.fancy = cursor_terminal() if fancy is None else fancy
 
     def prompter(self, spec: InputSpec, default: Any, error: str | None) -> Any:
@@ -70,6 +71,7 @@ class Asker:
         return choices[picked - 1]
 
     def _checkbox(self, question: str, choices: list, default: list) -> list:
+        """Several of ``choices``."""
         if self.fancy:
             import inquirer
 
@@ -79,6 +81,7 @@ class Asker:
         return [part.strip() for part in str(text).split(",") if part.strip()]
 
     def _secret(self, question: str) -> str:
+        """A value typed without echo."""
         if self.fancy:
             import inquirer
 
@@ -86,6 +89,7 @@ class Asker:
         return click.prompt(question, hide_input=True, default="", show_default=False)
 
     def _text(self, question: str, default: Any) -> str:
+        """Free text, with the default offered."""
         shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
         if self.fancy:
             import inquirer

@@ -54,6 +54,7 @@ class ActionsMixin:
         self.launch("run", step_id, partial(self._run_work, step_id, values))
 
     def _runner(self, step_id: str, answers: dict):
+        """A runner for one action, wired to this app's reporter, dialogs and state listener."""
         return work.make_runner(
             self.state_dir, self.steps, self.target, TuiReporter(self, step_id), answers=answers,
             prompter=self.bridge.prompter, confirm=self.bridge.confirm,
@@ -61,6 +62,7 @@ class ActionsMixin:
             resume_command=model.reproduce_command(self.obj, None), on_state=state_listener(self))
 
     def _run_work(self, step_id: str, values: dict | None):
+        """Worker: validate the form's values (or the prefilled ones) and run one step."""
         from wizard.state import StateStore
 
         step = self.by_id[step_id]
@@ -71,9 +73,11 @@ class ActionsMixin:
         return self._runner(step_id, answers).run(only=[step_id])
 
     def _skip_work(self, step_id: str):
+        """Worker: mark one step skipped through the runner."""
         return self._runner(step_id, {}).run(only=[step_id], skip=[step_id])
 
     def _reset_work(self, step_id: str | None):
+        """Worker: reset ``step_id`` and later steps (all steps when None)."""
         return self._runner(step_id or self.ids[0], {}).reset(step_id)
 
     def after_runner(self, action: str, step_id: str, result) -> None:
@@ -138,6 +142,7 @@ class ActionsMixin:
         step_id = self.current
 
         def chosen(yes: bool | None) -> None:
+            """Reset when the user confirmed."""
             if yes:
                 self.launch("reset", step_id, partial(self._reset_work, step_id))
 
@@ -154,6 +159,7 @@ class ActionsMixin:
         self._optional_tool("bundle", "wizard.bundle", "Support bundle", "labwiz bundle")
 
     def _optional_tool(self, action: str, module: str, title: str, command: str) -> None:
+        """Run doctor or bundle in a worker, or say that this labwiz does not have it."""
         from importlib.util import find_spec
 
         try:

@@ -58,6 +58,7 @@ class LabwizApp(ActionsMixin, App[int]):
     ]
 
     def __init__(self, obj: dict, *, autopilot: dict | None = None, blink: bool = True) -> None:
+        """Load the steps and the state; nothing is drawn or started yet."""
         super().__init__()
         from wizard.registry import load_steps
         from wizard.state import StateStore
@@ -194,12 +195,14 @@ class LabwizApp(ActionsMixin, App[int]):
                         group="details", thread=True, exclusive=True, exit_on_error=False)
 
     def _details_work(self, step_id: str):
+        """Worker: the step's prefilled values and its planned commands."""
         step = self.by_id[step_id]
         values = work.prefill(step, self.doc, self.target, self.state_dir)
         commands, _ = work.planned_commands(step, self.doc, self.target, self.state_dir)
         return values, commands
 
     def _choices(self, spec) -> list:
+        """The choices of an input for the form (empty: free text)."""
         try:
             return spec.choices_for(work.explain_context(self.state_dir, self.doc, self.target))
         except Exception:  # noqa: BLE001 - choices that need a service fall back to free text
@@ -260,6 +263,7 @@ class LabwizApp(ActionsMixin, App[int]):
 
     def _switch_once(self, tab: str) -> None:
         # only once per run, so a learner who moves to another tab is not pulled back
+        """Show ``tab`` the first time its data arrives in a run."""
         if tab not in self.switched:
             self.switched.add(tab)
             self.main.switch_tab(tab)

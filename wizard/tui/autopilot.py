@@ -16,6 +16,7 @@ class Autopilot:
 
     def __init__(self, app, pause: float, start: Callable[[str], None],
                  status: Callable[[str], None]) -> None:
+        """Start idle; :meth:`schedule` begins a countdown."""
         self.app = app
         self.pause = max(0.0, float(pause))
         self.start = start
@@ -57,6 +58,7 @@ class Autopilot:
             self.start(step_id)
 
     def _tick(self) -> None:
+        """Count down one tick; start the step when the time is up."""
         if self.next_step is None or self.paused:
             self._show()
             return
@@ -69,6 +71,7 @@ class Autopilot:
         self._show()
 
     def _show(self) -> None:
+        """Write the countdown (or the paused state) to the status line."""
         if self.next_step is None:
             return
         if self.paused:
@@ -78,6 +81,7 @@ class Autopilot:
                         "space: pause · n: run it now")
 
     def _stop_timer(self) -> None:
+        """Stop the interval timer, if one runs."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None

@@ -22,6 +22,7 @@ class TuiReporter:
     """A :class:`wizard.protocol.Reporter` that posts to the app; safe to call from any thread."""
 
     def __init__(self, app, step_id: str) -> None:
+        """Keep the app (and the dialog factories)."""
         self.app = app
         self.step_id = step_id
 
@@ -51,6 +52,7 @@ class DialogBridge:
     """``prompter`` and ``confirm`` for a runner on a worker thread, answered by dialogs."""
 
     def __init__(self, app, prompt_factory: Callable, confirm_factory: Callable) -> None:
+        """Keep the app (and the dialog factories)."""
         self.app = app
         self.prompt_factory = prompt_factory
         self.confirm_factory = confirm_factory
@@ -59,14 +61,17 @@ class DialogBridge:
         self._guard = threading.Lock()
 
     def _ask(self, make_screen: Callable[[], Any]) -> Any:
+        """Open a dialog on the app's thread and block this worker thread until it is answered."""
         done = threading.Event()
         box: dict[str, Any] = {}
 
         def answered(value: Any) -> None:
+            """The dialog's result callback (app thread): hand the value over and wake the worker."""
             box["value"] = value
             done.set()
 
         def open_dialog() -> None:
+            """Push the dialog (runs on the app's thread)."""
             self.app.push_screen(make_screen(), answered)
 
         with self._guard:

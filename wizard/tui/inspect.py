@@ -71,6 +71,7 @@ class InspectApp(App[None]):
     BINDINGS = [Binding("q", "quit", "Quit")]
 
     def __init__(self, view) -> None:
+        """Keep the bundle's parsed view."""
         super().__init__()
         self.view = view
 

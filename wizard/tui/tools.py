@@ -20,6 +20,7 @@ def doctor_work(state_dir: Path, target, reporter):
     from wizard.doctor.cli import save_results
 
     def progress(name, done, total, result):
+        """Doctor's progress callback: a bar, and a log line per failure or warning."""
         reporter.progress("doctor checks", done, total)
         if result is not None and result.status in ("fail", "warn"):
             reporter.log(f"doctor: {name}: {result.status}: {result.found}",

@@ -17,6 +17,7 @@ class FormInvalid(LabwizError):
     """Some fields of the inputs form did not validate; ``errors`` maps field name → message."""
 
     def __init__(self, step_id: str, errors: dict[str, str]):
+        """Keep the step and the per-field errors."""
         names = ", ".join(errors)
         super().__init__(f"Some inputs of this step are not valid: {names}.",
                          remediation="Correct the fields marked in red on the Inputs tab, then run again.")

@@ -22,6 +22,7 @@ class PromptDialog(ModalScreen[Any]):
 
     def __init__(self, spec: InputSpec, default: Any = None, error: str | None = None,
                  choices: list | None = None, blink: bool = True) -> None:
+        """Keep the question and how to ask it."""
         super().__init__(classes="dialog")
         self.spec = spec
         self.default = default
@@ -55,6 +56,7 @@ class PromptDialog(ModalScreen[Any]):
         self.query_one("#answer").focus()
 
     def _value(self) -> Any:
+        """The field's current answer (None for an empty choice)."""
         field = self.query_one("#answer")
         if isinstance(field, Select):
             return None if field.value is Select.BLANK else field.value
@@ -82,6 +84,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 Binding("n", "answer(False)", "No")]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
+        """Keep the question and how to ask it."""
         super().__init__(classes="dialog")
         self.question = question
         self.yes, self.no = yes, no

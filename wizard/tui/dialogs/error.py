@@ -18,6 +18,7 @@ class ErrorDialog(ModalScreen[str]):
 
     def __init__(self, title: str, message: str, remediation: str = "", reproduce: str = "",
                  *, can_retry: bool = True) -> None:
+        """Keep what the dialog shows."""
         super().__init__(classes="dialog")
         self.title_text = title
         self.message = message

@@ -17,6 +17,7 @@ class InfoDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape", "dismiss_dialog", "Close")]
 
     def __init__(self, title: str, body: Any) -> None:
+        """Keep the title and the body."""
         super().__init__(classes="dialog")
         self.title_text = title
         self.body = body

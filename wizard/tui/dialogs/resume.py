@@ -16,6 +16,7 @@ class ResumeDialog(ModalScreen[tuple]):
     BINDINGS = [Binding("escape", "resume", "Resume")]
 
     def __init__(self, summary: str, steps: list[tuple[str, str]], next_step: str | None) -> None:
+        """Keep the summary, the steps (id, label) and the next step."""
         super().__init__(classes="dialog")
         self.summary = summary
         self.steps = steps

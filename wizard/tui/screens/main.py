@@ -30,6 +30,7 @@ class MainScreen(Screen):
     """The wizard's one working screen; the app drives it through the methods below."""
 
     def __init__(self, steps: list, autopilot: bool = False) -> None:
+        """Keep the steps; ``autopilot`` shows the autopilot's status line."""
         super().__init__(id="main")
         self.steps = steps
         self.set_class(autopilot, "-autopilot")
@@ -73,6 +74,7 @@ class MainScreen(Screen):
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
+        """Set the layout classes for a terminal of ``width`` × ``height``."""
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(width < NARROW_WIDTH, "-narrow")
         self.set_class(height < SHORT_HEIGHT, "-short")

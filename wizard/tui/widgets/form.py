@@ -16,6 +16,7 @@ class InputForm(VerticalScroll):
     """Fields for a step's inputs; ``values()`` reads them and ``show_errors`` marks bad ones."""
 
     def __init__(self, **kwargs) -> None:
+        """Start empty; :meth:`build` adds the fields."""
         super().__init__(**kwargs)
         self.specs: list = []
         self.step_id: str | None = None
@@ -43,6 +44,7 @@ class InputForm(VerticalScroll):
 
     async def _build(self, step_id: str, choices: dict[str, list], blink: bool,
                      generation: int) -> None:
+        """Mount the fields of one step (under the build lock)."""
         await self.remove_children()
         widgets = []
         if not self.specs:

@@ -10,6 +10,7 @@ class ProgressPanel(Vertical):
     """Holds a labelled bar per reported task."""
 
     def __init__(self, **kwargs) -> None:
+        """Start without bars."""
         super().__init__(**kwargs)
         self._bars: dict[str, tuple[Vertical, ProgressBar]] = {}
 

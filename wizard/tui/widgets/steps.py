@@ -12,6 +12,7 @@ class StepItem(ListItem):
     """One step in the sidebar; ``step_id`` names it."""
 
     def __init__(self, number: int, step) -> None:
+        """Make the item (StepItem) or the list of items (StepList)."""
         super().__init__(id=f"step-{step.id}")
         self.step_id = step.id
         self.number = number
@@ -41,6 +42,7 @@ class StepList(ListView):
     """The list of steps; highlighting one shows it in the step pane."""
 
     def __init__(self, steps: list) -> None:
+        """Make the item (StepItem) or the list of items (StepList)."""
         self._items = [StepItem(n, s) for n, s in enumerate(steps, 1)]
         super().__init__(*self._items, id="steps")
 
