@@ -104,6 +104,19 @@ def test_dumb_terminal_falls_back_to_plain_prompts(term, tmp_path):
     doc = json.loads((state / "state.json").read_text())
     assert [doc["steps"][s]["status"] for s in ("prepare", "train", "predict")] == ["done"] * 3
     assert doc["inputs"]["bucket"] == "plain-bucket" and "t0ken" not in json.dumps(doc)
+    # a second start says where the lab stands and offers to reset to a step
+    rc2 = tmp_path / "rc2"
+    tty = term(labwiz_command(state, tmp_path / "w", env={"TERM": "dumb"}, rc_file=rc2), 100, 30)
+    tty.wait_for("3 of 3 steps are done")
+    tty.wait_for("What now?")
+    tty.keys("2", "Enter")  # Reset to a step
+    tty.wait_for("Reset to which step?")
+    tty.keys("3", "Enter")  # predict
+    tty.wait_for("Endpoint token")
+    tty.keys("t0ken", "Enter")
+    assert _wait_file(rc2) == "0"
+    doc = json.loads((state / "state.json").read_text())
+    assert doc["steps"]["predict"]["attempts"] == 2 and doc["steps"]["train"]["attempts"] == 1
 
 
 def test_without_a_tty_labwiz_does_not_hang(tmp_path):
