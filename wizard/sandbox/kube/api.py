@@ -257,6 +257,10 @@ class KubeApi:
             if sa is None:
                 raise errors.not_found(t.plural, t.group, name)
             return Response(201, reviews.token_request(self.tokens, sa, self._body(req, True)))
+        if sub == "scale" and t.crd is None:
+            from .scale import handle_scale
+
+            return handle_scale(self, req, t, ns, name, verb)
         return self._crud(req, route, verb)
 
     def _crud(self, req: Request, route: Route, verb: str) -> Response:

@@ -80,9 +80,9 @@ BUILTIN: tuple[ResourceType, ...] = (
     _t("", "v1", "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
        True, ("pvc",), subresources=("status",)),
     _t("apps", "v1", "deployments", "deployment", "Deployment", True, ("deploy",),
-       subresources=("status",), categories=("all",)),
+       subresources=("status", "scale"), categories=("all",)),
     _t("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ("rs",),
-       subresources=("status",), categories=("all",)),
+       subresources=("status", "scale"), categories=("all",)),
     _t("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",), storage_group=""),
     _t("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True),
     _t("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True),
@@ -179,6 +179,10 @@ def discovery_resource(t: ResourceType) -> list[dict[str, Any]]:
             out.append({"name": f"{t.plural}/token", "singularName": "", "namespaced": True,
                         "group": "authentication.k8s.io", "version": "v1",
                         "kind": "TokenRequest", "verbs": ["create"]})
+        elif sub == "scale":
+            out.append({"name": f"{t.plural}/scale", "singularName": "",
+                        "namespaced": t.namespaced, "group": "autoscaling", "version": "v1",
+                        "kind": "Scale", "verbs": ["get", "patch", "update"]})
         else:
             out.append({"name": f"{t.plural}/{sub}", "singularName": "",
                         "namespaced": t.namespaced, "kind": t.kind,
