@@ -67,14 +67,36 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def moto_url():
-    """moto's own threaded server on a free loopback port."""
-    from moto.server import ThreadedMotoServer
+    """moto's real server, in its own process so that its state never leaks into other tests
+    (moto keeps its backends in module globals of whatever process runs it)."""
+    import socket
+    import subprocess
+    import sys
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = ("import sys; from moto.server import ThreadedMotoServer; "
+            "s = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False); "
+            "s.start(); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("moto's server did not start") from None
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    proc.stdin.close()  # the server process ends when its stdin closes
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
