@@ -73,9 +73,15 @@ def _is_port_clash(exc: BaseException) -> bool:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
+    """Write JSON so that readers see the old file or the new one, never half of one.
+
+    The file is owner-only (0600): ``sandbox.json`` carries the learner's secret access key.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data, indent=2, sort_keys=True))
+    os.chmod(tmp, 0o600)  # a stale tmp file of the same name would keep its old mode
     os.replace(tmp, path)
 
 
@@ -291,12 +297,19 @@ class Daemon:
         if self.parts["kube"].obj is None:
             self._set("ack", "failed", "needs the Kubernetes API, which is not running")
             return
-        controller = call_with(AckController, kubeconfig=self.kubeconfig,
-                               aws_url=self.parts["aws"].url, region=self.region,
-                               account_id=self.account.account_id)
-        controller.start()
-        self.parts["ack"].obj = controller
-        self._set("ack", "running")
+        from .daemon_ack import AckScaleFollower
+
+        def make_controller() -> Any:
+            """A new controller (each resume gets a fresh one)."""
+            return call_with(AckController, kubeconfig=self.kubeconfig,
+                             aws_url=self.parts["aws"].url, region=self.region,
+                             account_id=self.account.account_id)
+
+        # the controller runs while its Deployment has replicas (kubectl scale pauses it)
+        follower = AckScaleFollower(self.parts["kube"].obj, make_controller).start()
+        self.parts["ack"].obj = follower
+        self._set("ack", "running",
+                  "paused: its deployment is scaled to 0" if follower.paused else None)
 
     # -- life cycle ------------------------------------------------------------------------
     def healthy(self) -> dict[str, bool]:
@@ -364,8 +377,6 @@ class Daemon:
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""
-        from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-
         acct = self.account
         self.info = {
             "pid": os.getpid(), "started_at": self.started_at, "region": self.region,
@@ -378,8 +389,9 @@ class Daemon:
             "oidc_issuer": acct.oidc_issuer, "oidc_provider_arn": acct.oidc_provider_arn,
             "cluster_arn": acct.cluster_arn, "ack_role_arn": acct.ack_role_arn,
             "node_role_arn": acct.node_role_arn,
-            "credentials": {"access_key_id": TEST_ACCESS_KEY_ID,
-                            "secret_access_key": TEST_SECRET_ACCESS_KEY},
+            "learner_user_arn": acct.learner_user_arn,
+            # the learner's own IAM access key (workshop-learner), so identity checks work
+            "credentials": acct.credentials(),
         }
         write_json_atomic(self.data_dir / INFO_FILE, self.info)
 

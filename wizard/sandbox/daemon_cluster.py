@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
@@ -89,38 +88,40 @@ def _annotate_irsa(daemon: "Daemon") -> None:
 
 
 def _write_pod_kubeconfig(daemon: "Daemon") -> None:
-    """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest."""
-    import yaml
+    """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest.
+
+    It names the server over https with the server's CA embedded: kubectl (client-go) sends
+    a bearer token only over TLS, so a plain http URL would leave kubectl anonymous (401).
+    """
+    from .kube import write_kubeconfig
 
     path = (f"/api/v1/namespaces/{PROFILE_NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}/token")
     answer = kube_request(daemon, "POST", path, {
         "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
         "spec": {"expirationSeconds": 30 * 24 * 3600},
     })
-    user = f"system:serviceaccount:{PROFILE_NAMESPACE}:{SERVICE_ACCOUNT}"
-    cluster = daemon.account.cluster_name
-    config = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": cluster, "cluster": {"server": daemon.parts["kube"].url}}],
-        "users": [{"name": user, "user": {"token": answer["status"]["token"]}}],
-        "contexts": [{"name": f"{SERVICE_ACCOUNT}@{cluster}", "context": {
-            "cluster": cluster, "user": user, "namespace": PROFILE_NAMESPACE}}],
-        "current-context": f"{SERVICE_ACCOUNT}@{cluster}",
-    }
-    tmp = daemon.pod_kubeconfig.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, daemon.pod_kubeconfig)
+    kube = daemon.parts["kube"].obj
+    write_kubeconfig(daemon.pod_kubeconfig, kube.url, answer["status"]["token"],
+                     cluster_name=daemon.account.cluster_name, namespace=PROFILE_NAMESPACE,
+                     user=f"system:serviceaccount:{PROFILE_NAMESPACE}:{SERVICE_ACCOUNT}",
+                     ca_data=kube.ca_data)
 
 
 def pod_run_env(daemon: "Daemon") -> dict[str, str]:
-    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox."""
+    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox.
+
+    Pods carry the learner's access key, as the lab's ``aws-secret`` access mode gives them;
+    the test keys are the fallback when provisioning has not made one.
+    """
     from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
+    acct = daemon.account
+    key_id = getattr(acct, "learner_access_key_id", "") or TEST_ACCESS_KEY_ID
+    secret = getattr(acct, "learner_secret_access_key", "") or TEST_SECRET_ACCESS_KEY
     env = {
         "AWS_ENDPOINT_URL": daemon.parts["aws"].url,
-        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_REGION": daemon.region,
         "AWS_DEFAULT_REGION": daemon.region,
         "AWS_STS_REGIONAL_ENDPOINTS": "regional",

@@ -380,10 +380,12 @@ def env(state_dir: Path) -> dict[str, str]:
     info = read_info(state_dir)
     if info is None:
         raise SandboxError("the sandbox is not running; start it with `labwiz sandbox up`")
+    # the learner's IAM user's key; a sandbox.json from an older daemon has none
+    creds = info.extra.get("credentials") or {}
     return {
         "AWS_ENDPOINT_URL": info.url("aws"),
-        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+        "AWS_ACCESS_KEY_ID": creds.get("access_key_id") or TEST_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": creds.get("secret_access_key") or TEST_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": info.region,
         "AWS_REGION": info.region,
         "KUBECONFIG": info.kubeconfig,

@@ -8,15 +8,19 @@ each daemon start is safe and cheap. It makes, through real boto3 calls on the s
   associate-iam-oidc-provider`` creates it;
 * the lab bucket, with the LocationConstraint its region needs;
 * ``SageMakerExecutionRole``, trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess;
-* an IRSA role for the ACK SageMaker controller's service account.
+* an IRSA role for the ACK SageMaker controller's service account;
+* the learner's IAM user ``workshop-learner``, with the managed policies a workshop participant
+  gets, and an access key for it: the credentials ``sandbox.json`` and ``labwiz sandbox env``
+  hand out, so ``aws sts get-caller-identity`` names a user that exists in IAM.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import internal_client
@@ -30,6 +34,20 @@ ACK_NAMESPACE = "ack-system"
 ACK_SERVICE_ACCOUNT = "ack-sagemaker-controller"
 ACK_ROLE = "ack-sagemaker-controller"
 SAGEMAKER_POLICY = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+LEARNER_USER = "workshop-learner"
+#: what a workshop participant's user gets: IAM, S3, SageMaker, logs to read, and EKS read
+LEARNER_POLICIES = [
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+    "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+    "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+    "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess",
+]
+LEARNER_EKS_POLICY = "workshop-eks-read"
+LEARNER_EKS_DOCUMENT = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Sid": "ReadTheLabCluster", "Effect": "Allow",
+    "Action": ["eks:DescribeCluster", "eks:ListClusters", "eks:DescribeNodegroup",
+               "eks:ListNodegroups", "eks:AccessKubernetesApi"],
+    "Resource": "*"}]})
 # the root CA thumbprint eksctl registered for EKS OIDC issuers
 OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
@@ -48,10 +66,20 @@ class LabAccount:
     execution_role_arn: str
     ack_role_arn: str
     node_role_arn: str
+    # the learner's user and key; defaults let a record from before they existed load (it is
+    # then found incomplete and provisioning fills them in)
+    learner_user_arn: str = ""
+    learner_access_key_id: str = ""
+    learner_secret_access_key: str = field(default="", repr=False)  # never in a log line
 
     def to_dict(self) -> dict[str, str]:
-        """A JSON-ready copy."""
+        """A JSON-ready copy (with the learner's secret: only for files kept 0600)."""
         return asdict(self)
+
+    def credentials(self) -> dict[str, str]:
+        """The learner's access key as ``sandbox.json`` carries it."""
+        return {"access_key_id": self.learner_access_key_id,
+                "secret_access_key": self.learner_secret_access_key}
 
 
 def _trust(principal: dict, action: str = "sts:AssumeRole", condition: dict | None = None) -> str:
@@ -144,6 +172,37 @@ def _oidc_provider(iam: Any, issuer: str, account_id: str) -> str:
     return arn
 
 
+def _learner(iam: Any, known_key_id: str = "", known_secret: str = "") -> tuple[str, str, str]:
+    """Get or create the learner's user, its policies and an access key.
+
+    Returns (user ARN, access key id, secret). A key whose secret we hold (``known_*``) and
+    that IAM still has is kept; keys we cannot hand out (their secret is lost) are deleted
+    first, as IAM allows two keys per user.
+    """
+    try:
+        arn = iam.get_user(UserName=LEARNER_USER)["User"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_user(UserName=LEARNER_USER, Tags=[
+            {"Key": "purpose", "Value": "kubeflow-sagemaker-workshop participant"}])["User"]["Arn"]
+    attached = {p["PolicyArn"] for p in
+                iam.list_attached_user_policies(UserName=LEARNER_USER)["AttachedPolicies"]}
+    for policy in LEARNER_POLICIES:
+        if policy not in attached:
+            iam.attach_user_policy(UserName=LEARNER_USER, PolicyArn=policy)
+    if LEARNER_EKS_POLICY not in iam.list_user_policies(UserName=LEARNER_USER)["PolicyNames"]:
+        iam.put_user_policy(UserName=LEARNER_USER, PolicyName=LEARNER_EKS_POLICY,
+                            PolicyDocument=LEARNER_EKS_DOCUMENT)
+    keys = iam.list_access_keys(UserName=LEARNER_USER)["AccessKeyMetadata"]
+    for key in keys:
+        if key["AccessKeyId"] == known_key_id and known_secret and key["Status"] == "Active":
+            return arn, known_key_id, known_secret
+    for key in keys:
+        iam.delete_access_key(UserName=LEARNER_USER, AccessKeyId=key["AccessKeyId"])
+    key = iam.create_access_key(UserName=LEARNER_USER)["AccessKey"]
+    log.info("made access key %s for IAM user %s", key["AccessKeyId"], LEARNER_USER)
+    return arn, key["AccessKeyId"], key["SecretAccessKey"]
+
+
 def _bucket(s3: Any, region: str, account_id: str) -> str:
     """Get or create the lab bucket (its name carries "sagemaker", as the policy expects)."""
     name = f"sagemaker-{CLUSTER_NAME}-{region}-{account_id}"
@@ -168,8 +227,14 @@ def _still_there(acct: LabAccount) -> bool:
     iam = iam_backends[acct.account_id]["aws"]
     roles = {role.arn for role in iam.roles.values()}
     cluster = eks_backends[acct.account_id][acct.region].clusters.get(acct.cluster_name)
+    learner = iam.get_user_from_access_key_id(acct.learner_access_key_id)
+    key_ok = learner is not None and learner.arn == acct.learner_user_arn and any(
+        key.access_key_id == acct.learner_access_key_id
+        and key.secret_access_key == acct.learner_secret_access_key and key.status == "Active"
+        for key in iam.list_access_keys(learner.name))
     return (
-        {acct.execution_role_arn, acct.ack_role_arn, acct.node_role_arn} <= roles
+        key_ok
+        and {acct.execution_role_arn, acct.ack_role_arn, acct.node_role_arn} <= roles
         and acct.oidc_provider_arn in iam.open_id_providers
         and acct.bucket in s3_backends[acct.account_id]["aws"].buckets
         and cluster is not None
@@ -193,9 +258,13 @@ def provision(server: Any, region: str, kube_url: str | None = None) -> LabAccou
         _set_endpoint(server, acct, kube_url)
         server.set_lab_bucket(acct.bucket)
         return acct
-    acct = _provision(server, region, kube_url)
+    acct = _provision(server, region, kube_url, previous=acct)
+    # the record holds the learner's secret: owner-only from the moment it exists
     tmp = record.with_suffix(".tmp")
-    tmp.write_text(json.dumps(acct.to_dict(), indent=2))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(acct.to_dict(), indent=2))
+    os.chmod(tmp, 0o600)  # a leftover tmp file from an older run keeps its mode otherwise
     tmp.replace(record)
     return acct
 
@@ -210,8 +279,9 @@ def _set_endpoint(server: Any, acct: LabAccount, kube_url: str | None) -> None:
         server.mark_changed("eks")
 
 
-def _provision(server: Any, region: str, kube_url: str | None) -> LabAccount:
-    """The full, idempotent path through boto3."""
+def _provision(server: Any, region: str, kube_url: str | None,
+               previous: LabAccount | None = None) -> LabAccount:
+    """The full, idempotent path through boto3 (``previous``: the last record, if any)."""
     url = server.url
     sts, iam = internal_client("sts", url, region), internal_client("iam", url, region)
     eks, s3 = internal_client("eks", url, region), internal_client("s3", url, region)
@@ -234,10 +304,14 @@ def _provision(server: Any, region: str, kube_url: str | None) -> LabAccount:
         }),
         [SAGEMAKER_POLICY], "IRSA role of the ACK SageMaker controller",
     )
+    user_arn, key_id, secret = _learner(
+        iam, previous.learner_access_key_id if previous else "",
+        previous.learner_secret_access_key if previous else "")
     server.set_lab_bucket(bucket)
     return LabAccount(
         account_id=account_id, region=region, cluster_name=CLUSTER_NAME,
         cluster_arn=cluster_arn, oidc_issuer=issuer, oidc_provider_arn=provider_arn,
         bucket=bucket, execution_role_arn=execution_role, ack_role_arn=ack_role,
-        node_role_arn=node_role,
+        node_role_arn=node_role, learner_user_arn=user_arn, learner_access_key_id=key_id,
+        learner_secret_access_key=secret,
     )

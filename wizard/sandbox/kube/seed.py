@@ -217,10 +217,12 @@ def seed_kubeflow_cluster(server_or_store, profile_namespace: str = "kubeflow-us
         _ensure(crud, body)
     dep_t = _type_for(crud, {"apiVersion": "apps/v1", "kind": "Deployment"})
     dep = crud.store.get(dep_t.store_key, "ack-system", "ack-sagemaker-controller")
-    if (dep.get("status") or {}).get("readyReplicas") != 1:
+    # shown ready with the replicas it asks for (a learner may have scaled it to 0)
+    want = int((dep.get("spec") or {}).get("replicas", 1))
+    if want > 0 and (dep.get("status") or {}).get("readyReplicas") != want:
         crud.update(dep_t, "ack-system", "ack-sagemaker-controller", dict(dep, status={
-            "observedGeneration": dep["metadata"].get("generation", 1), "replicas": 1,
-            "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1,
+            "observedGeneration": dep["metadata"].get("generation", 1), "replicas": want,
+            "readyReplicas": want, "availableReplicas": want, "updatedReplicas": want,
             "conditions": [{"type": "Available", "status": "True",
                             "reason": "MinimumReplicasAvailable",
                             "message": "Deployment has minimum availability."}]}), {}, "status")
