@@ -1,0 +1,147 @@
+"""Start (or re-attach to) the lab's run and follow it: tasks, custom resources, logs.
+
+Only changes reach the reporter, so headless output stays readable; the TUI draws the
+``graph`` and ``resources`` views from the same data.
+"""
+
+from __future__ import annotations
+
+import time
+
+from wizard.errors import StepError
+from wizard.kfp_ops import resources as crs
+from wizard.kfp_ops.connect import translate
+
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
+
+
+def task_graph(spec: dict) -> dict[str, list[str]]:
+    """``{task display name: [display names it waits for]}`` from a compiled pipeline spec."""
+    tasks = spec.get("root", {}).get("dag", {}).get("tasks", {})
+    label = {key: t.get("taskInfo", {}).get("name", key) for key, t in tasks.items()}
+    return {label[key]: sorted(label.get(d, d) for d in t.get("dependentTasks") or [])
+            for key, t in tasks.items()}
+
+
+def find_existing_run(client, experiment_id: str, run_name: str, namespace: str | None):
+    """A run of this lab already started under ``run_name`` (lost from the ledger), or None."""
+    try:
+        page = client.list_runs(experiment_id=experiment_id, page_size=50, namespace=namespace,
+                                sort_by="created_at desc")
+    except Exception as exc:  # noqa: BLE001
+        raise translate(exc, "listing runs") from None
+    for run in page.runs or []:
+        if run.display_name == run_name:
+            return run
+    return None
+
+
+class Follower:
+    """Polls one run until it ends, reporting what changed."""
+
+    def __init__(self, ctx, reporter, client, run_id: str, graph: dict, namespace: str,
+                 fast: bool):
+        self.ctx, self.reporter, self.client = ctx, reporter, client
+        self.run_id, self.graph, self.namespace = run_id, graph, namespace
+        self.delays = (0.5, 1.0, 2.0) if fast else (2.0, 5.0, 10.0, 15.0)
+        self.task_states: dict[str, str] = {}
+        self.last_graph = self.last_resources = None
+        self.recorded: set[str] = set()
+        self.resources: list[dict] = []
+
+    def poll(self):
+        """One look at the run; returns the run object."""
+        try:
+            run = self.client.get_run(self.run_id)
+        except Exception as exc:  # noqa: BLE001
+            raise translate(exc, f"reading run {self.run_id}") from None
+        self._tasks(run)
+        self._resources()
+        return run
+
+    def _tasks(self, run) -> None:
+        details = (run.run_details.task_details if run.run_details else None) or []
+        states = {d.display_name: str(d.state or "PENDING") for d in details
+                  if d.display_name in self.graph}
+        for name, state in sorted(states.items()):
+            if self.task_states.get(name) != state:
+                self.reporter.log(f"task {name}: {state}",
+                                  "error" if state == "FAILED" else "info")
+        self.task_states.update(states)
+        view = {"tasks": [{"name": n, "state": self.task_states.get(n, "PENDING"),
+                           "depends_on": deps} for n, deps in self.graph.items()],
+                "run": {"id": self.run_id, "state": str(run.state)}}
+        if view != self.last_graph:
+            self.last_graph = view
+            self.reporter.show("graph", view)
+        done = sum(1 for s in self.task_states.values() if s in TERMINAL)
+        self.reporter.progress("pipeline tasks", done, len(self.graph))
+
+    def _resources(self) -> None:
+        from wizard.protocol import Resource
+
+        custom = self.ctx.clients.custom_objects()
+        logs = self.ctx.clients.aws("logs")
+        rows = []
+        for kind, plural, obj in crs.fetch(custom, self.namespace, self.run_id):
+            row = crs.summarise(kind, obj)
+            if row["name"] not in self.recorded:
+                self.ctx.ledger.record(Resource(
+                    kind="custom-resource", name=row["name"], step="run-monitoring",
+                    namespace=self.namespace, arn=row["arn"] or None,
+                    details={"kind": kind, "plural": plural, "group": crs.GROUP,
+                             "version": crs.VERSION, "run_id": self.run_id}))
+                self.recorded.add(row["name"])
+            elif row["arn"]:
+                self.ctx.ledger.record(Resource(kind="custom-resource", name=row["name"],
+                                                arn=row["arn"]))
+            row["log_tail"] = crs.log_tail(logs, kind, row["name"])
+            rows.append(row)
+        compare = [{k: v for k, v in r.items() if k != "log_tail"} for r in rows]
+        if compare != self.last_resources:
+            for row in rows:
+                old = next((o for o in self.last_resources or [] if o["name"] == row["name"]), None)
+                if not old or old["status"] != row["status"] or old["secondary"] != row["secondary"]:
+                    extra = f" ({row['secondary']})" if row["secondary"] else ""
+                    self.reporter.log(f"{row['kind']} {row['name']}: {row['status']}{extra}")
+            self.last_resources = compare
+            self.reporter.show("resources", rows)
+        self.resources = rows
+
+    def follow(self):
+        """Poll with backoff until the run ends; return the final run object."""
+        started, step = time.monotonic(), 0
+        while True:
+            run = self.poll()
+            if str(run.state) in TERMINAL:
+                self.reporter.log(f"Run {self.run_id} {run.state} after "
+                                  f"{time.monotonic() - started:.0f} s of monitoring.")
+                return run
+            changed = self.task_states != getattr(self, "_seen", None)
+            self._seen = dict(self.task_states)
+            step = 0 if changed else min(step + 1, len(self.delays) - 1)
+            time.sleep(self.delays[step])
+
+    def failure_message(self, run) -> str:
+        """The failing task's message and SageMaker's failure reasons, for the step's error."""
+        parts = []
+        details = (run.run_details.task_details if run.run_details else None) or []
+        for d in details:
+            if str(d.state) == "FAILED" and d.display_name in self.graph:
+                message = (d.error.message if d.error else "") or ""
+                parts.append(f"task {d.display_name} failed: {message.strip()[-600:]}")
+        for row in self.resources:
+            if row["failure"]:
+                parts.append(f"{row['kind']} {row['name']}: {row['failure']}")
+        if not parts and run.error:
+            parts.append(run.error.message or "")
+        return "\n".join(parts) or f"the run ended {run.state}"
+
+
+def raise_for(run, follower: Follower) -> None:
+    """Fail the step for a run that did not succeed."""
+    if str(run.state) != "SUCCEEDED":
+        raise StepError(f"The pipeline run {run.run_id} ended {run.state}.\n"
+                        f"{follower.failure_message(run)}",
+                        remediation="Fix the cause, then 'labwiz reset --to run-monitoring' and "
+                        "run again (a new run uses new resource names).")
