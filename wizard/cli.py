@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "bundle": ("wizard.bundle.cli", "bundle", "Write a redacted support bundle."),
     "inspect": ("wizard.bundle.cli", "inspect_cmd", "Open a support bundle read-only."),
     "demo": ("wizard.demo", "demo", "Run the lab in the TUI with pauses, for live demos."),
+    "terminate": ("wizard.kfp_ops.terminate", "terminate_cmd", "Stop the lab's run and its SageMaker jobs."),
 }
 
 
