@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from wizard.errors import NotReadyError
-from wizard.protocol import Context, Reporter, Step
+from wizard import validate
+from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers
+from wizard.errors import StepError
+from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
+
+
+def _not_created(ctx: Context) -> list[dict]:
+    """The lab's notable resources the wizard did not create: shown as kept, never touched."""
+    kept = []
+    bucket = ctx.outputs_of("data-upload").get("bucket") or ctx.input("bucket")
+    if bucket and not ctx.ledger.find("s3-bucket", bucket):
+        kept.append({"kind": "s3-bucket", "name": bucket, "reason": "it existed before the lab"})
+    role = ctx.outputs_of("credentials").get("execution_role_arn")
+    if role and not ctx.ledger.find("iam-role", validate.role_name_of(role)):
+        kept.append({"kind": "iam-role", "name": role, "reason": "the wizard did not create it"})
+    return kept
+
+
+def _plan_table(items: list[Item]) -> dict:
+    """``show('table')`` data for the plan."""
+    return {"title": f"Cleanup plan: {len(items)} resource(s) the lab created",
+            "columns": ["kind", "name", "namespace", "found from"],
+            "rows": [[i.kind, i.name, i.namespace or "", i.source] for i in items]}
 
 
 class CleanupStep(Step):
@@ -17,8 +38,54 @@ created, shows it, and after you confirm removes exactly that: never anything th
     creates = ()
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
-        """Not available yet in this version: fail plainly rather than pretend."""
-        raise NotReadyError(
-            f"The '{self.title}' step cannot run in this version of labwiz yet.",
-            remediation="Skip it with --skip cleanup if you did this part by hand.",
-        )
+        """Plan from the ledger and the run, show it, confirm, remove, then count what is left."""
+        items = build_plan(ctx, reporter)
+        kept = _not_created(ctx)
+        for note in kept:
+            reporter.log(f"Keeping {note['kind']} {note['name']}: {note['reason']}.")
+        if not items:
+            reporter.log("Nothing the lab created is left to remove.", "success")
+            return {"removed": [], "kept": kept}
+        reporter.show("table", _plan_table(items))
+        if not ctx.confirm(f"Delete these {len(items)} resource(s)? This cannot be undone."):
+            raise StepError("Cleanup was not confirmed; nothing was deleted.",
+                            remediation="Run 'labwiz run --only cleanup' again and confirm (or add "
+                            "--yes), or delete the resources yourself with the commands shown.")
+        removed, not_removed = apply_plan(ctx, reporter, items)
+        left = leftovers(ctx, [Item.from_dict(r) for r in removed])
+        if left:
+            names = ", ".join(f"{i.kind} {i.name}" for i in left)
+            raise StepError(f"After cleanup these still exist: {names}.",
+                            remediation="Run 'labwiz run --only cleanup' again; if they stay, "
+                            "delete them with the commands shown.")
+        reporter.show("table", {"title": "Cleanup result", "columns": ["kind", "name", "result"],
+                                "rows": [[r["kind"], r["name"], r["result"]] for r in removed]
+                                + [[k["kind"], k["name"], f"kept: {k['reason']}"] for k in not_removed]})
+        if not_removed:
+            reporter.log(f"{len(not_removed)} resource(s) were kept; the table says why.", "warning")
+        reporter.log(f"Removed {sum(r['result'] == 'removed' for r in removed)} resource(s); "
+                     f"none of them exists any more.", "success")
+        return {"removed": removed, "kept": kept + not_removed}
+
+    def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
+        """Nothing cleanup removed has come back, and no new ledger entry appeared since."""
+        back = leftovers(ctx, [Item.from_dict(r) for r in outputs.get("removed", [])])
+        if back:
+            return VerifyResult(False, f"{len(back)} removed resource(s) exist again "
+                                f"({', '.join(i.name for i in back[:3])})")
+        kept = {(k.get("kind"), k.get("name")) for k in outputs.get("kept", [])}
+        live = [r for r in ctx.ledger.entries() if (r["kind"], r["name"]) not in kept]
+        if live:
+            return VerifyResult(False, f"the ledger records {len(live)} resource(s) created since")
+        return VerifyResult(True)
+
+    def commands(self, ctx: Context) -> list:
+        """The removal command of every resource on record (the ledger and the run's outputs)."""
+        items = build_plan(ctx, None, offline=True)
+        out = [item_command(i) for i in items]
+        out = [c for c in out if c is not None]
+        return out or [cmd("aws", "sagemaker", "delete-endpoint", "--endpoint-name", "<endpoint>",
+                           note="nothing on record yet; after the lab, each resource it created "
+                           "is deleted like this"),
+                       cmd("kubectl", "delete", "endpoints.sagemaker.services.k8s.aws", "<name>",
+                           "-n", "<namespace>")]

@@ -1,0 +1,126 @@
+"""Step 9 (cleanup) against the sandbox: after steps 1–2 and staged pipeline leftovers, exactly
+what the lab created is gone (counted through the APIs) and what it did not create survives."""
+
+from __future__ import annotations
+
+from tests.endpoint_cleanup import endpoint_cleanup_stage as stage
+from tests.steps.conftest import run_lab, state
+from wizard.kmeans_images import kmeans_image_uri
+from wizard.state import StateStore
+
+GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
+IRSA = "eks.amazonaws.com/role-arn"
+
+
+def _sm_names(sm) -> dict:
+    """Every SageMaker endpoint, endpoint config and model name in the account."""
+    return {"endpoints": {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]},
+            "configs": {c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]},
+            "models": {m["ModelName"] for m in sm.list_models()["Models"]}}
+
+
+def _crs(kube, namespace: str) -> set:
+    from kubernetes import client
+
+    api = client.CustomObjectsApi(kube)
+    return {f"{plural}/{o['metadata']['name']}" for plural in ("models", "endpointconfigs", "endpoints")
+            for o in api.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"]}
+
+
+def _preexisting_secret(kube, namespace: str) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    body = client.V1Secret(metadata=client.V1ObjectMeta(name="aws-secret"),
+                           string_data={"AWS_ACCESS_KEY_ID": "AKIAPREEXISTING"})
+    try:
+        client.CoreV1Api(kube).create_namespaced_secret(namespace, body)
+    except ApiException as exc:
+        assert exc.status == 409
+
+
+def _direct_endpoint(sm, name: str, role: str, uri: str, image: str) -> None:
+    """A model, config and endpoint made straight through the SageMaker API."""
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role,
+                    PrimaryContainer={"Image": image, "ModelDataUrl": uri})
+    sm.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info):
+    namespace, role = sandbox_info["profile_namespace"], sandbox_info["execution_role_arn"]
+    _preexisting_secret(kube, namespace)
+    # steps 1–2 for real, with the lab account's own execution role and bucket (pre-existing)
+    result = run_lab(lab, "--only", "credentials,data-upload",
+                     answers={"execution_role_arn": role, "pod_access": "irsa"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    creds = state(lab)["steps"]["credentials"]["outputs"]
+    bucket = state(lab)["steps"]["data-upload"]["outputs"]["bucket"]
+    image = kmeans_image_uri(sandbox_info["region"])
+    uri = stage.put_model(aws, lab, bucket, key="lab1/output/cl-job/output/model.tar.gz")
+    lineage = state(lab)["lineage"]
+    resources = stage.create_endpoint_crs(kube, namespace, "cl-cr", role, uri, image, lineage)
+    sm = aws("sagemaker")
+    _direct_endpoint(sm, "cl-direct", role, uri, image)
+    stage.finish_run_monitoring(lab, "cl-cr", uri, resources)
+    stage.add_ledger(lab, [{"kind": "sagemaker-endpoint", "name": "cl-direct"}])
+    # someone else's model and object, in the same account and bucket
+    sm.create_model(ModelName="cl-bystander", ExecutionRoleArn=role,
+                    PrimaryContainer={"Image": image, "ModelDataUrl": uri})
+    aws("s3").put_object(Bucket=bucket, Key="team/notes.txt", Body=b"not the lab's")
+    stage.wait_arn(kube, namespace, "endpoints", "cl-cr")
+
+    made = {r["name"] for r in state(lab)["ledger"] if r["kind"] == "iam-role"}
+    assert made and all(name.startswith("labwiz-") for name in made)
+
+    explained = run_lab(lab, "--only", "cleanup", "--explain")
+    assert explained.returncode == 0, explained.stdout + explained.stderr
+    assert f"kubectl delete endpoints.sagemaker.services.k8s.aws cl-cr -n {namespace}" in explained.stdout
+    assert "aws sagemaker delete-endpoint --endpoint-name cl-direct" in explained.stdout
+    assert "aws iam delete-role --role-name labwiz-kfp-pod-" in explained.stdout
+    assert "cl-cr" in _sm_names(sm)["endpoints"]  # --explain changed nothing
+
+    result = run_lab(lab, "--only", "cleanup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Cleanup plan" in result.stdout
+
+    names = _sm_names(sm)
+    lab_names = {"cl-cr", "cl-cr-config", "cl-cr-model", "cl-direct", "cl-direct-config",
+                 "cl-direct-model"}
+    assert not (names["endpoints"] | names["configs"] | names["models"]) & lab_names
+    assert "cl-bystander" in names["models"]
+    assert not {n for n in _crs(kube, namespace) if n.split("/")[1].startswith("cl-cr")}
+    iam = aws("iam")
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert not roles & made
+    assert role.split("/")[-1] in roles  # the pre-existing execution role survives
+    users = {u["UserName"] for u in iam.list_users()["Users"]}
+    assert not {u for u in users if u.startswith("labwiz-")}
+    from kubernetes import client
+
+    core, rbac = client.CoreV1Api(kube), client.RbacAuthorizationV1Api(kube)
+    assert core.read_namespaced_secret("aws-secret", namespace).data  # pre-existing secret survives
+    sa = core.read_namespaced_service_account(creds["service_account"], namespace)
+    assert IRSA not in (sa.metadata.annotations or {})
+    assert "labwiz-ack-sagemaker" not in {r.metadata.name for r in rbac.list_namespaced_role(namespace).items}
+    keys = {o["Key"] for o in aws("s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert "team/notes.txt" in keys and not {k for k in keys if k.startswith("lab1/")}
+    aws("s3").head_bucket(Bucket=bucket)  # the pre-existing bucket survives
+    doc = state(lab)
+    assert all(r["deleted_at"] for r in doc["ledger"]), [r for r in doc["ledger"] if not r["deleted_at"]]
+    outputs = doc["steps"]["cleanup"]["outputs"]
+    assert {"s3-bucket", "iam-role"} <= {k["kind"] for k in outputs["kept"]}
+
+    # once done, it verifies; forced to run again, everything is already gone and that is fine
+    again = run_lab(lab, "--only", "cleanup")
+    assert again.returncode == 0 and "still verified" in again.stdout, again.stdout
+    store = StateStore(lab)
+    doc = store.load()
+    doc["steps"]["cleanup"] = {"status": "pending", "attempts": 1}
+    store.save(doc)
+    twice = run_lab(lab, "--only", "cleanup")
+    assert twice.returncode == 0, twice.stdout + twice.stderr
+    assert "Removed " not in twice.stdout.replace("Removed 0 resource", "")
+    assert "cl-bystander" in _sm_names(sm)["models"]

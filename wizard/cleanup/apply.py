@@ -1,0 +1,78 @@
+"""Applying a cleanup plan: each item removed in order, its ledger row marked, failures kept.
+
+An item whose removal fails or must not happen is *kept* with the reason; the others still go,
+so one stubborn resource does not leave the rest billing.
+"""
+
+from __future__ import annotations
+
+from wizard.cleanup import awsres, kfp, kube, sagemaker
+from wizard.cleanup.common import GONE, Keep
+from wizard.errors import LabwizError
+from wizard.protocol import Context, Reporter
+
+
+def _handlers(kind: str):
+    """(remove, exists, command) for an item kind."""
+    if kind.startswith("sagemaker-"):
+        return sagemaker.remove, sagemaker.exists, sagemaker.command
+    if kind.startswith("s3-"):
+        return awsres.s3_remove, awsres.s3_exists, awsres.s3_command
+    if kind.startswith("iam-"):
+        return awsres.iam_remove, awsres.iam_exists, awsres.iam_command
+    if kind.startswith("kfp-"):
+        return kfp.remove, kfp.exists, kfp.command
+    if kind == "custom-resource":
+        return kube.cr_remove, kube.cr_exists, kube.cr_command
+    if kind == "k8s-annotation":
+        return kube.annotation_remove, kube.annotation_exists, kube.annotation_command
+    if kind in ("k8s-secret", "k8s-role", "k8s-rolebinding"):
+        return kube.simple_remove, kube.simple_exists, kube.simple_command
+    return None
+
+
+def item_command(item):
+    """The equivalent command for removing ``item`` (None for a kind cleanup does not know)."""
+    handlers = _handlers(item.kind)
+    return handlers[2](item) if handlers else None
+
+
+def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict], list[dict]]:
+    """Remove every item; return (removed, kept) as dicts with ``result`` or ``reason``."""
+    removed, kept = [], []
+    for n, item in enumerate(items):
+        reporter.progress("cleanup", n, len(items), "resources")
+        handlers = _handlers(item.kind)
+        if handlers is None:
+            kept.append({**item.to_dict(), "reason": f"cleanup does not know how to remove {item.kind}"})
+            reporter.log(f"Kept {item.kind} {item.name}: unknown kind; remove it by hand.", "warning")
+            continue
+        remove, _exists, command = handlers
+        reporter.command(command(item))
+        try:
+            result = remove(ctx, item)
+        except Keep as why:
+            kept.append({**item.to_dict(), "reason": str(why)})
+            reporter.log(f"Kept {item.kind} {item.name}: {why}.", "warning")
+            continue
+        except LabwizError as exc:
+            kept.append({**item.to_dict(), "reason": exc.message})
+            reporter.log(f"Could not remove {item.kind} {item.name}: {exc.message}", "error")
+            continue
+        if item.ledger:
+            ctx.ledger.mark_deleted(*item.ledger)
+        removed.append({**item.to_dict(), "result": result})
+        reporter.log(f"{'Removed' if result != GONE else 'Already gone:'} {item.kind} {item.name}.",
+                     "success" if result != GONE else "info")
+    reporter.progress("cleanup", len(items), len(items), "resources")
+    return removed, kept
+
+
+def leftovers(ctx: Context, items: list) -> list:
+    """The items that still exist (jobs: that still run), checked through the services' APIs."""
+    left = []
+    for item in items:
+        handlers = _handlers(item.kind)
+        if handlers and handlers[1](ctx, item):
+            left.append(item)
+    return left

@@ -1,0 +1,156 @@
+"""Removing the lab's Kubernetes objects: ACK custom resources, the secret, the service account's
+annotation, the Role and RoleBinding.
+
+Deleting an ACK custom resource makes the controller delete (or stop) its SageMaker resource and
+then drop its finalizer, so waiting until the object is gone waits for SageMaker too. An object
+labelled with another lab's lineage is kept: the ledger and the label must agree.
+"""
+
+from __future__ import annotations
+
+from wizard import k8s
+from wizard.cleanup.common import GONE, REMOVED, Keep, wait_until
+from wizard.cleanup.plan import ACK_GROUP, ACK_VERSION
+from wizard.ledger import LABEL_KEY
+from wizard.protocol import cmd
+
+
+def _split(item) -> tuple[str, str]:
+    """(namespace, name) of a namespaced item named ``ns/name`` or carrying its namespace."""
+    if item.namespace and "/" not in item.name:
+        return item.namespace, item.name
+    namespace, _, name = item.name.partition("/")
+    return item.namespace or namespace, name.split("/")[0] if item.kind == "k8s-annotation" else name
+
+
+def _read(read):
+    """The object, or None on 404."""
+    try:
+        return read()
+    except k8s.api_exception() as exc:
+        if exc.status == 404:
+            return None
+        raise k8s.explain(exc, "reading an object to remove") from None
+
+
+def _check_label(ctx, obj) -> None:
+    labels = (obj.metadata.labels if hasattr(obj, "metadata") else obj["metadata"].get("labels")) or {}
+    if labels.get(LABEL_KEY) not in (None, ctx.ledger.lineage):
+        raise Keep(f"labelled with another lab's lineage ({labels[LABEL_KEY]})")
+
+
+# -- custom resources ---------------------------------------------------------------------------
+def _cr_get(ctx, item):
+    api = ctx.clients.custom_objects()
+    return _read(lambda: api.get_namespaced_custom_object(
+        ACK_GROUP, ACK_VERSION, item.namespace, item.details["plural"], item.details["cr_name"]))
+
+
+def cr_exists(ctx, item) -> bool:
+    """Whether the custom resource still exists."""
+    return _cr_get(ctx, item) is not None
+
+
+def cr_remove(ctx, item) -> str:
+    """Delete the custom resource and wait until the controller lets it go."""
+    obj = _cr_get(ctx, item)
+    if obj is None:
+        return GONE
+    _check_label(ctx, obj)
+    api = ctx.clients.custom_objects()
+    try:
+        api.delete_namespaced_custom_object(ACK_GROUP, ACK_VERSION, item.namespace,
+                                            item.details["plural"], item.details["cr_name"])
+    except k8s.api_exception() as exc:
+        if exc.status != 404:
+            raise k8s.explain(exc, f"deleting {item.name}") from None
+    if not wait_until(lambda: not cr_exists(ctx, item)):
+        raise Keep("the ACK controller has not finished deleting it; check its status "
+                   f"with kubectl describe {item.details['plural']}.{ACK_GROUP} -n {item.namespace}")
+    return REMOVED
+
+
+def cr_command(item):
+    """kubectl delete for the custom resource."""
+    return cmd("kubectl", "delete", f"{item.details['plural']}.{ACK_GROUP}",
+               item.details["cr_name"], "-n", item.namespace or "<namespace>")
+
+
+# -- secret, role, rolebinding --------------------------------------------------------------------
+def _simple(ctx, item):
+    """(read, delete) callables for a secret, role or rolebinding."""
+    namespace, name = _split(item)
+    if item.kind == "k8s-secret":
+        api = ctx.clients.core_v1()
+        return (lambda: api.read_namespaced_secret(name, namespace),
+                lambda: api.delete_namespaced_secret(name, namespace))
+    api = ctx.clients.rbac_v1()
+    if item.kind == "k8s-role":
+        return (lambda: api.read_namespaced_role(name, namespace),
+                lambda: api.delete_namespaced_role(name, namespace))
+    return (lambda: api.read_namespaced_role_binding(name, namespace),
+            lambda: api.delete_namespaced_role_binding(name, namespace))
+
+
+def simple_exists(ctx, item) -> bool:
+    """Whether the secret, role or rolebinding still exists."""
+    read, _delete = _simple(ctx, item)
+    return _read(read) is not None
+
+
+def simple_remove(ctx, item) -> str:
+    """Delete the secret, role or rolebinding (when not another lab's)."""
+    read, delete = _simple(ctx, item)
+    obj = _read(read)
+    if obj is None:
+        return GONE
+    _check_label(ctx, obj)
+    return GONE if _read(delete) is None else REMOVED
+
+
+def simple_command(item):
+    """kubectl delete for a secret, role or rolebinding."""
+    namespace, name = _split(item)
+    what = {"k8s-secret": "secret", "k8s-role": "role", "k8s-rolebinding": "rolebinding"}[item.kind]
+    return cmd("kubectl", "delete", what, name, "-n", namespace or "<namespace>")
+
+
+# -- the service account's annotation ---------------------------------------------------------------
+def _annotation(item) -> tuple[str, str, str]:
+    namespace, _, rest = item.name.partition("/")
+    account, _, key = rest.partition("/")
+    details = item.details
+    return (item.namespace or namespace, details.get("service_account") or account,
+            details.get("key") or key)
+
+
+def annotation_exists(ctx, item) -> bool:
+    """Whether the service account still carries the value the wizard put there."""
+    namespace, account, key = _annotation(item)
+    sa = k8s.service_account(ctx, namespace, account)
+    current = (sa.metadata.annotations or {}).get(key) if sa else None
+    return current is not None and current == item.details.get("value") \
+        and current != item.details.get("previous")
+
+
+def annotation_remove(ctx, item) -> str:
+    """Put back the previous value (or remove the annotation) if it is still the wizard's value."""
+    namespace, account, key = _annotation(item)
+    sa = k8s.service_account(ctx, namespace, account)
+    current = (sa.metadata.annotations or {}).get(key) if sa else None
+    if current is None or current == item.details.get("previous"):
+        return GONE
+    if item.details.get("value") and current != item.details["value"]:
+        raise Keep(f"it now holds {current}, not the value the wizard set; left as it is")
+    ctx.clients.core_v1().patch_namespaced_service_account(
+        account, namespace, {"metadata": {"annotations": {key: item.details.get("previous")}}})
+    return REMOVED
+
+
+def annotation_command(item):
+    """kubectl annotate restoring (or removing) the annotation."""
+    namespace, account, key = _annotation(item)
+    previous = item.details.get("previous")
+    value = f"{key}={previous}" if previous else f"{key}-"
+    return cmd("kubectl", "annotate", "-n", namespace, "serviceaccount", account, value,
+               *(["--overwrite"] if previous else []))
