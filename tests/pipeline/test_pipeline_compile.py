@@ -1,0 +1,145 @@
+"""The lab pipeline compiles from generated components (real v1.9.1 CRDs and the sandbox's),
+its glue produces specs the CRDs accept, and packages are checked and reproducible."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assets.pipeline import glue, naming
+from assets.pipeline.mnist_pipeline import PARAMETERS, TASKS, PipelineDefinitionError
+from tests.pipeline.pipeline_helpers import (V191, derived_crd_dir, generate_components,
+                                             unknown_keys)
+from wizard.errors import InputError
+from wizard.kfp_ops import package
+from wizard.kfp_ops.images import processing_image_uri
+from wizard.kmeans_images import kmeans_image_uri
+
+RUN_ID = "3f2a9c1e-77aa-4bcd-9e01-123456789abc"
+
+
+@pytest.fixture(scope="module", params=["v1.9.1", "derived"])
+def generated(request, tmp_path_factory):
+    """Components and CRDs of the lab's kinds, from the real release and from the sandbox."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    if request.param == "v1.9.1":
+        if not V191.is_dir():
+            pytest.skip(f"the shared v1.9.1 CRDs are not at {V191}")
+        crd_dir = V191
+    else:
+        crd_dir = derived_crd_dir(tmp)
+    paths, crds = generate_components(crd_dir, tmp / "components")
+    return tmp, paths, crds
+
+
+def _plan() -> dict:
+    """The plan component's outputs for a sample run, as a dict."""
+    result = glue.plan.python_func(
+        run_id=RUN_ID, bucket="lab-bucket", prefix="lab1",
+        role_arn="arn:aws:iam::123456789012:role/SageMakerExecutionRole",
+        processing_image=processing_image_uri("eu-west-1"),
+        kmeans_image=kmeans_image_uri("eu-west-1"), data_uri="", script_uri="",
+        processing_instance_type="ml.m5.xlarge", training_instance_type="ml.m5.xlarge",
+        endpoint_instance_type="ml.m5.large", transform_instance_type="ml.m5.large",
+        max_jobs=2, max_parallel_jobs=2)
+    return result._asdict()
+
+
+def test_compiles_with_every_task_and_parameter(generated):
+    """The pipeline compiles, loads back from the archive, and has the lab's tasks and inputs."""
+    tmp, paths, _ = generated
+    yaml_path, tar_path = package.compile_package(
+        paths, tmp / "out", region="eu-west-1", bucket="b", role_arn="arn:aws:iam::1:role/r")
+    spec = package.read_spec(tar_path)
+    package.check_spec(spec, TASKS, PARAMETERS)
+    assert spec == package.read_spec(yaml_path)
+    defaults = {k: v.get("defaultValue") for k, v in
+                spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert defaults["kmeans_image"] == kmeans_image_uri("eu-west-1")
+    assert defaults["bucket"] == "b"
+    # the transform job's optional ints are passed (kfp.local's int(None) bug)
+    transform = next(t for t in spec["root"]["dag"]["tasks"].values()
+                     if t["taskInfo"]["name"] == "batch-transform")
+    assert {"max_concurrent_transforms", "max_payload_in_mb"} <= set(transform["inputs"]["parameters"])
+
+
+def test_compile_is_reproducible(generated):
+    """Compiling twice gives byte-identical packages (so skip-if-unchanged works)."""
+    tmp, paths, _ = generated
+    first = package.compile_package(paths, tmp / "a", region="eu-west-1", bucket="b", role_arn="")
+    second = package.compile_package(paths, tmp / "b", region="eu-west-1", bucket="b", role_arn="")
+    assert package.sha256_file(first[1]) == package.sha256_file(second[1])
+    assert package.sha256_file(first[0]) == package.sha256_file(second[0])
+
+
+def test_glue_specs_fit_the_crds(generated):
+    """Every spec the plan writes uses only keys the CRD declares (no pruned fields)."""
+    _, _, crds = generated
+    plan = _plan()
+    spec_of = {kind: crd.spec_schema for kind, crd in crds.items()}
+
+    def check(kind, field, value):
+        schema = spec_of[kind]["properties"][field]
+        assert unknown_keys(value, schema, f"{kind}.{field}") == []
+
+    check("ProcessingJob", "appSpecification", plan["proc_app"])
+    check("ProcessingJob", "processingInputs", plan["proc_inputs"])
+    check("ProcessingJob", "processingOutputConfig", plan["proc_outputs"])
+    check("ProcessingJob", "processingResources", plan["proc_resources"])
+    check("HyperParameterTuningJob", "hyperParameterTuningJobConfig", plan["hpo_config"])
+    check("HyperParameterTuningJob", "trainingJobDefinition", plan["hpo_definition"])
+    check("TrainingJob", "algorithmSpecification", plan["algorithm"])
+    check("TrainingJob", "inputDataConfig", plan["channels"])
+    check("EndpointConfig", "productionVariants", plan["variants"])
+    check("TransformJob", "transformInput", plan["bt_input"])
+    check("TransformJob", "transformOutput", plan["bt_output"])
+    check("Model", "primaryContainer", glue.model_container.python_func(
+        model_artifacts=json.dumps({"s3ModelArtifacts": "s3://b/m.tar.gz"}), image="i").container)
+
+
+def test_plan_names_match_the_naming_scheme():
+    """The names the pipeline gives resources are the ones monitoring and cleanup compute."""
+    plan = _plan()
+    expected = naming.resource_names(RUN_ID)
+    assert {role: plan[f"{role}_name"] for role in naming.ROLES} == expected
+    assert expected["hpo"] == "mnist-hpo-3f2a9c1e77"
+    assert all(len(n) <= 32 for n in expected.values())  # tuning job names: 32 at most
+    cfg = plan["hpo_config"]
+    assert cfg["hyperParameterTuningJobObjective"] == {"type_": "Minimize", "metricName": "test:msd"}
+    assert plan["static_hp"] == {"k": "10", "feature_dim": "784"}
+    assert plan["proc_inputs"][0]["s3Input"]["s3URI"] == "s3://lab-bucket/lab1/source_data/mnist.pkl.gz"
+
+
+def test_best_hyperparameters_merges_and_refuses_empty():
+    """The tuned values win for tuned keys, static ones are added; no best job is an error."""
+    best = json.dumps({"trainingJobName": "t-1", "tunedHyperParameters": {
+        "mini_batch_size": "\"512\"", "init_method": "kmeans++"}})
+    merged = glue.best_hyperparameters.python_func(best_training_job=best,
+                                                  static_hyperparameters={"k": "10"})
+    assert merged == {"mini_batch_size": "512", "init_method": "kmeans++", "k": "10"}
+    with pytest.raises(ValueError, match="tunedHyperParameters"):
+        glue.best_hyperparameters.python_func(best_training_job="null", static_hyperparameters={})
+
+
+def test_missing_component_and_non_pipeline_files(tmp_path, generated):
+    """A missing component and a file that is not a pipeline give errors saying what to do."""
+    _, paths, _ = generated
+    partial = {k: v for k, v in paths.items() if k != "Endpoint"}
+    with pytest.raises(InputError, match="Endpoint component is missing"):
+        package.compile_package(partial, tmp_path, region="eu-west-1", bucket="b", role_arn="")
+    text = tmp_path / "notes.yaml"
+    text.write_text("hello: world\n")
+    with pytest.raises(InputError, match="not a KFP v2 pipeline package"):
+        package.read_spec(text)
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a tarball")
+    with pytest.raises(InputError, match="not a pipeline package"):
+        package.read_spec(junk)
+    assert issubclass(PipelineDefinitionError, ValueError)
+
+
+def test_unknown_region_for_processing_image():
+    """A region without a known scikit-learn image is refused with the list of regions."""
+    with pytest.raises(InputError, match="scikit-learn image"):
+        processing_image_uri("mars-north-1")
