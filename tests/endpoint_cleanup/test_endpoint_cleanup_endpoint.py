@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+
+import pytest
 
 from tests.endpoint_cleanup import endpoint_cleanup_stage as stage
 from tests.steps.conftest import run_lab, state
@@ -11,18 +15,42 @@ from wizard.kmeans_images import kmeans_image_uri
 FIRST_TWO = ("--only", "credentials,data-upload")
 
 
-def _stage(lab, aws, kube, sandbox_info, name: str) -> dict:
-    """Steps 1–2 for real, then an endpoint from custom resources, recorded as the run's output."""
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory, sandbox_home):
+    """Steps 1–2 done for real once, a k-means model in S3 and an InService-bound endpoint
+    (ACK custom resources labelled with the lab's lineage), recorded as the run's output."""
+    from kubernetes import client, config
+
+    import boto3
+
+    sandbox_info = json.loads((sandbox_home / "sandbox" / "sandbox.json").read_text())
+    lab = tmp_path_factory.mktemp("staged") / "lab"
+    lab.mkdir(mode=0o700)
+    os.symlink(sandbox_home / "sandbox", lab / "sandbox")
     result = run_lab(lab, *FIRST_TWO)
     assert result.returncode == 0, result.stdout + result.stderr
-    creds = state(lab)["steps"]["credentials"]["outputs"]
-    bucket = state(lab)["steps"]["data-upload"]["outputs"]["bucket"]
-    uri = stage.put_model(aws, lab, bucket, key=f"lab1/output/{name}/model.tar.gz")
-    resources = stage.create_endpoint_crs(kube, creds["namespace"], name,
-                                          creds["execution_role_arn"], uri,
-                                          kmeans_image_uri(sandbox_info["region"]))
-    stage.finish_run_monitoring(lab, name, uri, resources)
-    return creds
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=sandbox_info["kubeconfig"], client_configuration=configuration)
+    kube = client.ApiClient(configuration)
+
+    def aws(service):
+        return boto3.client(service, endpoint_url=sandbox_info["services"]["aws"]["url"],
+                            region_name=sandbox_info["region"], aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    doc = state(lab)
+    creds, bucket = doc["steps"]["credentials"]["outputs"], doc["steps"]["data-upload"]["outputs"]["bucket"]
+    uri = stage.put_model(aws, lab, bucket, key="lab1/output/ec-job/output/model.tar.gz")
+    image = kmeans_image_uri(sandbox_info["region"])
+    resources = stage.create_endpoint_crs(kube, creds["namespace"], "ec-ok",
+                                          creds["execution_role_arn"], uri, image, doc["lineage"])
+    stage.finish_run_monitoring(lab, "ec-ok", uri, resources)
+    return {"lab": lab, "creds": creds, "uri": uri, "image": image, "kube": kube}
+
+
+def _copy(staged, lab):
+    """This test's lab: a copy of the staged lab's state and cached data."""
+    shutil.copy2(staged["lab"] / "state.json", lab / "state.json")
+    shutil.copytree(staged["lab"] / "data", lab / "data")
 
 
 def _faults(sandbox_home, *specs):
@@ -33,8 +61,8 @@ def _faults(sandbox_home, *specs):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_predictions_and_purity_table(lab, aws, kube, sandbox_info):
-    _stage(lab, aws, kube, sandbox_info, "ec-ok")
+def test_predictions_and_purity_table(lab, staged):
+    _copy(staged, lab)
     result = run_lab(lab, "--only", "endpoint-test")
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
@@ -56,8 +84,8 @@ def test_predictions_and_purity_table(lab, aws, kube, sandbox_info):
     assert again.returncode == 0 and "still verified" in again.stdout
 
 
-def test_invoke_denied_is_explained(lab, aws, kube, sandbox_info, sandbox_home):
-    _stage(lab, aws, kube, sandbox_info, "ec-denied")
+def test_invoke_denied_is_explained(lab, staged, sandbox_home):
+    _copy(staged, lab)
     _faults(sandbox_home, "invoke=AccessDenied")
     try:
         result = run_lab(lab, "--only", "endpoint-test")
@@ -65,15 +93,19 @@ def test_invoke_denied_is_explained(lab, aws, kube, sandbox_info, sandbox_home):
         _faults(sandbox_home)
     assert result.returncode != 0
     error = state(lab)["steps"]["endpoint-test"]["error"]
-    assert "may not invoke the endpoint ec-denied" in error["message"]
+    assert "may not invoke the endpoint ec-ok" in error["message"]
     assert "sagemaker:InvokeEndpoint" in error["remediation"]
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_endpoint_failing_shows_sagemakers_reason(lab, aws, kube, sandbox_info, sandbox_home):
+def test_endpoint_failing_shows_sagemakers_reason(lab, staged, sandbox_home):
+    _copy(staged, lab)
     _faults(sandbox_home, "endpoint=FailedToReachInService")
     try:
-        _stage(lab, aws, kube, sandbox_info, "ec-failed")
+        resources = stage.create_endpoint_crs(staged["kube"], staged["creds"]["namespace"],
+                                              "ec-failed", staged["creds"]["execution_role_arn"],
+                                              staged["uri"], staged["image"])
+        stage.finish_run_monitoring(lab, "ec-failed", staged["uri"], resources)
         result = run_lab(lab, "--only", "endpoint-test")
     finally:
         _faults(sandbox_home)
@@ -84,18 +116,26 @@ def test_endpoint_failing_shows_sagemakers_reason(lab, aws, kube, sandbox_info, 
     assert "aws logs tail /aws/sagemaker/Endpoints/ec-failed" in error["remediation"]
 
 
-def test_endpoint_found_from_custom_resource(lab, aws, kube, sandbox_info):
-    """Without the run's outputs, the Endpoint custom resource in the namespace is used."""
-    _stage(lab, aws, kube, sandbox_info, "ec-found")
+def test_endpoint_found_from_custom_resource(lab, staged):
+    """Without the run's outputs, the lab's own Endpoint custom resource is found and used."""
+    _copy(staged, lab)
     from wizard.state import StateStore
 
     store = StateStore(lab)
     doc = store.load()
     doc["steps"]["run-monitoring"]["outputs"].pop("endpoint_name")
     store.save(doc)
-    result = run_lab(lab, "--only", "endpoint-test", "--answers-json-unused") if False else \
-        run_lab(lab, "--only", "endpoint-test", answers={"test_digits": 20})
+    result = run_lab(lab, "--only", "endpoint-test", answers={"test_digits": 20})
     assert result.returncode == 0, result.stdout + result.stderr
     outputs = state(lab)["steps"]["endpoint-test"]["outputs"]
     assert outputs["predictions"]["count"] == 20
+    assert outputs["endpoint_name"] == "ec-ok"
     assert json.dumps(outputs)  # plain JSON, no secrets or objects
+
+
+def test_bad_digit_count_is_refused(lab, staged):
+    _copy(staged, lab)
+    result = run_lab(lab, "--only", "endpoint-test", answers={"test_digits": "lots"})
+    assert result.returncode != 0
+    assert "'lots' is not a whole number of digits" in result.stdout + result.stderr
+    assert "Give a number from 1 to 1000" in result.stdout + result.stderr
