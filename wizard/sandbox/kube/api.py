@@ -176,6 +176,12 @@ class KubeApi:
                                 "resource", "MethodNotAllowed")
         types = self.registry.all()
         doc: Any = None
+        if segs in (["api"], ["apis"]):
+            from .aggregated import V2_MEDIA_TYPE, discovery_v2, wants_aggregated
+
+            if wants_aggregated(req.header("accept")):
+                return Response(200, discovery_v2(types, core=segs == ["api"]),
+                                headers={"Vary": "Accept"}, content_type=V2_MEDIA_TYPE)
         if path in ("/version", "/version/"):
             doc = discovery.VERSION
         elif segs == ["api"]:
