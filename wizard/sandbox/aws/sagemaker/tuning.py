@@ -184,8 +184,9 @@ def _summarise(app: Any, name: str, objective: dict) -> tuple[dict, dict, dict |
             fields["FinalHyperParameterTuningJobObjectiveMetric"] = {
                 "Type": objective.get("Type", "Minimize"), "MetricName": objective["MetricName"],
                 "Value": value}
-        child.update(fields)
-        app.store.update("TrainingJob", child["_name"], **fields)
+        if any(child.get(key) != value for key, value in fields.items()):
+            child.update(fields)  # written only on change: this runs every poll
+            app.store.update("TrainingJob", child["_name"], **fields)
         if state == "Succeeded":
             better = best_value is None or (value > best_value if objective.get("Type") ==
                                             "Maximize" else value < best_value)
@@ -210,6 +211,7 @@ def tune(app: Any, name: str) -> None:
     parallel = limits["MaxParallelTrainingJobs"]
     stop = app.stop_event("HyperParameterTuningJob", name)
     launched, reason, exhausted = 0, None, False
+    last: dict[str, Any] = {}
     summary_shape = shapes.operation("DescribeHyperParameterTuningJob").output_shape.members[
         "BestTrainingJob"]
     while not app.closed.is_set():
@@ -236,10 +238,12 @@ def tune(app: Any, name: str) -> None:
                 running.append(_launch(app, name, record, definition, tuned, launched, objective))
         jobs, objectives, best, children = _summarise(app, name, objective)
         fields: dict[str, Any] = {"TrainingJobStatusCounters": jobs,
-                                  "ObjectiveStatusCounters": objectives, "LastModifiedTime": now()}
+                                  "ObjectiveStatusCounters": objectives}
         if best is not None:
             fields["BestTrainingJob"] = shapes.project(summary_shape, best)
-        app.store.update("HyperParameterTuningJob", name, **fields)
+        if fields != last:  # this loop polls; write (and touch LastModifiedTime) on change only
+            last = fields
+            app.store.update("HyperParameterTuningJob", name, LastModifiedTime=now(), **fields)
         idle = not any(c.get("TrainingJobStatus") in ("InProgress", "Stopping") for c in children)
         if idle and (stop.is_set() or reason or launched >= total or exhausted):
             break
