@@ -49,6 +49,29 @@ def _direct_endpoint(sm, name: str, role: str, uri: str, image: str) -> None:
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
+def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sandbox_info):
+    """The older access mode: an IAM user whose key sits in aws-secret; all three go."""
+    namespace = sandbox_info["profile_namespace"]
+    result = run_lab(lab, "--only", "credentials,data-upload", answers={"pod_access": "secret"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = state(lab)
+    users = [r["name"] for r in doc["ledger"] if r["kind"] == "iam-user"]
+    keys = [r["name"] for r in doc["ledger"] if r["kind"] == "iam-access-key"]
+    assert users and keys and any(r["kind"] == "k8s-secret" for r in doc["ledger"])
+    result = run_lab(lab, "--only", "cleanup")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"aws iam delete-access-key --user-name {users[0]} --access-key-id" in result.stdout
+    iam = aws("iam")
+    assert not set(users) & {u["UserName"] for u in iam.list_users()["Users"]}
+    made = {r["name"] for r in doc["ledger"] if r["kind"] == "iam-role"}
+    assert made and not made & {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    from kubernetes import client
+
+    names = {s.metadata.name for s in client.CoreV1Api(kube).list_namespaced_secret(namespace).items}
+    assert "aws-secret" not in names
+    assert all(r["deleted_at"] for r in state(lab)["ledger"])
+
+
 def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info):
     namespace, role = sandbox_info["profile_namespace"], sandbox_info["execution_role_arn"]
     _preexisting_secret(kube, namespace)
