@@ -45,6 +45,7 @@ def put_model(aws, lab: Path, bucket: str, key: str = "lab1/output/staged/model.
 
 
 def _cr(kind: str, name: str, spec: dict, lineage: str | None) -> dict:
+    """A custom resource object, labelled with the lineage when given."""
     meta = {"name": name}
     if lineage:
         meta["labels"] = {"labwiz.dev/lineage": lineage}

@@ -20,6 +20,7 @@ def _sm_names(sm) -> dict:
 
 
 def _crs(kube, namespace: str) -> set:
+    """The endpoint-related custom resources in the namespace, as ``plural/name``."""
     from kubernetes import client
 
     api = client.CustomObjectsApi(kube)
@@ -28,6 +29,7 @@ def _crs(kube, namespace: str) -> set:
 
 
 def _preexisting_secret(kube, namespace: str) -> None:
+    """An ``aws-secret`` the wizard did not create."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -73,6 +75,7 @@ def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sa
 
 
 def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info):
+    """Steps 1–2 plus staged leftovers: the lab's things go, the rest stays; twice is fine."""
     namespace, role = sandbox_info["profile_namespace"], sandbox_info["execution_role_arn"]
     _preexisting_secret(kube, namespace)
     # steps 1–2 for real, with the lab account's own execution role and bucket (pre-existing)

@@ -34,6 +34,7 @@ def staged(tmp_path_factory, sandbox_home):
     kube = client.ApiClient(configuration)
 
     def aws(service):
+        """A boto3 client on the sandbox."""
         return boto3.client(service, endpoint_url=sandbox_info["services"]["aws"]["url"],
                             region_name=sandbox_info["region"], aws_access_key_id="testing",
                             aws_secret_access_key="testing")
@@ -54,6 +55,7 @@ def _copy(staged, lab):
 
 
 def _faults(sandbox_home, *specs):
+    """Set the sandbox's faults (none clears them)."""
     from tests.conftest import run_labwiz
 
     argv = ["--state-dir", str(sandbox_home), "sandbox", "fail", *(specs or ("--clear",))]
@@ -62,6 +64,7 @@ def _faults(sandbox_home, *specs):
 
 
 def test_predictions_and_purity_table(lab, staged):
+    """A real endpoint answers 200 digits; pictures, table and purity are shown."""
     _copy(staged, lab)
     result = run_lab(lab, "--only", "endpoint-test")
     out = result.stdout
@@ -85,6 +88,7 @@ def test_predictions_and_purity_table(lab, staged):
 
 
 def test_invoke_denied_is_explained(lab, staged, sandbox_home):
+    """InvokeEndpoint denied: a clear error naming the permission."""
     _copy(staged, lab)
     _faults(sandbox_home, "invoke=AccessDenied")
     try:
@@ -99,6 +103,7 @@ def test_invoke_denied_is_explained(lab, staged, sandbox_home):
 
 
 def test_endpoint_failing_shows_sagemakers_reason(lab, staged, sandbox_home):
+    """An endpoint that fails: SageMaker's reason in the error."""
     _copy(staged, lab)
     _faults(sandbox_home, "endpoint=FailedToReachInService")
     try:
@@ -134,6 +139,7 @@ def test_endpoint_found_from_custom_resource(lab, staged):
 
 
 def test_bad_digit_count_is_refused(lab, staged):
+    """A digit count that is not a number is refused with what to give."""
     _copy(staged, lab)
     result = run_lab(lab, "--only", "endpoint-test", answers={"test_digits": "lots"})
     assert result.returncode != 0

@@ -16,12 +16,14 @@ _S3_MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
 def _uri(item) -> tuple[str, str]:
+    """Bucket and key of an ``s3://`` item."""
     bucket, _, key = item.name.removeprefix("s3://").partition("/")
     return bucket, key
 
 
 # -- S3 ----------------------------------------------------------------------------------------
 def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix`` (none when the bucket is gone)."""
     try:
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
@@ -78,10 +80,12 @@ def s3_command(item):
 
 # -- IAM ---------------------------------------------------------------------------------------
 def _missing(exc) -> bool:
+    """Whether an IAM error means the entity does not exist."""
     return error_code(exc) == "NoSuchEntity"
 
 
 def _check_tags(tags: list, what: str, lineage: str) -> None:
+    """Refuse (keep) an entity whose lineage tag names another lab."""
     value = {t["Key"]: t["Value"] for t in tags or []}.get(TAG_KEY)
     if value not in (None, lineage):
         raise Keep(f"{what} is tagged with another lab's lineage ({value})")
@@ -152,6 +156,7 @@ def iam_remove(ctx, item) -> str:
 
 
 def _remove_role(iam, name: str, lineage: str) -> None:
+    """Detach and delete its policies, leave its instance profiles, then delete the role."""
     _check_tags(iam.list_role_tags(RoleName=name).get("Tags"), f"role {name}", lineage)
     for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
         iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
@@ -164,6 +169,7 @@ def _remove_role(iam, name: str, lineage: str) -> None:
 
 
 def _remove_user(iam, name: str, lineage: str) -> None:
+    """Delete its keys and policies (and console password), then the user."""
     _check_tags(iam.list_user_tags(UserName=name).get("Tags"), f"user {name}", lineage)
     for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
         iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
@@ -180,6 +186,7 @@ def _remove_user(iam, name: str, lineage: str) -> None:
 
 
 def _remove_managed_policy(iam, arn: str) -> None:
+    """Detach the policy everywhere, delete its old versions, then the policy."""
     entities = iam.list_entities_for_policy(PolicyArn=arn)
     for role in entities.get("PolicyRoles", []):
         iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)

@@ -13,10 +13,12 @@ from wizard.protocol import cmd
 
 
 def _id(item) -> str:
+    """The KFP ID of an item."""
     return item.details.get("id") or item.arn or item.name
 
 
 def _status(exc) -> int | None:
+    """The HTTP status of a KFP client error, if any."""
     return getattr(exc, "status", None)
 
 

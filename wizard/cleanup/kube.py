@@ -34,6 +34,7 @@ def _read(read):
 
 
 def _check_label(ctx, obj) -> None:
+    """Refuse (keep) an object labelled with another lab's lineage."""
     labels = (obj.metadata.labels if hasattr(obj, "metadata") else obj["metadata"].get("labels")) or {}
     if labels.get(LABEL_KEY) not in (None, ctx.ledger.lineage):
         raise Keep(f"labelled with another lab's lineage ({labels[LABEL_KEY]})")
@@ -41,6 +42,7 @@ def _check_label(ctx, obj) -> None:
 
 # -- custom resources ---------------------------------------------------------------------------
 def _cr_get(ctx, item):
+    """The custom resource, or None when it is gone."""
     api = ctx.clients.custom_objects()
     return _read(lambda: api.get_namespaced_custom_object(
         ACK_GROUP, ACK_VERSION, item.namespace, item.details["plural"], item.details["cr_name"]))
@@ -117,6 +119,7 @@ def simple_command(item):
 
 # -- the service account's annotation ---------------------------------------------------------------
 def _annotation(item) -> tuple[str, str, str]:
+    """(namespace, service account, annotation key) of an annotation item."""
     namespace, _, rest = item.name.partition("/")
     account, _, key = rest.partition("/")
     details = item.details

@@ -69,6 +69,7 @@ class Item:
 
 
 def _cr_item(kind: str, name: str, namespace: str, source: str, ledger=None) -> Item:
+    """A custom-resource item named ``plural/name``."""
     plural = CR_KINDS.get(kind, (kind.lower() + "s",))[0]
     return Item("custom-resource", f"{plural}/{name}", namespace=namespace, source=source,
                 details={"kind": kind, "plural": plural, "cr_name": name}, ledger=ledger)
@@ -159,6 +160,7 @@ def behind_custom_resources(ctx: Context, crs: list[Item]) -> list[Item]:
 def _outputs(kind: str, spec: dict) -> list[str]:
     """S3 prefixes a job of the lab wrote to (its own outputs only)."""
     def join(base: str, tail: str) -> str:
+        """An S3 URI joined with a tail."""
         return base.rstrip("/") + "/" + tail
     if kind == "TrainingJob" and (spec.get("outputDataConfig") or {}).get("s3OutputPath"):
         return [join(spec["outputDataConfig"]["s3OutputPath"], f"{spec.get('trainingJobName')}/")]
