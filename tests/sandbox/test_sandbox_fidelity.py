@@ -84,6 +84,10 @@ def test_the_secret_is_kept_owner_only_and_out_of_the_log(sandbox):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert secret not in (sdir / "daemon.log").read_text()
     assert secret not in (sdir / "runtime.json").read_text()
+    status = sandbox_cli(state_dir, "status", "--json")
+    assert status.returncode == 0 and secret not in status.stdout
+    assert json.loads(status.stdout)["info"]["credentials"]["access_key_id"] == \
+        info["credentials"]["access_key_id"]
 
 
 def test_the_old_test_keys_still_reach_moto(sandbox):
@@ -151,6 +155,9 @@ def test_scaling_the_ack_deployment_pauses_and_resumes_the_controller(sandbox):
                       and _deployment(home, kc)["status"].get("availableReplicas") == 0))
     log = state_dir / "sandbox" / "daemon.log"
     assert "controller paused" in log.read_text()
+    status = json.loads(sandbox_cli(state_dir, "status", "--json").stdout)
+    ack = status["services"]["ack"]
+    assert ack["healthy"] and "paused" in (ack["detail"] or ""), ack
     # paused survives a restart: the controller is not started while replicas is 0
     key_before = info["credentials"]["access_key_id"]
     assert sandbox_cli(state_dir, "down").returncode == 0
@@ -171,6 +178,8 @@ def test_scaling_the_ack_deployment_pauses_and_resumes_the_controller(sandbox):
              lambda: _cr_status(home, kc, "paused").get("conditions"), timeout=60)
     dep = _deployment(home, kc)
     assert dep["status"]["readyReplicas"] == 1 and dep["status"]["availableReplicas"] == 1
+    status = json.loads(sandbox_cli(state_dir, "status", "--json").stdout)
+    assert status["services"]["ack"]["detail"] is None and status["healthy"]
 
 
 def test_after_a_restart_the_key_is_still_the_users_only_key(sandbox):

@@ -36,6 +36,7 @@ RUNTIME_FILE = "runtime.json"
 PORTS_FILE = "ports.json"
 LOCK_FILE = "daemon.lock"
 EXIT_LOCKED, EXIT_PORT, EXIT_FAILED = 3, 4, 5
+PAUSED = "paused: its deployment is scaled to 0"
 #: the parts, in start order; "sagemaker" lives inside the AWS endpoint
 PARTS = ("aws", "sagemaker", "kube", "provision", "kfp", "ack")
 
@@ -77,7 +78,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
     The file is owner-only (0600): ``sandbox.json`` carries the learner's secret access key.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # per thread: the monitor and the ACK follower may both publish runtime.json at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(json.dumps(data, indent=2, sort_keys=True))
@@ -305,11 +307,15 @@ class Daemon:
                              aws_url=self.parts["aws"].url, region=self.region,
                              account_id=self.account.account_id)
 
+        def on_change(paused: bool) -> None:
+            """Show a pause (or resume) in runtime.json once the part is up."""
+            if self.parts["ack"].state == "running":
+                self._set("ack", "running", PAUSED if paused else None)
+
         # the controller runs while its Deployment has replicas (kubectl scale pauses it)
-        follower = AckScaleFollower(self.parts["kube"].obj, make_controller).start()
+        follower = AckScaleFollower(self.parts["kube"].obj, make_controller, on_change).start()
         self.parts["ack"].obj = follower
-        self._set("ack", "running",
-                  "paused: its deployment is scaled to 0" if follower.paused else None)
+        self._set("ack", "running", PAUSED if follower.paused else None)
 
     # -- life cycle ------------------------------------------------------------------------
     def healthy(self) -> dict[str, bool]:

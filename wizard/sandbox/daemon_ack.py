@@ -53,10 +53,13 @@ class AckScaleFollower:
     daemon's started :class:`~wizard.sandbox.kube.KubeApiServer` (its store is read in-process).
     """
 
-    def __init__(self, kube: Any, make_controller: Callable[[], Any]):
-        """Nothing starts until :meth:`sync` or :meth:`start`."""
+    def __init__(self, kube: Any, make_controller: Callable[[], Any],
+                 on_change: Callable[[bool], None] | None = None):
+        """Nothing starts until :meth:`sync` or :meth:`start`; ``on_change(paused)`` is told
+        whenever the controller is paused or resumed (the daemon shows it in its status)."""
         self.kube = kube
         self.make_controller = make_controller
+        self.on_change = on_change
         self.controller: Any = None
         self.paused = False
         self._stop = threading.Event()
@@ -95,6 +98,7 @@ class AckScaleFollower:
     def sync(self) -> None:
         """Start or stop the controller to match the Deployment, then publish its status."""
         with self._lock:
+            was_paused = self.paused
             want = self.wanted()
             if want > 0 and self.controller is None:
                 controller = self.make_controller()
@@ -110,6 +114,8 @@ class AckScaleFollower:
             elif want == 0:
                 self.paused = True
             self._publish(want if self.controller is not None else 0)
+            if self.on_change is not None and self.paused != was_paused:
+                self.on_change(self.paused)
 
     def _loop(self) -> None:
         """Re-sync after every change in the store (checking is a dict lookup)."""

@@ -211,6 +211,12 @@ def status(state_dir: Path) -> dict[str, Any]:
                                    + (f" - {entry['detail']}" if entry["detail"] else ""))
     out["healthy"] = bool(out["services"]) and not out["problems"]
     if info:
+        creds = info.get("credentials")
+        if isinstance(creds, dict) and creds.get("secret_access_key"):
+            # status output ends up in terminals, bug reports and bundles: the key id is enough
+            # to recognise the identity; `labwiz sandbox env` gives the secret when wanted
+            info = dict(info, credentials=dict(creds, secret_access_key="(hidden: see "
+                                                                         "`labwiz sandbox env`)"))
         out["info"] = info
     return out
 
