@@ -34,6 +34,7 @@ def sandbox(tmp_path_factory):
 
 
 def _info(state_dir):
+    """sandbox.json as the daemon wrote it."""
     return json.loads((state_dir / "sandbox" / "sandbox.json").read_text())
 
 
@@ -125,6 +126,7 @@ def test_kubectl_with_the_pod_kubeconfig_is_the_profile_editor_under_rbac(sandbo
 
 
 def _model(info, name):
+    """A Model custom resource the ACK controller would reconcile."""
     return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Model",
             "metadata": {"name": name, "namespace": NS},
             "spec": {"modelName": name, "executionRoleARN": info["execution_role_arn"],
@@ -134,11 +136,13 @@ def _model(info, name):
 
 
 def _cr_status(home, kc, name):
+    """The status of Model ``name`` (empty until a controller touches it)."""
     proc = _kubectl(home, kc, "get", f"models.{GROUP}", name, "-n", NS, "-o", "json")
     return json.loads(proc.stdout).get("status") or {}
 
 
 def _deployment(home, kc):
+    """The ACK controller's Deployment."""
     return json.loads(_kubectl(home, kc, "get", "deployment", "ack-sagemaker-controller", "-n",
                                "ack-system", "-o", "json").stdout)
 

@@ -3,7 +3,8 @@
 Idempotent: every object is looked up first and created only when missing, so running it at
 each daemon start is safe and cheap. It makes, through real boto3 calls on the sandbox endpoint:
 
-* the EKS cluster ``kf-sm-workshop`` (with eksctl-style service and node instance roles), its OIDC issuer (``https://oidc.eks.<region>.amazonaws.com/id/<32 hex>``, the shape real
+* the EKS cluster ``kf-sm-workshop`` (with eksctl-style service and node instance roles), its
+  OIDC issuer (``https://oidc.eks.<region>.amazonaws.com/id/<32 hex>``, the shape real
   clusters have) and the matching IAM OIDC provider, as ``eksctl utils
   associate-iam-oidc-provider`` creates it;
 * the lab bucket, with the LocationConstraint its region needs;
@@ -83,6 +84,7 @@ class LabAccount:
 
 
 def _trust(principal: dict, action: str = "sts:AssumeRole", condition: dict | None = None) -> str:
+    """A trust policy document letting ``principal`` take a role through ``action``."""
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
     if condition:
         statement["Condition"] = condition
