@@ -50,7 +50,8 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
         params = run_parameters(ctx)
         connect.apply_credentials(ctx, ctx.input("kfp_token"), ctx.input("kfp_cookie"))
-        with connect.kfp_connection(ctx, reporter, up.get("kfp_host")) as (client, host):
+        given = None if up.get("kfp_host_forwarded") else up.get("kfp_host")
+        with connect.kfp_connection(ctx, reporter, given) as (client, host):
             run_id = self._attach_or_start(ctx, reporter, client, up, params, namespace, host)
             follower = monitor.Follower(ctx, reporter, client, run_id, graph, namespace,
                                         fast=ctx.target.is_sandbox)

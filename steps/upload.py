@@ -14,6 +14,7 @@ EXPERIMENT_NAME = "mnist-kmeans-lab"
 
 
 def _package(value, ctx) -> str:
+    """Validate a package path the user gave: it must be an existing file."""
     path = Path(os.path.expanduser(str(value)))
     if not path.is_file():
         raise InputError(f"{path} is not a file.",
@@ -62,9 +63,11 @@ version when it changed) and creates or reuses the experiment that will hold the
         sha = compiled.get("package_sha256") if path == compiled.get("package_path") else None
         sha = sha or package.sha256_file(Path(path))
         name = spec.get("pipelineInfo", {}).get("name") or PIPELINE_NAME
+        given = ctx.input("kfp_host")
+        known = ctx.target.kfp_host
         how = connect.apply_credentials(ctx, ctx.input("kfp_token"), ctx.input("kfp_cookie"))
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
-        with connect.kfp_connection(ctx, reporter, ctx.input("kfp_host")) as (client, host):
+        with connect.kfp_connection(ctx, reporter, given) as (client, host):
             reporter.log(f"Kubeflow Pipelines at {host} ({how}).")
             reporter.command(cmd("kfp", "--endpoint", host, "pipeline", "create", "-p", name,
                                  path, note="first upload; later: 'kfp pipeline create-version'"))
@@ -87,7 +90,9 @@ version when it changed) and creates or reuses the experiment that will hold the
                          f" experiment {EXPERIMENT_NAME}.", "success")
         return {"kfp_host": host, "pipeline_id": done.pipeline_id, "pipeline_name": name,
                 "version_id": done.version_id, "experiment_id": experiment_id,
-                "package_sha256": sha}
+                "package_sha256": sha,
+                # a port-forward's address dies with it: later steps open their own
+                "kfp_host_forwarded": host not in (given, known, connect.IN_CLUSTER_HOST)}
 
     def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
         """The compiled package is still the one that was uploaded."""

@@ -80,6 +80,7 @@ def test_glue_specs_fit_the_crds(generated):
     spec_of = {kind: crd.spec_schema for kind, crd in crds.items()}
 
     def check(kind, field, value):
+        """The value of ``kind``'s spec field uses only declared keys."""
         schema = spec_of[kind]["properties"][field]
         assert unknown_keys(value, schema, f"{kind}.{field}") == []
 

@@ -33,12 +33,14 @@ def lab(sandbox_home, tmp_path_factory):  # noqa: F811 - the shared fixture, mod
 
 
 def _kfp(sandbox_info):  # noqa: F811
+    """A kfp.Client on the sandbox."""
     import kfp
 
     return kfp.Client(host=sandbox_info["services"]["kfp"]["url"])
 
 
 def _versions(client, pipeline_id):
+    """Every version of a pipeline."""
     return client.list_pipeline_versions(pipeline_id, page_size=100).pipeline_versions or []
 
 
@@ -119,6 +121,7 @@ def test_rejected_token(tmp_path):
 
 
 def _ledger_runs(lab):
+    """The lab's kfp-run ledger rows."""
     return [r for r in state(lab).get("ledger", []) if r["kind"] == "kfp-run"]
 
 
@@ -163,6 +166,7 @@ def aws_client(sandbox_info):  # noqa: F811
     import boto3
 
     def client(service):
+        """A boto3 client for ``service``."""
         return boto3.client(service, endpoint_url=sandbox_info["services"]["aws"]["url"],
                             region_name=sandbox_info["region"], aws_access_key_id="testing",
                             aws_secret_access_key="testing")

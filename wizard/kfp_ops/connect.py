@@ -43,6 +43,7 @@ def apply_credentials(ctx: Context, token=None, cookie=None) -> str:
 
 
 def _free_port() -> int:
+    """A loopback port nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

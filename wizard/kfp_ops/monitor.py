@@ -41,6 +41,7 @@ class Follower:
 
     def __init__(self, ctx, reporter, client, run_id: str, graph: dict, namespace: str,
                  fast: bool):
+        """Follow ``run_id``; ``graph`` is the task graph, ``fast`` the sandbox's quick polling."""
         self.ctx, self.reporter, self.client = ctx, reporter, client
         self.run_id, self.graph, self.namespace = run_id, graph, namespace
         self.delays = (0.5, 1.0, 2.0) if fast else (2.0, 5.0, 10.0, 15.0)
@@ -60,6 +61,7 @@ class Follower:
         return run
 
     def _tasks(self, run) -> None:
+        """Log task state changes and show the graph when it changed."""
         details = (run.run_details.task_details if run.run_details else None) or []
         states = {d.display_name: str(d.state or "PENDING") for d in details
                   if d.display_name in self.graph}
@@ -78,6 +80,7 @@ class Follower:
         self.reporter.progress("pipeline tasks", done, len(self.graph))
 
     def _resources(self) -> None:
+        """Read the run's custom resources, record new ones, show them when they changed."""
         from wizard.protocol import Resource
 
         custom = self.ctx.clients.custom_objects()

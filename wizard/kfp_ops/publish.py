@@ -23,6 +23,7 @@ class Published:
 
 
 def _marker(sha: str) -> str:
+    """The text a version's description carries for its content hash."""
     return f"sha256:{sha}"
 
 
