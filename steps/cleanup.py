@@ -51,8 +51,13 @@ created, shows it, and after you confirm removes exactly that: never anything th
             raise StepError("Cleanup was not confirmed; nothing was deleted.",
                             remediation="Run 'labwiz run --only cleanup' again and confirm (or add "
                             "--yes), or delete the resources yourself with the commands shown.")
-        removed, not_removed = apply_plan(ctx, reporter, items)
+        removed, not_removed, failed = apply_plan(ctx, reporter, items)
         left = leftovers(ctx, [Item.from_dict(r) for r in removed])
+        if failed:
+            names = "; ".join(f"{f['kind']} {f['name']} ({f['reason']})" for f in failed)
+            raise StepError(f"Cleanup could not remove {len(failed)} resource(s): {names}",
+                            remediation="Fix the cause shown and run 'labwiz run --only cleanup' "
+                            "again: what is already gone is skipped.")
         if left:
             names = ", ".join(f"{i.kind} {i.name}" for i in left)
             raise StepError(f"After cleanup these still exist: {names}.",

@@ -51,6 +51,56 @@ def _direct_endpoint(sm, name: str, role: str, uri: str, image: str) -> None:
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
+def _kfp_client(lab):
+    """The lab's own kfp.Client on the sandbox (as the steps get it)."""
+    import warnings
+
+    from wizard.clients import Clients
+    from wizard.target import resolve_target
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Clients(resolve_target(lab, sandbox=True)).kfp
+
+
+def _kfp_objects(lab) -> dict:
+    """A pipeline, a second version and an experiment made in KFP, recorded in the ledger as the
+    upload step records them."""
+    from kfp import compiler
+
+    from tests.kfp_api.kfp_pipelines import sum_pipeline
+
+    package = lab.parent / "sum.yaml"
+    compiler.Compiler().compile(sum_pipeline, str(package))
+    kfp = _kfp_client(lab)
+    pipeline = kfp.upload_pipeline(str(package), pipeline_name=f"cl-{lab.parent.name}")
+    version = kfp.upload_pipeline_version(str(package), "cl-v2", pipeline_id=pipeline.pipeline_id)
+    experiment = kfp.create_experiment(f"cl-exp-{lab.parent.name}")
+    ids = {"pipeline": pipeline.pipeline_id, "version": version.pipeline_version_id,
+           "experiment": experiment.experiment_id}
+    stage.add_ledger(lab, [
+        {"kind": "kfp-pipeline", "name": pipeline.display_name, "details": {"id": ids["pipeline"]}},
+        {"kind": "kfp-pipeline-version", "name": "cl-v2",
+         "details": {"id": ids["version"], "pipeline_id": ids["pipeline"]}},
+        {"kind": "kfp-experiment", "name": experiment.display_name,
+         "details": {"id": ids["experiment"]}}])
+    return ids
+
+
+def _assert_kfp_gone(lab, ids: dict) -> None:
+    """KFP answers 404 for each object cleanup removed."""
+    kfp = _kfp_client(lab)
+    for get in (lambda: kfp.get_pipeline(ids["pipeline"]),
+                lambda: kfp.get_pipeline_version(ids["pipeline"], ids["version"]),
+                lambda: kfp.get_experiment(experiment_id=ids["experiment"])):
+        try:
+            get()
+        except Exception as exc:  # noqa: BLE001 - the client raises its ApiException
+            assert getattr(exc, "status", None) == 404, exc
+        else:
+            raise AssertionError("a KFP object the wizard created survived cleanup")
+
+
 def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sandbox_info):
     """The older access mode: an IAM user whose key sits in aws-secret; all three go."""
     namespace = sandbox_info["profile_namespace"]
@@ -60,8 +110,11 @@ def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sa
     users = [r["name"] for r in doc["ledger"] if r["kind"] == "iam-user"]
     keys = [r["name"] for r in doc["ledger"] if r["kind"] == "iam-access-key"]
     assert users and keys and any(r["kind"] == "k8s-secret" for r in doc["ledger"])
+    kfp_ids = _kfp_objects(lab)
     result = run_lab(lab, "--only", "cleanup")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "kfp experiment delete" in result.stdout
+    _assert_kfp_gone(lab, kfp_ids)
     assert f"aws iam delete-access-key --user-name {users[0]} --access-key-id" in result.stdout
     iam = aws("iam")
     assert not set(users) & {u["UserName"] for u in iam.list_users()["Users"]}

@@ -37,9 +37,13 @@ def item_command(item):
     return handlers[2](item) if handlers else None
 
 
-def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict], list[dict]]:
-    """Remove every item; return (removed, kept) as dicts with ``result`` or ``reason``."""
-    removed, kept = [], []
+def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict], list[dict], list[dict]]:
+    """Remove every item; return (removed, kept, failed) as dicts with ``result`` or ``reason``.
+
+    *kept* are items deliberately left (another lab's, a bucket holding others' objects);
+    *failed* are items whose removal went wrong: the step must not call itself done then.
+    """
+    removed, kept, failed = [], [], []
     for n, item in enumerate(items):
         reporter.progress("cleanup", n, len(items), "resources")
         handlers = _handlers(item.kind)
@@ -56,7 +60,7 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
             reporter.log(f"Kept {item.kind} {item.name}: {why}.", "warning")
             continue
         except LabwizError as exc:
-            kept.append({**item.to_dict(), "reason": exc.message})
+            failed.append({**item.to_dict(), "reason": exc.message})
             reporter.log(f"Could not remove {item.kind} {item.name}: {exc.message}", "error")
             continue
         if item.ledger:
@@ -65,7 +69,7 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
         reporter.log(f"{'Removed' if result != GONE else 'Already gone:'} {item.kind} {item.name}.",
                      "success" if result != GONE else "info")
     reporter.progress("cleanup", len(items), len(items), "resources")
-    return removed, kept
+    return removed, kept, failed
 
 
 def leftovers(ctx: Context, items: list) -> list:

@@ -58,12 +58,37 @@ def remove(ctx, item) -> str:
     """Delete the object (a run that is still going is terminated first)."""
     if not exists(ctx, item):
         return GONE
+    if item.kind == "kfp-pipeline":
+        _delete_versions(ctx.clients.kfp, _id(item))  # KFP refuses to delete a pipeline with versions
     if item.kind == "kfp-run":
         try:
             ctx.clients.kfp.terminate_run(_id(item))
         except Exception:  # noqa: BLE001 - a finished run cannot be terminated; delete it anyway
             pass
     return GONE if _call(ctx, item, "delete") is None else REMOVED
+
+
+def _delete_versions(client, pipeline_id: str) -> None:
+    """Delete every version of one of the wizard's pipelines (the first one comes with the upload)."""
+    for _round in range(50):  # always the first page: deleting shifts any later page token
+        try:
+            page = client.list_pipeline_versions(pipeline_id, page_size=100)
+        except Exception as exc:  # noqa: BLE001
+            if _status(exc) == 404:
+                return
+            raise StepError(f"Kubeflow Pipelines could not list the versions of {pipeline_id}: {exc}",
+                            remediation="Check the KFP host and run cleanup again.") from None
+        versions = page.pipeline_versions or []
+        if not versions:
+            return
+        for version in versions:
+            try:
+                client.delete_pipeline_version(pipeline_id, version.pipeline_version_id)
+            except Exception as exc:  # noqa: BLE001
+                if _status(exc) != 404:
+                    raise StepError(f"Kubeflow Pipelines could not delete version "
+                                    f"{version.pipeline_version_id}: {exc}",
+                                    remediation="Run cleanup again.") from None
 
 
 def command(item):
