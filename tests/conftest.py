@@ -41,3 +41,16 @@ def run_labwiz(args: list[str], *, env: dict | None = None, timeout: float = 120
 def labwiz():
     """The :func:`run_labwiz` helper as a fixture."""
     return run_labwiz
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reset_in_process_moto():
+    """moto keeps its state in module globals: tests that run moto in the pytest process would
+    otherwise see the objects an earlier module created. Reset after every module that loaded it."""
+    yield
+    import sys
+
+    if "moto" in sys.modules:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()

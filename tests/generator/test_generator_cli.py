@@ -76,8 +76,9 @@ def test_prompt_on_a_terminal(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # child: become the generator, attached to the pty
         os.chdir(REPO_ROOT)
-        os.execv(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
-                               "--out", str(tmp_path)])
+        # TERM=dumb: the plain numbered list (a capable terminal gets the arrow-key menu)
+        os.execve(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
+                                "--out", str(tmp_path)], {**os.environ, "TERM": "dumb"})
     output = b""
     answers = [(b"Number or kind [TrainingJob]:", b"Trainingjobz\r"), (b"Type a number from 1 to 26", b"25\r")]
     deadline = time.monotonic() + 60
@@ -98,4 +99,41 @@ def test_prompt_on_a_terminal(tmp_path):
     assert not answers, text
     assert "25) TransformJob" in text and "Did you mean TrainingJob?" in text
     assert os.waitstatus_to_exitcode(status) == 0, text
+    assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text
+
+
+def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -> tuple[str, int]:
+    """Run argv on a pseudo-terminal, answering prompts; kill it if it overruns."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(REPO_ROOT)
+        os.execve(argv[0], argv, env)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if answers and answers[0][0] in output:
+            time.sleep(0.3)  # let the menu finish drawing before keys arrive
+            os.write(fd, answers.pop(0)[1])
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    return output.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_arrow_key_menu_on_a_capable_terminal(tmp_path):
+    """On an xterm the CRD is picked from inquirer's arrow-key menu (TrainingJob preselected)."""
+    env = {**os.environ, "TERM": "xterm-256color"}
+    text, code = _drive_pty([str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
+                             "--out", str(tmp_path)], env,
+                            [(b"Select the CRD", b"\x1b[B"), (b"transformjobs", b"\r")])
+    assert code == 0, text
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text

@@ -1,6 +1,7 @@
 """`labwiz generate`: the click command (mounted by the core CLI, or run as python -m wizard.generator)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -47,6 +48,25 @@ def _prompt(crds: list[CrdInfo]) -> CrdInfo:
             click.echo(f"{exc}\nType a number from 1 to {len(ordered)}, or a kind.")
 
 
+def _arrow_menu() -> Callable[[list[CrdInfo]], CrdInfo] | None:
+    """The plain front-end's arrow-key menu (inquirer) on a capable terminal, else None.
+
+    The menu lives in ``wizard.plain`` so that the generator itself never imports inquirer.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) or os.environ.get("TERM", "dumb") == "dumb":
+        return None
+    from wizard.plain.prompts import Asker
+
+    asker = Asker()
+
+    def pick(crds: list[CrdInfo]) -> CrdInfo:
+        names = [c.file_name for c in crds]
+        default = next((n for n in names if n.endswith("_trainingjobs.yaml")), names[0])
+        return crds[names.index(asker.choose("Select the CRD you want to use", names, default))]
+
+    return pick
+
+
 def choose_crd(crd: str | None, release: str | None, crd_dir: Path | None, cache_dir: Path | None,
                interactive: bool, chooser: Callable[[list[CrdInfo]], CrdInfo] | None = None) -> CrdInfo:
     """Resolve --crd (kind, plural, file name or path) to one CrdInfo, prompting if allowed.
@@ -84,7 +104,8 @@ def generate(crd: str | None, out_dir: Path, image: str | None, release: str | N
              crd_dir: Path | None, cache_dir: Path | None) -> None:
     """Generate a Kubeflow Pipelines component for an ACK SageMaker CRD."""
     try:
-        chosen = choose_crd(crd, release, crd_dir, cache_dir, interactive=sys.stdin.isatty())
+        chosen = choose_crd(crd, release, crd_dir, cache_dir, interactive=sys.stdin.isatty(),
+                            chooser=_arrow_menu())
         click.echo(f"CRD: {chosen.kind} ({chosen.group}/{chosen.version}) from {chosen.source}")
         from wizard.generator.core import generate as generate_component  # kfp loads only now
         result = generate_component(chosen, out_dir, image=image)
