@@ -111,6 +111,11 @@ def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sa
     keys = [r["name"] for r in doc["ledger"] if r["kind"] == "iam-access-key"]
     assert users and keys and any(r["kind"] == "k8s-secret" for r in doc["ledger"])
     kfp_ids = _kfp_objects(lab)
+    # not confirmed (headless without --yes): nothing is deleted
+    declined = run_lab(lab, "--only", "cleanup", yes=False)
+    assert declined.returncode != 0
+    assert "Cleanup was not confirmed; nothing was deleted" in declined.stdout
+    assert users[0] in {u["UserName"] for u in aws("iam").list_users()["Users"]}
     result = run_lab(lab, "--only", "cleanup")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "kfp experiment delete" in result.stdout
