@@ -169,9 +169,11 @@ def _outputs(kind: str, spec: dict) -> list[str]:
         return [join(path, f"{spec.get('hyperParameterTuningJobName')}-")] if path else []
     if kind == "ProcessingJob":
         outs = (spec.get("processingOutputConfig") or {}).get("outputs") or []
-        return [o["s3Output"]["s3URI"] for o in outs if (o.get("s3Output") or {}).get("s3URI")]
+        # a trailing slash, so that lab1/train_data never matches lab1/train_data_old/...
+        return [join(o["s3Output"]["s3URI"], "") for o in outs
+                if (o.get("s3Output") or {}).get("s3URI")]
     if kind == "TransformJob" and (spec.get("transformOutput") or {}).get("s3OutputPath"):
-        return [spec["transformOutput"]["s3OutputPath"]]
+        return [join(spec["transformOutput"]["s3OutputPath"], "")]
     return []
 
 
