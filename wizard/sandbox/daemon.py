@@ -224,8 +224,12 @@ class Daemon:
             self._set("sagemaker", "missing", problem, url=server.url)
             return
         try:
+            # statuses still move through real time, at a pace that keeps the lab a rehearsal
+            # (LABWIZ_SAGEMAKER_DELAY overrides it, e.g. to demo slower)
+            pace = float(os.environ.get("LABWIZ_SAGEMAKER_DELAY", "0.3"))
             app = call_with(make_sagemaker_app, data_dir=self.data_dir / "sagemaker",
-                            aws_url=server.url, region=self.region, faults=self.faults)
+                            aws_url=server.url, region=self.region, faults=self.faults,
+                            delay=pace)
         except Exception as exc:  # noqa: BLE001 - the rest of the sandbox still starts
             log.exception("SageMaker app failed to start")
             server.attach_sagemaker(None, f"failed to start: {exc}")
@@ -305,7 +309,7 @@ class Daemon:
             """A new controller (each resume gets a fresh one)."""
             return call_with(AckController, kubeconfig=self.kubeconfig,
                              aws_url=self.parts["aws"].url, region=self.region,
-                             account_id=self.account.account_id)
+                             account_id=self.account.account_id, poll_seconds=0.5)
 
         def on_change(paused: bool) -> None:
             """Show a pause (or resume) in runtime.json once the part is up."""

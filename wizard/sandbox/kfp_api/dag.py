@@ -257,8 +257,14 @@ class DagRunner:
             raise PipelineError(f"{exc} The sandbox runs lightweight Python components "
                                 "(@dsl.component) only.") from None
         command = subprocess_task_handler.replace_python_executable(command, sys.executable)
+        from .pipcheck import strip_satisfied_pip
+
+        command, skipped = strip_satisfied_pip(command)
         log_path = Path(self.progress.doc["tasks"][key]["log"])
         with open(log_path, "ab") as log:
+            if skipped:
+                log.write(b"sandbox: the component's packages are already installed; pip skipped\n")
+                log.flush()
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT)
             self.progress.update_task(key, pod_pid=proc.pid)
