@@ -135,8 +135,13 @@ class Runner:
     def _ctx(self, inputs: dict) -> Context:
         ctx = Context(state_dir=self.state_dir, doc=self.doc,
                       ledger=Ledger(self.doc, self._save, self.events), target=self.target,
-                      inputs=inputs, confirm=self.confirm, assume_yes=self.assume_yes)
+                      inputs=inputs, confirm=self.confirm, assume_yes=self.assume_yes,
+                      notify=self._notify_retry)
         return ctx
+
+    def _notify_retry(self, message: str) -> None:
+        """Show a client's retry as a warning line, so the learner knows the lab is not stuck."""
+        self.reporter.log(message, "warning")
 
     # -- planning ------------------------------------------------------------------------------
     def plan(self, *, from_step: str | None = None, only=None, skip=None) -> Plan:

@@ -162,8 +162,12 @@ class Context:
     """
 
     def __init__(self, *, state_dir, doc: dict, ledger, target, inputs: dict,
-                 confirm: Callable[[str], bool], assume_yes: bool = False, explain: bool = False):
+                 confirm: Callable[[str], bool], assume_yes: bool = False, explain: bool = False,
+                 notify: Callable[[str], None] | None = None):
         self.state_dir = state_dir
+        # Where the clients report their retries (the runner's reporter), so a throttled call
+        # shows "retrying" instead of a silent pause.
+        self.notify = notify
         self._doc = doc
         self.ledger = ledger
         self.target = target
@@ -179,7 +183,7 @@ class Context:
         if self._clients is None:
             from wizard.clients import Clients
 
-            self._clients = Clients(self.target)
+            self._clients = Clients(self.target, notify=self.notify)
         return self._clients
 
     def reset_clients(self) -> None:
