@@ -29,6 +29,12 @@ def translate(exc: BaseException) -> LabwizError | None:
             "No AWS credentials were found.",
             remediation="Configure them with 'aws configure' (or 'aws sso login'), set AWS_PROFILE, "
             "or run offline with --sandbox.")
+    if "ConfigException" in names and ("kube-config" in text or "kubeconfig" in text.lower()
+                                         or "service host" in text.lower()):
+        return EnvironmentProblem(
+            f"No usable Kubernetes configuration: {text}",
+            remediation="Point KUBECONFIG at your cluster's kubeconfig ('aws eks update-kubeconfig "
+            "--name <cluster> --region <region>' writes one), or run offline with --sandbox.")
     if "EndpointConnectionError" in names:
         return EnvironmentProblem(f"AWS could not be reached: {text}",
                                   remediation="Check the network, or the sandbox with 'labwiz "
