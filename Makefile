@@ -22,9 +22,14 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_RUN)
 
+DEMO_STATE := .labwiz-demo
+
 ## make demo: install into .venv and run the whole lab in the offline sandbox
+## (its own state directory, reset first, so every demo runs all nine steps)
 demo: $(STAMP_RUN)
-	$(BIN)/labwiz run --sandbox --yes
+	@if [ -f $(DEMO_STATE)/state.json ]; then $(BIN)/labwiz --state-dir $(DEMO_STATE) reset --yes; fi
+	$(BIN)/labwiz --state-dir $(DEMO_STATE) run --sandbox --yes
+	@echo "The sandbox is still up: $(BIN)/labwiz --state-dir $(DEMO_STATE) sandbox status (or sandbox down)."
 
 ## make test: install with the test extra and run the suite
 test: $(STAMP_TEST)

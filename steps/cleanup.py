@@ -31,6 +31,7 @@ class CleanupStep(Step):
     """Remove everything the lab created, so nothing keeps billing."""
 
     id = "cleanup"
+    finishes_lab = True
     title = "Cleanup"
     summary = "Remove everything the lab created, so nothing keeps billing."
     lesson = """An endpoint bills by the hour until it is deleted. Cleanup builds a plan from the wizard's ledger of what it

@@ -46,6 +46,7 @@ class Outcome:
     failed_step: str | None = None
     error: dict | None = None
     resume_command: str = ""
+    complete: bool = False  # the lab had already been finished (and cleaned up)
 
 
 def parse_step_list(value: str | Iterable[str] | None, known: list[str]) -> list[str]:
@@ -204,6 +205,14 @@ class Runner:
     def _run_plan(self, plan: Plan) -> Outcome:
         outcome = Outcome(ok=True, resume_command=self.resume_command)
         steps = {s.id: s for s in self.steps}
+        finished = [s for s in self.steps if s.finishes_lab
+                    and self.doc["steps"].get(s.id, {}).get("status") == "done"]
+        if finished and plan.run == [i for i in self.ids if i not in plan.skip]:
+            when = self.doc["steps"][finished[0].id].get("finished_at", "")
+            self.reporter.log(f"This lab is complete: '{finished[0].id}' finished at {when}. Run "
+                              "'labwiz reset' to do it again, or --only STEP for one step.", "success")
+            outcome.complete = True
+            return outcome
         for step_id in self.ids:
             if step_id not in plan.run:
                 continue

@@ -133,6 +133,9 @@ class Step:
     title: ClassVar[str] = ""
     lesson: ClassVar[str] = ""
     creates: ClassVar[tuple[str, ...]] = ()
+    #: a step whose completion ends the lab (cleanup): once it is done, earlier steps' resources
+    #: are gone on purpose, so a new run reports the lab complete instead of redoing it
+    finishes_lab: ClassVar[bool] = False
 
     def input_specs(self) -> list[InputSpec]:
         """The inputs this step needs (none by default)."""

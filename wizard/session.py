@@ -51,6 +51,8 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     finally:
         if hasattr(reporter, "close"):
             reporter.close()
+    if outcome.ok and outcome.complete:
+        return ExitCode.OK
     if outcome.ok:
         reporter.log(f"All steps done ({len(outcome.ran)} ran this time). "
                      f"'labwiz status' shows the lab; the log is {log_path}.", "success")

@@ -95,3 +95,14 @@ class SecretStep(FileStep):
 
 
 STEPS = [FileStep, SlowStep, SecretStep]
+
+
+class FinishingStep(FileStep):
+    """Like cleanup: once done, the lab is complete."""
+
+    id = "delta"
+    title = "Delta"
+    finishes_lab = True
+
+
+FINISHING = [FileStep, FinishingStep]

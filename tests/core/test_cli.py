@@ -128,3 +128,16 @@ def test_explain_touches_nothing(env, state_dir):
     assert result.returncode == 0
     assert "$ touch" in result.stdout
     assert not (state_dir / "state.json").exists()
+
+
+def test_a_finished_lab_is_reported_complete_not_redone(tmp_path, state_dir):
+    env = {"LABWIZ_STEPS": "tests.core.engine_steps:FINISHING", "LABWIZ_STATE_DIR": str(state_dir),
+           "LABWIZ_TEST_WORKDIR": str(tmp_path / "w")}
+    assert run_labwiz(["run", "--yes"], env=env).returncode == 0
+    (tmp_path / "w" / "alpha.txt").unlink()  # what cleanup removes on purpose
+    again = run_labwiz(["run", "--yes"], env=env)
+    assert again.returncode == 0 and "This lab is complete" in again.stdout
+    assert (tmp_path / "w" / "alpha.runs").read_text() == "1"
+    assert run_labwiz(["reset", "--yes"], env=env).returncode == 0
+    assert run_labwiz(["run", "--yes"], env=env).returncode == 0
+    assert (tmp_path / "w" / "alpha.runs").read_text() == "2"
