@@ -33,7 +33,7 @@ demo: $(STAMP_RUN)
 
 ## make test: install with the test extra and run the suite
 test: $(STAMP_TEST)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## make bench: run every benchmark and write bench/RESULTS.md
 bench: $(STAMP_TEST)
