@@ -111,6 +111,15 @@ def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
     custom.create_namespaced_custom_object(GROUP, VERSION, ns, "endpointconfigs", {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "EndpointConfig", "metadata": {"name": p.epc_name},
         "spec": {"endpointConfigName": p.epc_name, "productionVariants": p.variants}})
+    sm = sandbox["aws"]("sagemaker")
+    deadline = time.monotonic() + 120  # the endpoint needs its config to exist in SageMaker
+    while True:
+        try:
+            sm.describe_endpoint_config(EndpointConfigName=p.epc_name)
+            break
+        except sm.exceptions.ClientError:
+            assert time.monotonic() < deadline, "the endpoint config never reached SageMaker"
+            time.sleep(0.3)
     _create_and_wait(custom, ns, "endpoints", "Endpoint", {
         "endpointName": p.ep_name, "endpointConfigName": p.epc_name}, "endpointStatus", "InService")
     _create_and_wait(custom, ns, "transformjobs", "TransformJob", {
