@@ -9,7 +9,6 @@ at any moment leaves a state from which the next run resumes without repeating f
 from __future__ import annotations
 
 import logging
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -348,7 +347,3 @@ def explain(steps: list[Step], state_dir: Path, target: Target, answers: dict) -
         out.append((step, step.commands(ctx)))
     return out
 
-
-def env_flag(name: str) -> bool:
-    """Whether an environment variable is set to a true value."""
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
