@@ -73,6 +73,24 @@ def _create_and_wait(custom, namespace, plural, kind, spec, field, done, timeout
     raise AssertionError(f"{kind} did not reach {done}: {obj.get('status')}")
 
 
+def _create_and_wait_synced(custom, namespace, plural, kind, spec, timeout=240):
+    """Create a resource that has no status field and wait for ACK.ResourceSynced=True."""
+    name = next(v for k, v in spec.items() if k.endswith("Name"))
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": kind,
+        "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+        conditions = {c["type"]: c for c in (obj.get("status") or {}).get("conditions", [])}
+        terminal = conditions.get("ACK.Terminal", {})
+        assert terminal.get("status") != "True", terminal.get("message")
+        if conditions.get("ACK.ResourceSynced", {}).get("status") == "True":
+            return obj["status"]
+        time.sleep(0.3)
+    raise AssertionError(f"{kind} {name} never reported ACK.ResourceSynced=True")
+
+
 def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
     info, custom = sandbox["info"], sandbox["custom"]
     ns = info["profile_namespace"]
@@ -104,22 +122,15 @@ def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
     artifact = training["modelArtifacts"]["s3ModelArtifacts"]
     container = glue.model_container.python_func(json.dumps(training["modelArtifacts"]),
                                                  kmeans_image_uri(info["region"]))
-    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "models", {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Model", "metadata": {"name": p.model_name},
-        "spec": {"modelName": p.model_name, "executionRoleARN": role,
-                 "primaryContainer": container.container}})
-    custom.create_namespaced_custom_object(GROUP, VERSION, ns, "endpointconfigs", {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "EndpointConfig", "metadata": {"name": p.epc_name},
-        "spec": {"endpointConfigName": p.epc_name, "productionVariants": p.variants}})
-    sm = sandbox["aws"]("sagemaker")
-    deadline = time.monotonic() + 120  # the endpoint needs its config to exist in SageMaker
-    while True:
-        try:
-            sm.describe_endpoint_config(EndpointConfigName=p.epc_name)
-            break
-        except sm.exceptions.ClientError:
-            assert time.monotonic() < deadline, "the endpoint config never reached SageMaker"
-            time.sleep(0.3)
+    # a Model and an EndpointConfig have no status field of their own: like
+    # `kubectl wait --for=condition=ACK.ResourceSynced`, wait for the condition before the next
+    # resource, because SageMaker refuses a config whose model does not exist yet (ACK.Terminal)
+    _create_and_wait_synced(custom, ns, "models", "Model", {
+        "modelName": p.model_name, "executionRoleARN": role,
+        "primaryContainer": container.container})
+    _create_and_wait_synced(custom, ns, "endpointconfigs", "EndpointConfig", {
+        "endpointConfigName": p.epc_name, "productionVariants": p.variants})
+    sandbox["aws"]("sagemaker").describe_endpoint_config(EndpointConfigName=p.epc_name)
     _create_and_wait(custom, ns, "endpoints", "Endpoint", {
         "endpointName": p.ep_name, "endpointConfigName": p.epc_name}, "endpointStatus", "InService")
     _create_and_wait(custom, ns, "transformjobs", "TransformJob", {
