@@ -227,13 +227,14 @@ def test_kfp_unreachable(lab):
     import copy
     import socket
 
-    with socket.socket() as sock:  # a port nothing listens on
+    # bound but not listening: connections are refused, and no parallel test can take the port
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    target = copy.copy(lab.target)
-    target.kfp_host = f"http://127.0.0.1:{port}"
-    lab.write_state(inputs={"kfp_host": target.kfp_host})
-    results = lab.doctor("kfp-api", "kfp-auth", target=target)
+        target = copy.copy(lab.target)
+        target.kfp_host = f"http://127.0.0.1:{port}"
+        lab.write_state(inputs={"kfp_host": target.kfp_host})
+        results = lab.doctor("kfp-api", "kfp-auth", target=target)
     assert results["kfp-api"].status == "fail"
     assert "did not answer" in results["kfp-api"].found
     assert "KF_PIPELINES_ENDPOINT" in results["kfp-api"].remediation

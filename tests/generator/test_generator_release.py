@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 
 import pytest
 
@@ -66,10 +67,13 @@ def test_429_and_offline_suggest_the_cache(github, tmp_path):
     github.mode = "too_many"
     with pytest.raises(ReleaseError, match=r"HTTP 429.*Retry after 30 s.*--release v1\.0\.0"):
         load_crds_from_release("latest", cache_dir=tmp_path, base_url=github.url)
-    url = github.url
-    github.stop()
-    with pytest.raises(ReleaseError) as err:
-        load_crds_from_release("latest", cache_dir=tmp_path, base_url=url)
+    # a port held by a socket that is bound but not listening refuses connections, and no other
+    # test can take it over meanwhile (a just-freed port can be reused by a parallel worker)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        with pytest.raises(ReleaseError) as err:
+            load_crds_from_release("latest", cache_dir=tmp_path, base_url=url)
     assert "looks offline" in str(err.value) and "--release v1.0.0 (cached: v1.0.0)" in str(err.value)
 
 
