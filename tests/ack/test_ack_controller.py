@@ -260,9 +260,10 @@ def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
 
     core = client.CoreV1Api(lab.api.api_client)
     core.create_namespace({"metadata": {"name": "ack-recover"}})
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    # bound, never listening, held for the whole test: refused, and no parallel worker takes it
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     controller = AckController(lab.kubeconfig, dead, REGION, lab.account.account_id,
                                namespace=None, poll_seconds=0.2, max_backoff=1.0,
                                kinds=("Endpoint",))
@@ -285,6 +286,7 @@ def test_unreachable_sagemaker_is_recoverable(lab: Any) -> None:
         _wait("a retry", lambda: controller.passes > passes + 1, timeout=30)
     finally:
         controller.stop()
+        sock.close()
 
 
 def test_hosting_lifecycle_update_and_delete(lab: Any, trained: tuple[dict, list]) -> None:
