@@ -12,16 +12,13 @@ import io
 import json
 import pickle
 import tarfile
-import time
 
 import numpy as np
 import pytest
 
-from assets.pipeline import glue
-from wizard.kmeans_images import kmeans_image_uri
+from chain_lab import run_chain
 
 pytestmark = pytest.mark.slow
-GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"
 
 
 @pytest.fixture(scope="module")
@@ -53,90 +50,17 @@ def sandbox(tmp_path_factory):
     manager.down(state)
 
 
-def _create_and_wait(custom, namespace, plural, kind, spec, field, done, timeout=240):
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind,
-            "metadata": {"name": next(v for k, v in spec.items() if k.endswith("Name")),
-                         "namespace": namespace}, "spec": spec}
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural,
-                                                  body["metadata"]["name"])
-        status = obj.get("status", {})
-        for condition in status.get("conditions", []):
-            assert not (condition["type"] == "ACK.Terminal" and condition["status"] == "True"), \
-                condition.get("message")
-        assert status.get(field) not in ("Failed", "Stopped"), status.get("failureReason")
-        if status.get(field) == done:
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"{kind} did not reach {done}: {obj.get('status')}")
-
-
-def _create_and_wait_synced(custom, namespace, plural, kind, spec, timeout=240):
-    """Create a resource that has no status field and wait for ACK.ResourceSynced=True."""
-    name = next(v for k, v in spec.items() if k.endswith("Name"))
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": kind,
-        "metadata": {"name": name, "namespace": namespace}, "spec": spec})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-        conditions = {c["type"]: c for c in (obj.get("status") or {}).get("conditions", [])}
-        terminal = conditions.get("ACK.Terminal", {})
-        assert terminal.get("status") != "True", terminal.get("message")
-        if conditions.get("ACK.ResourceSynced", {}).get("status") == "True":
-            return obj["status"]
-        time.sleep(0.3)
-    raise AssertionError(f"{kind} {name} never reported ACK.ResourceSynced=True")
-
-
 def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
-    info, custom = sandbox["info"], sandbox["custom"]
-    ns = info["profile_namespace"]
-    p = glue.plan.python_func(
-        run_id="chainbyhand01", bucket=info["bucket"], prefix="lab1",
-        role_arn=info["execution_role_arn"],
-        processing_image=f"141502667606.dkr.ecr.{info['region']}.amazonaws.com/"
-                         "sagemaker-scikit-learn:1.2-1-cpu-py3",
-        kmeans_image=kmeans_image_uri(info["region"]), data_uri="", script_uri="",
-        processing_instance_type="ml.m5.xlarge", training_instance_type="ml.m5.xlarge",
-        endpoint_instance_type="ml.m5.large", transform_instance_type="ml.m5.large",
-        max_jobs=2, max_parallel_jobs=2)
-    role = info["execution_role_arn"]
-    _create_and_wait(custom, ns, "processingjobs", "ProcessingJob", {
-        "processingJobName": p.proc_name, "roleARN": role, "appSpecification": p.proc_app,
-        "processingInputs": p.proc_inputs, "processingOutputConfig": p.proc_outputs,
-        "processingResources": p.proc_resources, "stoppingCondition": p.stopping},
-        "processingJobStatus", "Completed")
-    tuning = _create_and_wait(custom, ns, "hyperparametertuningjobs", "HyperParameterTuningJob", {
-        "hyperParameterTuningJobName": p.hpo_name, "hyperParameterTuningJobConfig": p.hpo_config,
-        "trainingJobDefinition": p.hpo_definition},
-        "hyperParameterTuningJobStatus", "Completed")
-    best = glue.best_hyperparameters.python_func(json.dumps(tuning["bestTrainingJob"]), p.static_hp)
-    training = _create_and_wait(custom, ns, "trainingjobs", "TrainingJob", {
-        "trainingJobName": p.train_name, "roleARN": role, "algorithmSpecification": p.algorithm,
-        "hyperParameters": best, "inputDataConfig": p.channels, "outputDataConfig": p.train_output,
-        "resourceConfig": p.train_resources, "stoppingCondition": p.stopping},
-        "trainingJobStatus", "Completed")
-    artifact = training["modelArtifacts"]["s3ModelArtifacts"]
-    container = glue.model_container.python_func(json.dumps(training["modelArtifacts"]),
-                                                 kmeans_image_uri(info["region"]))
-    # a Model and an EndpointConfig have no status field of their own: like
-    # `kubectl wait --for=condition=ACK.ResourceSynced`, wait for the condition before the next
-    # resource, because SageMaker refuses a config whose model does not exist yet (ACK.Terminal)
-    _create_and_wait_synced(custom, ns, "models", "Model", {
-        "modelName": p.model_name, "executionRoleARN": role,
-        "primaryContainer": container.container})
-    _create_and_wait_synced(custom, ns, "endpointconfigs", "EndpointConfig", {
-        "endpointConfigName": p.epc_name, "productionVariants": p.variants})
-    sandbox["aws"]("sagemaker").describe_endpoint_config(EndpointConfigName=p.epc_name)
-    _create_and_wait(custom, ns, "endpoints", "Endpoint", {
-        "endpointName": p.ep_name, "endpointConfigName": p.epc_name}, "endpointStatus", "InService")
-    _create_and_wait(custom, ns, "transformjobs", "TransformJob", {
-        "transformJobName": p.bt_name, "modelName": p.model_name, "transformInput": p.bt_input,
-        "transformOutput": p.bt_output, "transformResources": p.bt_resources,
-        "maxConcurrentTransforms": 1, "maxPayloadInMB": 6}, "transformJobStatus", "Completed")
+    stages = []
+    chain = run_chain(sandbox["info"], sandbox["custom"], "chainbyhand01",
+                      on_stage=lambda name, seconds: stages.append(name))
+    assert stages == ["processing", "tuning", "training", "model", "endpoint config", "endpoint",
+                      "transform"]
+    artifact = chain["training"]["modelArtifacts"]["s3ModelArtifacts"]
+    transform_out = chain["plan"].bt_output["s3OutputPath"]
+    listed = sandbox["aws"]("s3").list_objects_v2(
+        Bucket=sandbox["info"]["bucket"], Prefix=transform_out.split("/", 3)[3])
+    assert listed.get("KeyCount", 0) >= 1, f"batch transform wrote nothing under {transform_out}"
 
     # the model the training job wrote: its centroids
     bucket, key = artifact[5:].split("/", 1)
@@ -150,7 +74,7 @@ def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
     runtime = sandbox["aws"]("sagemaker-runtime")
     for digit in test_x[:5]:
         body = ",".join(f"{v:g}" for v in digit)
-        answer = json.loads(runtime.invoke_endpoint(EndpointName=p.ep_name, ContentType="text/csv",
+        answer = json.loads(runtime.invoke_endpoint(EndpointName=chain["endpoint_name"], ContentType="text/csv",
                                                     Body=body)["Body"].read())
         prediction = answer["predictions"][0]
         distances = np.linalg.norm(centroids - digit, axis=1)
