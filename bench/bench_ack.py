@@ -1,6 +1,6 @@
 """Benchmark the sandbox ACK: CRD derivation time, conversion speed, fidelity figures.
 
-Prints one JSON line of figures and exits 0. Run: ``.venv/bin/python bench/bench_ack.py``.
+Prints one JSON object per figure (see bench.common). Run: ``.venv/bin/python -m bench.bench_ack``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-REAL_DIR = Path("/work/shared/ack-crds/v1.9.1")
 ROOT = Path(__file__).resolve().parent.parent
+REAL_DIR = ROOT.parent / "shared" / "ack-crds" / "v1.9.1"
 
 
 def _cold_derive_seconds() -> float:
@@ -45,7 +45,7 @@ def main() -> int:
     from wizard.sandbox.ack.fidelity import fidelity_report
     from wizard.sandbox.ack.resources import LAB_KINDS
 
-    figures: dict[str, object] = {"bench": "ack"}
+    figures: dict[str, object] = {}
     figures["import_s"] = round(_import_seconds(), 4)
     figures["derive_lab_cold_s"] = round(_cold_derive_seconds(), 3)
     derive_crds()
@@ -75,8 +75,47 @@ def main() -> int:
         figures.update(_controller_figures())
     except ImportError as exc:  # the API server or SageMaker app is not present
         figures["controller"] = f"skipped: {exc}"
-    print(json.dumps(figures))
+    _report(figures)
     return 0
+
+
+#: figure key -> (what it is, unit, target)
+LABELS = {
+    "import_s": ("import wizard.sandbox.ack", "s", ""),
+    "derive_lab_cold_s": ("derive the lab's CRDs from botocore, fresh interpreter", "s", ""),
+    "derive_lab_warm_s": ("derive the lab's CRDs, warm", "s", ""),
+    "crd_json_bytes": ("size of the derived CRDs as JSON", "B", ""),
+    "spec_to_request_us": ("custom resource spec to SageMaker request", "us", ""),
+    "fidelity_min_spec": ("fidelity to ACK v1.9.1, top-level spec fields, worst lab kind", "%",
+                          ">= 95"),
+    "fidelity_min_status": ("fidelity to ACK v1.9.1, top-level status fields, worst lab kind",
+                            "%", ">= 95"),
+    "fidelity_min_spec_deep": ("fidelity to ACK v1.9.1, nested spec fields, worst lab kind", "%",
+                               ""),
+    "fidelity_min_status_deep": ("fidelity to ACK v1.9.1, nested status fields, worst lab kind",
+                                 "%", ""),
+    "install_crds_s": ("install the ACK CRDs into the API server", "s", ""),
+    "create_to_arn_s": ("TrainingJob resource created until its ARN is in status", "s", ""),
+    "create_to_completed_s": ("TrainingJob resource created until Completed (0.5 s phases)",
+                              "s", ""),
+    "job_end_to_status_s": ("SageMaker job end until the resource says so", "s", ""),
+    "model_synced_s": ("Model resource created until ACK.ResourceSynced", "s", ""),
+}
+
+
+def _report(figures: dict) -> None:
+    """Print the figures in the shared format."""
+    from bench.common import report
+
+    for key, value in figures.items():
+        if key not in LABELS or not isinstance(value, (int, float)):
+            continue
+        metric, unit, target = LABELS[key]
+        if unit == "%" and value <= 1:
+            value *= 100  # fidelity is a share
+        report(metric, value, unit, target)
+    if isinstance(figures.get("controller"), str):
+        print(figures["controller"], file=sys.stderr)
 
 
 def _controller_figures() -> dict[str, float]:

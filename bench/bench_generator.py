@@ -18,7 +18,7 @@ CRD_DIR = Path("/work/shared/ack-crds/v1.9.1")
 def main() -> int:
     """Measure and print the figures."""
     sys.path.insert(0, str(ROOT))
-    from bench.common import labwiz_cmd, median, report, time_command  # noqa: F401 (shared format)
+    from bench.common import median, report, time_command
     from wizard.generator.core import generate
     from wizard.generator.crds import load_crds_from_path
 

@@ -34,29 +34,6 @@ def _labwiz(state: Path, *args: str, timeout: float = 600) -> float:
     return time.perf_counter() - started
 
 
-def _tree_hwm_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process and its live descendants, in MiB."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
 def main() -> int:
     """Measure and print the figures."""
     import resource
@@ -64,7 +41,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT))
     warnings.simplefilter("ignore")
-    from bench.common import report
+    from bench.common import report, tree_memory_mib
 
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "lab"
@@ -80,7 +57,7 @@ def main() -> int:
             report("whole lab: peak memory of the wizard process", wizard_peak, "MiB")
             pid = json.loads((state / "sandbox" / "sandbox.json").read_text())["pid"]
             report("whole lab: peak memory of the sandbox (daemon and live workers, summed)",
-                   _tree_hwm_mib(pid), "MiB", target="<= 1024")
+                   tree_memory_mib(pid, "VmHWM"), "MiB", target="<= 1024")
         finally:
             _labwiz(state, "sandbox", "down", timeout=120)
     return 0

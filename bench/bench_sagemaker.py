@@ -16,64 +16,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DELAY = 0.1  # seconds per simulated status phase (the sandbox's speed setting)
 REGION = "eu-west-1"
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    out, todo = [], [pid]
-    while todo:
-        cur = todo.pop()
-        out.append(cur)
-        todo.extend(children.get(cur, []))
-    return out
-
-
-def _rss_mb(pids: list[int]) -> float:
-    """Summed resident memory of processes, in MiB."""
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-class Sampler(threading.Thread):
-    """Peak memory of the process trees rooted at ``roots``, sampled in the background."""
-
-    def __init__(self, roots: dict[str, int]):
-        """Watch the trees rooted at ``roots`` (name -> pid)."""
-        super().__init__(daemon=True)
-        self.roots = roots
-        self.peak = {name: 0.0 for name in roots} | {"total": 0.0}
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        """Sample every 50 ms until told to stop."""
-        while not self.done.wait(0.05):
-            now = {name: _rss_mb(_tree(pid)) for name, pid in self.roots.items()}
-            for name, value in now.items():
-                self.peak[name] = max(self.peak[name], value)
-            self.peak["total"] = max(self.peak["total"], sum(now.values()))
 
 
 def _free_port() -> int:
@@ -102,7 +50,7 @@ def main() -> int:
     import boto3
 
     import conftest as lab_defs
-    from bench.common import report
+    from bench.common import MemorySampler, report
     from wizard.kmeans_images import kmeans_image_uri
     from wizard.sandbox.mnist import build_mnist_pkl_gz
 
@@ -124,7 +72,7 @@ def main() -> int:
          str(tmp / "sm"), "--aws-url", moto_url, "--region", REGION, "--delay", str(DELAY)],
         stdout=subprocess.PIPE, cwd=ROOT, env=env)
     url = json.loads(service.stdout.readline())["url"]
-    sampler = Sampler({"moto": moto.pid, "sagemaker": service.pid})
+    sampler = MemorySampler({"moto": moto.pid, "sagemaker": service.pid})
     sampler.start()
     try:
         session = boto3.session.Session(aws_access_key_id="testing",
@@ -214,8 +162,7 @@ def main() -> int:
             times.append(time.perf_counter() - t)
         total = time.perf_counter() - start
     finally:
-        sampler.done.set()
-        sampler.join()
+        sampler.stop()
         service.send_signal(signal.SIGTERM)
         service.wait(timeout=30)
         moto.terminate()

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from bench.common import ROOT, median, report
 

@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,3 +51,65 @@ def report(metric: str, value: float, unit: str, target: str = "", runs: int | N
 def median(values: list[float]) -> float:
     """The median of ``values``."""
     return statistics.median(values)
+
+
+# -- memory of process trees (from /proc) ------------------------------------------------------
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def tree_memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """Summed ``field`` (VmRSS now, or VmHWM: each process's own peak) of a process tree, MiB."""
+    total = 0
+    for current in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue  # exited meanwhile
+    return total / 1024
+
+
+class MemorySampler(threading.Thread):
+    """Peak summed resident memory of process trees, sampled every 50 ms in the background.
+
+    Sampling catches short-lived workers (training jobs, scripts) that a one-off VmHWM reading
+    after the fact would miss because they have exited.
+    """
+
+    def __init__(self, roots: dict[str, int]):
+        """Watch the trees rooted at ``roots`` (name -> pid); ``peak`` adds a "total"."""
+        super().__init__(daemon=True)
+        self.roots = roots
+        self.peak = {name: 0.0 for name in roots} | {"total": 0.0}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        """Sample until :meth:`stop`."""
+        while not self.done.wait(0.05):
+            now = {name: tree_memory_mib(pid) for name, pid in self.roots.items()}
+            for name, value in now.items():
+                self.peak[name] = max(self.peak[name], value)
+            self.peak["total"] = max(self.peak["total"], sum(now.values()))
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling and return the peaks."""
+        self.done.set()
+        self.join(2)
+        return self.peak
