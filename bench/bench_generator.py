@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRD_DIR = Path("/work/shared/ack-crds/v1.9.1")
+CRD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ack-crds" / "v1.9.1"
 
 
 def main() -> int:

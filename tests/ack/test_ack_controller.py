@@ -7,7 +7,6 @@ import copy
 import os
 import socket
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -15,11 +14,6 @@ import pytest
 from ack_samples import training_job
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-try:  # the controller test needs the sandbox's API server and SageMaker app
-    from wizard.sandbox.aws.sagemaker import make_sagemaker_app  # noqa: F401
-    from wizard.sandbox.kube import KubeApiServer, write_kubeconfig  # noqa: F401
-except ImportError as exc:  # pragma: no cover - only while those parts are being built
-    pytest.skip(f"sandbox part missing: {exc}", allow_module_level=True)
 
 REGION = "eu-west-1"
 NS = "default"

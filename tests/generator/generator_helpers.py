@@ -8,7 +8,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-CRD_DIR = Path("/work/shared/ack-crds/v1.9.1")
+CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "ack-crds" / "v1.9.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 REPO_PATH = "/repos/aws-controllers-k8s/sagemaker-controller"

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 
@@ -132,7 +131,6 @@ def test_spec_difference_is_a_subset_match():
 @pytest.fixture(scope="module")
 def kube(tmp_path_factory):
     """The sandbox's Kubernetes API server with TrainingJob, Endpoint and Model CRDs."""
-    pytest.importorskip("wizard.sandbox.kube.server", reason="the sandbox Kubernetes API server has not landed")
     data = tmp_path_factory.mktemp("kube")
     server, kubeconfig, api = start_kube(data)
     yield api, kubeconfig
@@ -321,7 +319,6 @@ def test_resource_deleted_while_waiting(kube):
 
 def test_transient_api_errors_are_retried(tmp_path, capsys):
     """With every second API call failing 503 (the sandbox's kube-5xx fault), create and wait still work."""
-    pytest.importorskip("wizard.sandbox.kube.server", reason="the sandbox Kubernetes API server has not landed")
     from kubernetes import client as k8s, config
     from wizard.sandbox import faults
     server, kubeconfig, _api = start_kube(tmp_path, plurals=("models",), faults=faults.Faults(tmp_path))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-ACK_CRDS = Path("/work/shared/ack-crds/v1.9.1")
+ACK_CRDS = Path(__file__).resolve().parents[2].parent / "shared" / "ack-crds" / "v1.9.1"
 PROFILE = "kubeflow-user-example-com"
 
 

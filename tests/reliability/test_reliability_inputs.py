@@ -22,7 +22,7 @@ from tests.steps.conftest import run_lab
 
 pytestmark = pytest.mark.timeout(300)
 
-SHARED_CRDS = Path("/work/shared/ack-crds/v1.9.1")
+SHARED_CRDS = Path(__file__).resolve().parents[2].parent / "shared" / "ack-crds" / "v1.9.1"
 
 
 @pytest.fixture(scope="module")
