@@ -8,8 +8,8 @@ import os
 from wizard import validate
 from wizard.aws import iam as iamlib
 from wizard.aws.errors import explain as explain_aws
-from wizard.errors import InputError, StepError
-from wizard.protocol import Context, InputSpec, Reporter, Resource, Step, VerifyResult, cmd
+from wizard.errors import InputError
+from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
 from wizard import k8s, preflight
 from wizard import access
 

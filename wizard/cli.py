@@ -9,7 +9,6 @@ fast. Errors that labwiz explains exit with the codes in :class:`wizard.errors.E
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import click
 
 from wizard import __version__
-from wizard.errors import ExitCode, InputError, LabwizError
+from wizard.errors import ExitCode, LabwizError
 from wizard.paths import resolve_state_dir
 
 #: subcommands that live in other modules, loaded on first use

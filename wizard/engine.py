@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from wizard.errors import InputError, LabwizError, StepError
+from wizard.errors import InputError, LabwizError
 from wizard.events import EventLog
 from wizard.inputs import InputResolver
 from wizard.ledger import Ledger

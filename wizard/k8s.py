@@ -118,7 +118,7 @@ def ensure_ack_rbac(ctx: Context, reporter: Reporter, namespace: str, sa: str, s
         role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=RBAC_NAME),
         subjects=[client.RbacV1Subject(kind="ServiceAccount", name=sa, namespace=namespace)])
     reporter.command(cmd("kubectl", "create", "role", RBAC_NAME, "-n", namespace,
-                         f"--verb=*", f"--resource=*.{ACK_GROUP}"))
+                         "--verb=*", f"--resource=*.{ACK_GROUP}"))
     _create_or_keep(lambda: rbac.create_namespaced_role(namespace, role))
     ctx.ledger.record(Resource(kind="k8s-role", name=RBAC_NAME, namespace=namespace, step=step))
     reporter.command(cmd("kubectl", "create", "rolebinding", RBAC_NAME, "-n", namespace,

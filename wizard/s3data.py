@@ -13,7 +13,7 @@ import pickle
 from pathlib import Path
 
 from wizard.aws.errors import error_code, explain as explain_aws
-from wizard.errors import InputError, StepError
+from wizard.errors import InputError
 from wizard.protocol import Context, Reporter, Resource, cmd
 
 #: the lab's own copy (event engine assets) and the public SageMaker sample files

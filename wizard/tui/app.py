@@ -24,7 +24,7 @@ from wizard.errors import ExitCode, LabwizError
 from wizard.tui import model, work
 from wizard.tui.actions import ActionsMixin
 from wizard.tui.autopilot import Autopilot
-from wizard.tui.bridge import DialogBridge, TuiReporter, state_listener
+from wizard.tui.bridge import DialogBridge
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
 from wizard.tui.screens import MainScreen

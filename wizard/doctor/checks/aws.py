@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from wizard.doctor.context import DoctorContext, aws_error_code, short_error
-from wizard.doctor.model import Skip, check, fail, ok, warn
+from wizard.doctor.model import Skip, check, fail, ok
 
 DOC_CREDS = "https://docs.aws.amazon.com/cli/latest/userguide/cli-chap-authentication.html"
 DOC_REGION = "https://docs.aws.amazon.com/general/latest/gr/rande.html"
@@ -105,7 +105,7 @@ def aws_region(ctx: DoctorContext):
         except Exception as exc:  # noqa: BLE001
             if aws_error_code(exc) == "ResourceNotFoundException":
                 return fail(f"EKS cluster '{cluster}' does not exist in {session_region}.",
-                            f"Use the region the cluster is in (export AWS_REGION=<region>), or "
+                            "Use the region the cluster is in (export AWS_REGION=<region>), or "
                             f"check the name with 'aws eks list-clusters --region <region>'.",
                             "https://docs.aws.amazon.com/eks/latest/userguide/clusters.html")
     for uri, region in _image_regions(ctx).items():

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
-from wizard.doctor.context import (IRSA_ANNOTATION, SECRET_NAME, DoctorContext, aws_error_code,
-                                   short_error)
+from wizard.doctor.context import (IRSA_ANNOTATION, SECRET_NAME, DoctorContext, aws_error_code)
 from wizard.doctor.lab import DOC_IRSA, ack_crds, lab_kinds
 from wizard.doctor.model import Skip, check, fail, ok, warn
 
