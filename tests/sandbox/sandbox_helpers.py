@@ -28,14 +28,15 @@ def clean_env(extra: dict | None = None) -> dict:
 
 
 def sandbox_cli(state_dir: Path, *args: str, module: str = "wizard",
-                timeout: float = 150) -> subprocess.CompletedProcess:
-    """Run ``labwiz --state-dir S sandbox ARGS`` (or ``python -m wizard.sandbox.cli``)."""
+                timeout: float = 150, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``labwiz --state-dir S sandbox ARGS`` (or ``python -m wizard.sandbox.cli``), with
+    ``env`` added to the clean environment."""
     if module == "wizard":
         cmd = [sys.executable, "-m", "wizard", "--state-dir", str(state_dir), "sandbox", *args]
     else:
         cmd = [sys.executable, "-m", module, "--state-dir", str(state_dir), *args]
-    return subprocess.run(cmd, env=clean_env(), capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(cmd, env={**clean_env(), **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
 
 
 def parse_exports(text: str) -> dict[str, str]:

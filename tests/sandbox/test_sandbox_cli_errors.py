@@ -29,6 +29,17 @@ def test_a_port_clash_is_reported_and_leaves_nothing_running(tmp_path):
     assert not manager.status(state_dir)["running"]
 
 
+@pytest.mark.parametrize("pace", ["fast", "-1", "3600"])
+def test_an_unusable_pace_is_refused_before_anything_starts(tmp_path, pace):
+    state_dir = tmp_path / "state"
+    result = sandbox_cli(state_dir, "up", env={"LABWIZ_SAGEMAKER_DELAY": pace})
+    assert result.returncode == 1
+    assert f"LABWIZ_SAGEMAKER_DELAY='{pace}'" in result.stderr, result.stderr
+    assert "between 0 and 60" in result.stderr and "unset it" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not manager.status(state_dir)["running"]
+
+
 def test_a_stale_pid_is_not_taken_for_a_running_sandbox(tmp_path):
     state_dir = tmp_path / "state"
     sdir = state_dir / "sandbox"

@@ -226,7 +226,9 @@ class Daemon:
         try:
             # statuses still move through real time, at a pace that keeps the lab a rehearsal
             # (LABWIZ_SAGEMAKER_DELAY overrides it, e.g. to demo slower)
-            pace = float(os.environ.get("LABWIZ_SAGEMAKER_DELAY", "0.3"))
+            from .manager import sagemaker_pace
+
+            pace = sagemaker_pace()
             app = call_with(make_sagemaker_app, data_dir=self.data_dir / "sagemaker",
                             aws_url=server.url, region=self.region, faults=self.faults,
                             delay=pace)

@@ -298,6 +298,28 @@ def _partial_message(state_dir: Path) -> str:
             "stops it.")
 
 
+#: seconds per simulated SageMaker status phase, unless LABWIZ_SAGEMAKER_DELAY says otherwise
+DEFAULT_SAGEMAKER_PACE = 0.3
+
+
+def sagemaker_pace() -> float:
+    """The pace of SageMaker's statuses: LABWIZ_SAGEMAKER_DELAY (seconds per phase, 0–60) or the
+    default. Raises :class:`SandboxError` saying what to set when the variable is not usable."""
+    raw = os.environ.get("LABWIZ_SAGEMAKER_DELAY", "").strip()
+    if not raw:
+        return DEFAULT_SAGEMAKER_PACE
+    try:
+        pace = float(raw)
+    except ValueError:
+        pace = -1.0
+    if not 0 <= pace <= 60:
+        raise SandboxError(
+            f"LABWIZ_SAGEMAKER_DELAY={raw!r} is not a number of seconds between 0 and 60; set it "
+            f"like LABWIZ_SAGEMAKER_DELAY=2, or unset it for the default "
+            f"({DEFAULT_SAGEMAKER_PACE} s per status phase)")
+    return pace
+
+
 def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None,
        ports: dict[str, int] | None = None, timeout: float = START_TIMEOUT) -> SandboxInfo:
     """Start the sandbox (or reuse the running one) and wait until every service is healthy.
@@ -308,6 +330,7 @@ def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None
     """
     state_dir = Path(state_dir)
     sdir = sandbox_dir(state_dir)
+    sagemaker_pace()  # a bad LABWIZ_SAGEMAKER_DELAY is refused here, not in the daemon
     parsed = [f if isinstance(f, faults_mod.Fault) else faults_mod.parse(f) for f in faults or []]
     if parsed:  # no faults given: keep those already set (`labwiz sandbox fail --clear` clears)
         faults_mod.write(sdir, parsed)

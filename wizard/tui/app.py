@@ -108,8 +108,11 @@ class LabwizApp(ActionsMixin, App[int]):
         self.show_current()
         if self.obj.get("sandbox"):
             self.main.set_target("sandbox · starting (or reusing) the offline sandbox…")
-            self.run_worker(partial(work.resolve_target, self.state_dir, True), name="target",
-                            thread=True, exit_on_error=False)
+            # after the first paint: the worker imports boto3 and the kubernetes client, and in
+            # a thread that competes with painting for the interpreter
+            self.call_after_refresh(self.run_worker, partial(work.resolve_target, self.state_dir,
+                                                             True),
+                                    name="target", thread=True, exit_on_error=False)
         else:
             from wizard.target import aws_target
 
