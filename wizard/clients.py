@@ -3,7 +3,8 @@
 Steps get their clients here and nowhere else, so the sandbox and real AWS share one code path:
 the only difference is the endpoint and credentials in the :class:`~wizard.target.Target`.
 Each client retries throttling and 5xx answers with bounded backoff and says so through
-``notify`` (the reporter's log), so a learner sees "retrying", not a frozen screen.
+``notify`` (the reporter's log), so a learner sees "retrying", not a frozen screen: botocore's
+retries for AWS, :mod:`wizard.retry` for Kubernetes and Kubeflow Pipelines.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from wizard.target import Target
 class Clients:
     """Lazily built clients for one target."""
 
-    def __init__(self, target: Target, notify: Callable[[str], None] | None = None):
+    def __init__(self, target: Target, notify: Callable[[str], None] | None = None,
+                 http_retries: int = 6):
+        """Clients for ``target``; ``notify`` hears every retry; ``http_retries`` bounds the
+        retries of each Kubernetes and KFP call."""
         self.target = target
         self.notify = notify
+        self.http_retries = http_retries
         self._aws: dict[str, object] = {}
 
     # -- AWS -------------------------------------------------------------------------------
@@ -63,8 +68,9 @@ class Clients:
     @cached_property
     def kube(self):
         """A kubernetes ``ApiClient`` from the target's kubeconfig, or in-cluster config."""
-        import urllib3
         from kubernetes import client, config
+
+        from wizard.retry import reporting_retry
 
         configuration = client.Configuration()
         if self.target.kubeconfig:
@@ -77,9 +83,7 @@ class Clients:
             except config.ConfigException:
                 config.load_kube_config(context=self.target.kube_context,
                                         client_configuration=configuration)
-        configuration.retries = urllib3.Retry(
-            total=6, backoff_factor=0.3, status_forcelist=[429, 500, 502, 503, 504],
-            allowed_methods=None, raise_on_status=False, respect_retry_after_header=True)
+        configuration.retries = reporting_retry("Kubernetes", self.notify, self.http_retries)
         return client.ApiClient(configuration)
 
     def core_v1(self):
@@ -116,6 +120,8 @@ class Clients:
     @cached_property
     def kfp(self):
         """A ``kfp.Client`` for the target's KFP host, authenticated as the target says."""
+        import warnings
+
         import kfp
 
         kwargs = {"host": self.target.kfp_host}
@@ -125,4 +131,19 @@ class Clients:
             kwargs["cookies"] = f"authservice_session={self.target.kfp_cookie.reveal()}"
         if self.target.namespace:
             kwargs["namespace"] = self.target.namespace
-        return kfp.Client(**kwargs)
+        with warnings.catch_warnings():
+            # "This client only works with Kubeflow Pipeline v2.0.0-beta.2 and later": true, and
+            # noise on a learner's screen; an older server answers 404 on the v2beta1 API,
+            # which the KFP steps report as an error
+            warnings.simplefilter("ignore", FutureWarning)
+            kfp_client = kfp.Client(**kwargs)
+        # kfp.Client builds its one HTTP client itself (all its APIs share it); the retry policy
+        # goes into the pool manager, and pools made before (kfp.Client may ask healthz while
+        # starting) are dropped so that every later call gets it
+        from wizard.retry import reporting_retry
+
+        pools = kfp_client._run_api.api_client.rest_client.pool_manager
+        pools.connection_pool_kw["retries"] = reporting_retry("Kubeflow Pipelines", self.notify,
+                                                          self.http_retries)
+        pools.clear()
+        return kfp_client
