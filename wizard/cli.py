@@ -82,10 +82,14 @@ def _state_dir(ctx: click.Context) -> Path:
               help="Where the lab's state lives (default: the platform's state directory).")
 @click.option("--sandbox", "use_sandbox", is_flag=True, help="Work against the offline sandbox.")
 @click.option("--plain", is_flag=True, help="Plain prompts instead of the TUI.")
+@click.option("--answers", type=click.Path(dir_okay=False), envvar="LABWIZ_ANSWERS",
+              help="Without a terminal: run headless, answering prompts from this YAML/JSON file.")
+@click.option("-y", "--yes", is_flag=True,
+              help="Without a terminal: run headless, accepting defaults and confirmations.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr too.")
 @click.version_option(__version__, "--version", prog_name="labwiz")
 @click.pass_context
-def cli(ctx: click.Context, state_dir, use_sandbox, plain, verbose):
+def cli(ctx: click.Context, state_dir, use_sandbox, plain, answers, yes, verbose):
     """labwiz: the Kubeflow Pipelines with Amazon SageMaker Components lab, step by step.
 
     Run 'labwiz run --sandbox --yes' to do the whole lab offline, or 'labwiz' for the TUI.
@@ -93,11 +97,12 @@ def cli(ctx: click.Context, state_dir, use_sandbox, plain, verbose):
     ctx.ensure_object(dict)
     given = ctx.get_parameter_source("state_dir") == click.core.ParameterSource.COMMANDLINE
     ctx.obj.update(state_dir=resolve_state_dir(state_dir), state_dir_given=given,
-                   sandbox=use_sandbox, plain=plain, verbose=verbose)
+                   sandbox=use_sandbox, plain=plain, verbose=verbose, answers=answers,
+                   yes=yes)
     if ctx.invoked_subcommand is None:
         from wizard.frontend import launch
 
-        launch(ctx)
+        launch(ctx, headless=lambda: _run_headless(ctx, use_sandbox, None, yes, answers))
 
 
 @cli.command()
@@ -112,13 +117,20 @@ def cli(ctx: click.Context, state_dir, use_sandbox, plain, verbose):
 @click.pass_context
 def run(ctx, use_sandbox, region, yes, answers, from_step, only, skip, explain):
     """Run the lab from its last good step (headless, with progress)."""
+    ctx.exit(_run_headless(ctx, use_sandbox or ctx.obj["sandbox"], region,
+                           yes or ctx.obj["yes"], answers or ctx.obj["answers"],
+                           from_step=from_step, only=only, skip=skip, explain=explain))
+
+
+def _run_headless(ctx: click.Context, use_sandbox: bool, region: str | None, yes: bool,
+                  answers: str | None, **options) -> int:
+    """The headless runner (``labwiz run``, or a bare ``labwiz`` with no terminal)."""
     from wizard.session import run_headless
 
-    use_sandbox = use_sandbox or ctx.obj["sandbox"]
-    code = run_headless(ctx.obj, sandbox=use_sandbox, region=region, yes=yes, answers=answers,
-                        from_step=from_step, only=only, skip=skip, explain=explain,
-                        resume_command=_resume_command(ctx.obj, use_sandbox, answers, region))
-    ctx.exit(code)
+    options = {"from_step": None, "only": None, "skip": None, "explain": False, **options}
+    return run_headless(ctx.obj, sandbox=use_sandbox, region=region, yes=yes, answers=answers,
+                        resume_command=_resume_command(ctx.obj, use_sandbox, answers, region),
+                        **options)
 
 
 def _resume_command(obj: dict, use_sandbox: bool, answers: str | None, region: str | None) -> str:

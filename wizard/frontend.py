@@ -1,14 +1,16 @@
 """Choosing a front-end for a bare ``labwiz``: the TUI, plain prompts, or help.
 
 Textual draws on stderr and hangs without a terminal, so the TUI starts only when stdin and
-stderr are TTYs and TERM is not ``dumb``. Otherwise plain prompts when stdin is a TTY, and help
-when nothing can be asked at all.
+stderr are TTYs and TERM is not ``dumb``. Otherwise plain prompts when stdin is a TTY; with no
+terminal at all, the headless runner when ``--answers`` or ``--yes`` says how to answer, and help
+when nothing can be asked.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Callable
 
 import click
 
@@ -19,8 +21,9 @@ def usable_terminal() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty() and term not in ("", "dumb")
 
 
-def launch(ctx: click.Context) -> None:
-    """Start the best front-end this terminal supports."""
+def launch(ctx: click.Context, headless: Callable[[], int] | None = None) -> None:
+    """Start the best front-end this terminal supports; with no terminal to ask in, the
+    ``headless`` runner when the user gave ``--answers`` or ``--yes``, else help."""
     obj = ctx.obj
     if usable_terminal() and not obj.get("plain"):
         try:
@@ -36,5 +39,8 @@ def launch(ctx: click.Context) -> None:
             run_plain = None
         if run_plain is not None:
             ctx.exit(run_plain(obj))
+    if headless is not None and (obj.get("answers") or obj.get("yes")):
+        ctx.exit(headless())
     click.echo(ctx.get_help())
-    click.echo("\nNo interactive terminal: run 'labwiz run --yes --answers FILE' (or --sandbox).")
+    click.echo("\nNo interactive terminal, so nothing can be asked: give the answers and run "
+               "headless, e.g. 'labwiz --answers FILE --yes' (or 'labwiz run --sandbox --yes').")

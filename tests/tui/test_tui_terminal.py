@@ -133,3 +133,31 @@ def test_without_a_tty_labwiz_does_not_hang(tmp_path):
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=60)
     assert demo.returncode == 2 and "needs an interactive terminal" in demo.stderr
+
+
+def test_without_a_tty_labwiz_runs_headless_from_an_answers_file(tmp_path):
+    """`labwiz --answers FILE --yes` with no terminal at all runs the lab headless, asks nothing,
+    and keeps the secret answer off the screen and out of the state."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_"))}
+    env.update(PYTHONPATH=str(ROOT), TERM="xterm-256color", LABWIZ_STEPS="tests.tui.tui_steps:STEPS",
+               LABWIZ_TEST_WORKDIR=str(tmp_path / "w"))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("bucket: headless-bucket\napi_token: canary-t0ken-4242\n")
+    state = tmp_path / "s"
+    result = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(state),
+                             "--answers", str(answers), "--yes"],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Usage:" not in output
+    doc = json.loads((state / "state.json").read_text())
+    assert [doc["steps"][s]["status"] for s in ("prepare", "train", "predict")] == ["done"] * 3
+    assert doc["inputs"]["bucket"] == "headless-bucket"
+    assert "canary-t0ken-4242" not in output and "canary-t0ken-4242" not in json.dumps(doc)
+    # a broken answers file is refused with what to do, before anything runs
+    answers.write_text("- not\n- a mapping\n")
+    again = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(tmp_path / "s2"),
+                            "--answers", str(answers)], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert again.returncode != 0 and "must be a mapping" in again.stdout + again.stderr
