@@ -134,6 +134,10 @@ def known_regions() -> set[str]:
 def host_url(value, ctx=None) -> str:
     """A Kubeflow Pipelines host: an http(s) URL with a host name."""
     text = str(value).strip().rstrip("/")
+    if not text or any(c.isspace() for c in text):
+        raise InputError(f"'{text}' is not a URL (empty, or it contains spaces).",
+                         remediation="Use a URL such as http://localhost:8080 or "
+                         "https://kubeflow.example.com/pipeline.")
     if "://" not in text:
         raise InputError(f"'{text}' has no scheme.",
                          remediation=f"Use a URL such as http://{text} or https://{text}.")
