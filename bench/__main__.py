@@ -3,6 +3,8 @@
 Each ``bench/bench_*.py`` runs in its own process (so one benchmark's imports and memory do not
 colour another's) and prints JSON figures (see :mod:`bench.common`). The table, with medians and
 the machine's description, goes to ``bench/RESULTS.md`` and between the markers in README.md.
+``python -m bench tui kube`` runs only those; the others keep their last figures
+(``bench/results.json``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from bench.common import ROOT
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
+#: every benchmark's latest figures, so that running one benchmark keeps the others' rows
+SAVED = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -89,21 +93,42 @@ def table(results: list[tuple[str, list[dict], str]]) -> str:
     return "\n".join(lines)
 
 
+def load_saved() -> dict[str, dict]:
+    """The figures of every benchmark's latest run (``bench/results.json``), by name."""
+    try:
+        data = json.loads(SAVED.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def main(argv: list[str]) -> int:
-    """Run the benchmarks named in argv (all when none) and write the report."""
+    """Run the benchmarks named in argv (all when none); merge their figures with the saved
+    figures of the others, so a partial run never drops rows, and write the report."""
     paths = sorted((ROOT / "bench").glob("bench_*.py"))
     if argv:
         paths = [p for p in paths if any(a in p.stem for a in argv)]
-    results = []
+        if not paths:
+            print(f"no benchmark matches {' '.join(argv)}; they are: "
+                  + ", ".join(p.stem.removeprefix("bench_")
+                              for p in sorted((ROOT / "bench").glob("bench_*.py"))))
+            return 2
+    saved = load_saved()
     for path in paths:
         started = time.monotonic()
         print(f"running {path.stem} ...", flush=True)
         rows, error = run_one(path, timeout=900)
         print(f"  {len(rows)} figures in {time.monotonic() - started:.1f} s {error}", flush=True)
-        results.append((path.stem.removeprefix("bench_"), rows, error))
-    body = (f"Measured {time.strftime('%Y-%m-%d')} on: {machine()}.\n\n{table(results)}\n")
+        saved[path.stem.removeprefix("bench_")] = {
+            "rows": rows, "error": error, "measured": time.strftime("%Y-%m-%d %H:%M"),
+            "load_average_1m": round(os.getloadavg()[0], 2)}
+    SAVED.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+    results = [(name, entry.get("rows") or [], entry.get("error") or "")
+               for name, entry in sorted(saved.items())]
+    when = sorted({entry.get("measured", "?")[:10] for entry in saved.values()})
+    body = (f"Measured {', '.join(when)} on: {machine()}.\n\n{table(results)}\n")
     RESULTS.write_text("# Benchmark results\n\n" + body)
-    if README.exists() and not argv:
+    if README.exists():
         text = README.read_text()
         if START in text and END in text:
             head, rest = text.split(START, 1)
