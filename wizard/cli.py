@@ -103,6 +103,14 @@ def cli(ctx: click.Context, state_dir, use_sandbox, plain, answers, yes, verbose
         from wizard.frontend import launch
 
         launch(ctx, headless=lambda: _run_headless(ctx, use_sandbox, None, yes, answers))
+    elif use_sandbox and ctx.invoked_subcommand in ("status", "steps", "reset"):
+        # these never talk to a service, but '--sandbox on any command' starts it, so that
+        # the next command (or a learner's kubectl) finds it running
+        from wizard.sandbox import manager
+
+        info = manager.ensure_running(ctx.obj["state_dir"])
+        click.echo(f"Sandbox {'running' if info.reused else 'started'} in {info.region} "
+                   f"(labwiz sandbox status).", err=True)
 
 
 @cli.command()

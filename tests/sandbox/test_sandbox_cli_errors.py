@@ -24,7 +24,7 @@ def test_a_port_clash_is_reported_and_leaves_nothing_running(tmp_path):
         holder.listen(1)
         port = holder.getsockname()[1]
         result = sandbox_cli(state_dir, "up", "--aws-port", str(port))
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert "in use" in result.stderr and str(port) in result.stderr, result.stderr
     assert not manager.status(state_dir)["running"]
 
@@ -33,7 +33,7 @@ def test_a_port_clash_is_reported_and_leaves_nothing_running(tmp_path):
 def test_an_unusable_pace_is_refused_before_anything_starts(tmp_path, pace):
     state_dir = tmp_path / "state"
     result = sandbox_cli(state_dir, "up", env={"LABWIZ_SAGEMAKER_DELAY": pace})
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert f"LABWIZ_SAGEMAKER_DELAY='{pace}'" in result.stderr, result.stderr
     assert "between 0 and 60" in result.stderr and "unset it" in result.stderr
     assert "Traceback" not in result.stderr
@@ -52,7 +52,7 @@ def test_a_stale_pid_is_not_taken_for_a_running_sandbox(tmp_path):
             (sdir / "runtime.json").write_text(json.dumps(doc))
             (sdir / "sandbox.json").write_text(json.dumps({"pid": pid}))
             result = sandbox_cli(state_dir, "status", "--json")
-            assert result.returncode == 1
+            assert result.returncode == 5
             status = json.loads(result.stdout)
             assert not status["running"]
             assert any("gone" in p for p in status["problems"]), status["problems"]
@@ -66,9 +66,9 @@ def test_a_stale_pid_is_not_taken_for_a_running_sandbox(tmp_path):
 def test_commands_on_a_stopped_sandbox_say_what_to_do(tmp_path):
     state_dir = tmp_path / "state"
     status = sandbox_cli(state_dir, "status", module="wizard.sandbox.cli")
-    assert status.returncode == 1 and "labwiz sandbox up" in status.stdout
+    assert status.returncode == 5 and "labwiz sandbox up" in status.stdout
     env = sandbox_cli(state_dir, "env", module="wizard.sandbox.cli")
-    assert env.returncode == 1 and "labwiz sandbox up" in env.stderr
+    assert env.returncode == 5 and "labwiz sandbox up" in env.stderr
     down = sandbox_cli(state_dir, "down")
     assert down.returncode == 0 and "was not running" in down.stdout
     with pytest.raises(manager.SandboxError, match="labwiz sandbox up"):
@@ -123,3 +123,39 @@ def test_two_ups_at_once_share_one_daemon(tmp_path):
         assert manager.status(state_dir)["pid"] == pid
     finally:
         assert sandbox_cli(state_dir, "down").returncode == 0
+
+
+def test_labwiz_run_with_an_unusable_sandbox_explains_and_exits_5(tmp_path):
+    """`labwiz run --sandbox` turns a sandbox that cannot start into labwiz's own error."""
+    env = {**clean_env(), "LABWIZ_SAGEMAKER_DELAY": "fast"}
+    result = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(tmp_path / "s"),
+                             "run", "--sandbox", "--yes"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "LABWIZ_SAGEMAKER_DELAY" in result.stderr
+
+
+def test_up_remembers_the_region_it_last_ran_in(tmp_path):
+    """A plain `up` after `down` comes back in the sandbox's region, not the default's."""
+    state_dir = tmp_path / "state"
+    try:
+        first = sandbox_cli(state_dir, "up", "--region", "us-west-2", "--json")
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)["region"] == "us-west-2"
+        again = sandbox_cli(state_dir, "up", "--json")  # running: reused as it is
+        assert again.returncode == 0 and json.loads(again.stdout)["reused"] is True, again.stderr
+        clash = sandbox_cli(state_dir, "up", "--region", "eu-west-1")
+        assert clash.returncode == 5 and "running in us-west-2" in clash.stderr
+        assert sandbox_cli(state_dir, "down").returncode == 0
+        back = sandbox_cli(state_dir, "up", "--json")
+        assert back.returncode == 0, back.stderr
+        assert json.loads(back.stdout)["region"] == "us-west-2"
+        # '--sandbox' on any command starts it, even on one that talks to no service
+        assert sandbox_cli(state_dir, "down").returncode == 0
+        steps = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", str(state_dir),
+                                "--sandbox", "steps"], env=clean_env(), capture_output=True,
+                               text=True, timeout=150)
+        assert steps.returncode == 0 and "Sandbox started in us-west-2" in steps.stderr, steps
+        assert manager.status(state_dir)["running"]
+    finally:
+        sandbox_cli(state_dir, "down")

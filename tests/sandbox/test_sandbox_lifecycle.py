@@ -196,7 +196,7 @@ def test_objects_survive_down_and_up_with_the_same_ids(sandbox):
     down = sandbox_cli(state_dir, "down")
     assert down.returncode == 0 and "stopped" in down.stdout
     stopped = sandbox_cli(state_dir, "status")
-    assert stopped.returncode == 1 and "not running" in stopped.stdout
+    assert stopped.returncode == 5 and "not running" in stopped.stdout
     up = sandbox_cli(state_dir, "up")
     assert up.returncode == 0, up.stderr
 
@@ -239,7 +239,7 @@ def test_a_sigkilled_daemon_loses_little_and_status_says_so(sandbox):
     wait_for("the AWS snapshot", lambda: aws_health(
         info["services"]["aws"]["url"])["snapshots_written"] > before)
     os.kill(info["pid"], signal.SIGKILL)
-    wait_for("the daemon to die", lambda: sandbox_cli(state_dir, "status").returncode == 1)
+    wait_for("the daemon to die", lambda: sandbox_cli(state_dir, "status").returncode == 5)
     status = json.loads(sandbox_cli(state_dir, "status", "--json").stdout)
     assert not status["running"]
     assert any("gone" in p for p in status["problems"]), status["problems"]
@@ -255,4 +255,4 @@ def test_reset_wipes_everything(sandbox):
     assert result.returncode == 0
     assert not (state_dir / "sandbox").exists()
     env = sandbox_cli(state_dir, "env")
-    assert env.returncode == 1 and "not running" in env.stderr
+    assert env.returncode == 5 and "not running" in env.stderr

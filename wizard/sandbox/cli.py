@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from wizard.errors import ExitCode
+
 from . import faults as faults_mod
 from . import manager
 
@@ -36,8 +38,9 @@ def _state_dir(ctx: click.Context) -> Path:
     return Path(ctx.obj["state_dir"])
 
 
-def _fail(message: str, code: int = 1) -> None:
-    """Print ``message`` to stderr and exit with ``code``."""
+def _fail(message: str, code: int = ExitCode.ENVIRONMENT) -> None:
+    """Print ``message`` to stderr and exit with ``code`` (labwiz's codes: 5 when the sandbox
+    cannot be used, 2 for bad options, 1 when asked to stop)."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
@@ -78,7 +81,9 @@ def _print_table(st: dict) -> None:
 
 
 @sandbox.command()
-@click.option("--region", default=manager.DEFAULT_REGION, show_default=True, help="AWS region.")
+@click.option("--region", default=None,
+              help=f"AWS region (default: the region this sandbox last ran in, else "
+                   f"{manager.DEFAULT_REGION}).")
 @click.option("--fail", "fail_specs", multiple=True, metavar="KIND=VALUE",
               help="Start with this fault (repeatable); see `labwiz sandbox fail --help`.")
 @click.option("--aws-port", type=int, default=0, help="Fixed port for AWS (default: free).")
@@ -94,7 +99,7 @@ def up(ctx, region, fail_specs, aws_port, kube_port, kfp_port, timeout, as_json)
     try:
         faults = [faults_mod.parse(spec) for spec in fail_specs]
     except faults_mod.FaultSpecError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), ExitCode.USAGE)
     try:
         info = manager.up(state_dir, region=region, faults=faults, timeout=timeout,
                           ports={"aws": aws_port, "kube": kube_port, "kfp": kfp_port})
@@ -121,7 +126,7 @@ def down(ctx):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def status(ctx, as_json):
-    """Show each service, its address and health (exit 1 unless all are healthy)."""
+    """Show each service, its address and health (exit 5 unless all are healthy)."""
     st = manager.status(_state_dir(ctx))
     if as_json:
         click.echo(json.dumps(st, indent=2))
@@ -131,7 +136,7 @@ def status(ctx, as_json):
         _print_table(st)
         for problem in st["problems"]:
             click.echo(f"problem: {problem}", err=True)
-    sys.exit(0 if st.get("healthy") else 1)
+    sys.exit(ExitCode.OK if st.get("healthy") else ExitCode.ENVIRONMENT)
 
 
 @sandbox.command()
@@ -157,7 +162,7 @@ def reset(ctx, yes):
     """Stop the sandbox and delete all its data (AWS objects, cluster, runs)."""
     state_dir = _state_dir(ctx)
     if not yes and not click.confirm(f"Delete everything in {manager.sandbox_dir(state_dir)}?"):
-        _fail("nothing deleted", 1)
+        _fail("nothing deleted", ExitCode.STEP_FAILED)
     manager.reset(state_dir)
     click.echo("Sandbox stopped and its data deleted; `labwiz sandbox up` starts afresh.")
 
@@ -171,7 +176,7 @@ def fail(ctx, specs, clear, list_):
     """Set faults while the sandbox runs (or for its next start)."""
     sdir = manager.sandbox_dir(_state_dir(ctx))
     if clear and specs:
-        _fail("give faults to set, or --clear, not both", 2)
+        _fail("give faults to set, or --clear, not both", ExitCode.USAGE)
     current = faults_mod.read(sdir)
     if clear:
         faults_mod.write(sdir, [])
@@ -181,13 +186,13 @@ def fail(ctx, specs, clear, list_):
         try:
             new = [faults_mod.parse(spec) for spec in specs]
         except faults_mod.FaultSpecError as exc:
-            _fail(str(exc), 2)
+            _fail(str(exc), ExitCode.USAGE)
         kinds = {f.kind for f in new}
         current = [f for f in current if f.kind not in kinds] + new
         faults_mod.write(sdir, current)
     elif not list_:
         _fail("name faults to set (KIND=VALUE), or use --list or --clear.\nValid faults:\n"
-              + faults_mod.help_text(), 2)
+              + faults_mod.help_text(), ExitCode.USAGE)
     if current:
         click.echo("Faults in force: " + ", ".join(str(f) for f in current))
     else:

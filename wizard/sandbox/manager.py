@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from wizard.errors import EnvironmentProblem
+
 from . import faults as faults_mod
 
 DEFAULT_REGION = "eu-west-1"
@@ -28,8 +30,9 @@ URL_SERVICES = ("aws", "kube", "kfp")
 PART_ORDER = ("aws", "sagemaker", "kube", "provision", "kfp", "ack")  # the daemon's start order
 
 
-class SandboxError(RuntimeError):
-    """The sandbox cannot do what was asked; the message says what to do next."""
+class SandboxError(EnvironmentProblem, RuntimeError):
+    """The sandbox cannot do what was asked; the message says what to do next (exit code 5,
+    like every service labwiz cannot use)."""
 
 
 @dataclass
@@ -320,10 +323,12 @@ def sagemaker_pace() -> float:
     return pace
 
 
-def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None,
+def up(state_dir: Path, region: str | None = None, faults: list | None = None,
        ports: dict[str, int] | None = None, timeout: float = START_TIMEOUT) -> SandboxInfo:
     """Start the sandbox (or reuse the running one) and wait until every service is healthy.
 
+    ``region`` None means the sandbox's own: the running one's, else the region it last ran
+    in (its data is kept per state directory), else eu-west-1.
     ``faults`` (``Fault`` objects or ``KIND=VALUE`` strings), when not empty, replace the
     fault set, also on a sandbox that is already running.
     Raises :class:`SandboxError` with the log's tail when it cannot get healthy in time.
@@ -335,6 +340,8 @@ def up(state_dir: Path, region: str = DEFAULT_REGION, faults: list | None = None
     if parsed:  # no faults given: keep those already set (`labwiz sandbox fail --clear` clears)
         faults_mod.write(sdir, parsed)
     pid = _daemon_pid(sdir)
+    if region is None:
+        region = (_read_json(sdir / "runtime.json") or {}).get("region") or DEFAULT_REGION
     if pid is not None:
         runtime = _read_json(sdir / "runtime.json") or {}
         if runtime.get("region") and runtime["region"] != region:
@@ -396,9 +403,6 @@ def ensure_running(state_dir: Path, region: str | None = None) -> SandboxInfo:
     if info is not None and (region is None or region == info.region):
         info.reused = True
         return info
-    if region is None:
-        previous = _read_json(sandbox_dir(state_dir) / "runtime.json") or {}
-        region = previous.get("region") or DEFAULT_REGION
     return up(state_dir, region=region)
 
 
