@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from kube_helpers import PROFILE
@@ -251,6 +252,35 @@ def test_kubectl_rejects_invalid_custom_resource(cluster):
     unknown = cluster.kubectl("get", "flurbles", check=False)
     assert unknown.returncode == 1
     assert "doesn't have a resource type \"flurbles\"" in unknown.stderr
+
+
+@pytest.mark.parametrize("api_version,kind", [("example.com/v1", "Widget"), ("v1", "Flurble")])
+def test_kubectl_apply_of_an_unknown_kind_says_to_install_the_crd(cluster, api_version, kind):
+    """kubectl's own message for a kind nobody serves, with validation on (the default)."""
+    manifest = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}}
+    out = cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest), check=False)
+    assert out.returncode == 1
+    assert f'no matches for kind "{kind}"' in out.stderr, out.stderr
+    assert "ensure CRDs are installed first" in out.stderr
+
+
+def test_openapi_v2_answers_json_and_protobuf(cluster):
+    """/openapi/v2 exists in both forms kubectl and other clients ask for."""
+    from wizard.sandbox.kube.discovery import OPENAPI_V2_PROTOBUF
+
+    raw = cluster.kubectl("get", "--raw", "/openapi/v2")
+    assert json.loads(raw.stdout)["swagger"] == "2.0"
+    import urllib.request
+    import ssl
+
+    req = urllib.request.Request(cluster.url + "/openapi/v2", headers={
+        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        "Authorization": f"Bearer {cluster.token}"})
+    context = ssl._create_unverified_context() if cluster.url.startswith("https") else None
+    with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+        assert resp.headers["Content-Type"] == OPENAPI_V2_PROTOBUF
+        body = resp.read()
+    assert body.startswith(b"\x0a\x032.0")  # field 1 (swagger) = "2.0"
 
 
 def test_auth_can_i_and_whoami(cluster):

@@ -182,7 +182,15 @@ class KubeApi:
             if wants_aggregated(req.header("accept")):
                 return Response(200, discovery_v2(types, core=segs == ["api"]),
                                 headers={"Vary": "Accept"}, content_type=V2_MEDIA_TYPE)
-        if path in ("/version", "/version/"):
+        if segs == ["openapi", "v2"]:
+            # kubectl validates against /openapi/v3 and falls back here for a kind it does not
+            # find there; without this it reports "could not find the requested resource"
+            # instead of the real "no matches for kind ... ensure CRDs are installed first"
+            if "protobuf" in (req.header("accept") or ""):
+                return Response(200, discovery.openapi_v2_protobuf(),
+                                content_type=discovery.OPENAPI_V2_PROTOBUF)
+            doc = discovery.openapi_v2()
+        elif path in ("/version", "/version/"):
             doc = discovery.VERSION
         elif segs == ["api"]:
             doc = discovery.api_versions(self.host)

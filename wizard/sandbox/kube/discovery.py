@@ -113,3 +113,29 @@ def openapi_root(types: list[ResourceType], schema_of=None) -> dict[str, Any]:
             digest = hashlib.sha512(doc).hexdigest()[:64].upper()
             paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
+
+
+#: the media type /openapi/v2 answers in protobuf (kubectl asks for "...spec.v2@v1.0+protobuf",
+#: but Go's media-type parser refuses an "@" in the answer, so the server spells it with a dot)
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def openapi_v2() -> dict[str, Any]:
+    """``/openapi/v2`` as JSON: a Swagger 2.0 document without definitions. Schemas are served
+    per group-version by ``/openapi/v3``; this one exists so that kubectl's fallback finds a
+    document and goes on to its own "no matches for kind" message for unknown kinds."""
+    return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]},
+            "paths": {}, "definitions": {}}
+
+
+def openapi_v2_protobuf() -> bytes:
+    """The same document in the protobuf form kubectl asks for (gnostic's ``Document``: field 1
+    ``swagger``, field 2 ``info`` with ``title`` 1 and ``version`` 2, field 8 ``paths``)."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        # wire type 2 (length-delimited); every length here is below 128, so one byte
+        assert len(payload) < 128
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    info = field(1, b"Kubernetes") + field(2, VERSION["gitVersion"].encode())
+    return field(1, b"2.0") + field(2, info) + field(8, b"")
