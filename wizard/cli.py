@@ -135,7 +135,6 @@ def _run_headless(ctx: click.Context, use_sandbox: bool, region: str | None, yes
     """The headless runner (``labwiz run``, or a bare ``labwiz`` with no terminal)."""
     from wizard.session import run_headless
 
-    options = {"from_step": None, "only": None, "skip": None, "explain": False, **options}
     return run_headless(ctx.obj, sandbox=use_sandbox, region=region, yes=yes, answers=answers,
                         resume_command=_resume_command(ctx.obj, use_sandbox, answers, region),
                         **options)

@@ -14,8 +14,8 @@ from wizard.logsetup import setup_logging
 
 
 def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, answers: str | None,
-                 from_step: str | None, only: str | None, skip: str | None, explain: bool,
-                 resume_command: str, prompter: Callable | None = None,
+                 resume_command: str, from_step: str | None = None, only: str | None = None,
+                 skip: str | None = None, explain: bool = False, prompter: Callable | None = None,
                  confirm: Callable[[str], bool] | None = None, reporter=None) -> int:
     """Run (or explain) the lab without a TUI; return the exit code."""
     from wizard.engine import Runner, explain as explain_steps

@@ -9,7 +9,6 @@ that need a service that is down are skipped with a pointer to the check that fa
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +43,6 @@ class DoctorClients(Clients):
             self._aws[service] = self.session.client(service, **kwargs)
         return self._aws[service]
 
-    @cached_property
-    def kube(self):
-        """The kubernetes ``ApiClient``, without the long retry loop of the steps' client."""
-        api = Clients.kube.func(self)  # build as the steps do, then shorten the retries
-        import urllib3
-
-        api.configuration.retries = urllib3.Retry(total=1, backoff_factor=0.1,
-                                                  status_forcelist=[502, 503, 504],
-                                                  allowed_methods=None, raise_on_status=False)
-        api.rest_client.pool_manager.connection_pool_kw["retries"] = api.configuration.retries
-        return api
-
 
 class DoctorContext:
     """State, facts and clients for one doctor run (shared by every check in it)."""
@@ -66,7 +53,8 @@ class DoctorContext:
         self.target = target
         self.doc = doc
         self.pipeline_paths = [Path(p) for p in pipeline_paths]
-        self.clients = DoctorClients(target)
+        # one retry per Kubernetes or KFP call: the doctor reports a flaky service, not waits it out
+        self.clients = DoctorClients(target, http_retries=1)
         self._probes: dict[str, tuple[bool, str]] = {}
         self.cache: dict[str, Any] = {}
 

@@ -55,9 +55,7 @@ class MainScreen(Screen):
                         yield Static("", id="commands-path")
                     with TabPane("Log", id="tab-log"):
                         yield ProgressPanel(id="progress")
-                        # min_width=1: wrap at the pane's width (RichLog lays out at least 78 columns)
-                        yield RichLog(id="log", wrap=True, markup=False, highlight=False,
-                                      min_width=1)
+                        yield RichLog(id="log", wrap=True, markup=False, highlight=False)
                     with TabPane("Monitor", id="tab-monitor"):
                         yield MonitorView(id="monitor")
                     with TabPane("Endpoint", id="tab-endpoint"):
