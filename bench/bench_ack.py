@@ -68,6 +68,10 @@ def main() -> int:
         report = fidelity_report(crds, REAL_DIR)
         figures["fidelity_min_spec"] = min(report[k]["spec"] for k in LAB_KINDS)
         figures["fidelity_min_status"] = min(report[k]["status"] for k in LAB_KINDS)
+        figures["precision_min_spec"] = round(
+            min(report[k]["spec_precision"] for k in LAB_KINDS), 4)
+        figures["precision_min_status"] = round(
+            min(report[k]["status_precision"] for k in LAB_KINDS), 4)
         figures["fidelity_min_spec_deep"] = round(min(report[k]["spec_deep"] for k in LAB_KINDS), 4)
         figures["fidelity_min_status_deep"] = round(
             min(report[k]["status_deep"] for k in LAB_KINDS), 4)
@@ -90,6 +94,10 @@ LABELS = {
                           ">= 95"),
     "fidelity_min_status": ("fidelity to ACK v1.9.1, top-level status fields, worst lab kind",
                             "%", ">= 95"),
+    "precision_min_spec": ("derived top-level spec fields that real ACK v1.9.1 also has, worst "
+                           "lab kind", "%", ""),
+    "precision_min_status": ("derived top-level status fields that real ACK v1.9.1 also has, "
+                             "worst lab kind", "%", ""),
     "fidelity_min_spec_deep": ("fidelity to ACK v1.9.1, nested spec fields, worst lab kind", "%",
                                ""),
     "fidelity_min_status_deep": ("fidelity to ACK v1.9.1, nested status fields, worst lab kind",

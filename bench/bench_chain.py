@@ -32,7 +32,7 @@ def main() -> int:
     from kubernetes import client, config
 
     from bench.common import MemorySampler, median, report
-    from chain_lab import run_chain
+    from chain_lab import cluster_purity, run_chain, trained_centroids
     from wizard.sandbox import manager
     from wizard.sandbox.mnist import build_mnist_pkl_gz
 
@@ -60,6 +60,7 @@ def main() -> int:
             custom = client.CustomObjectsApi(client.ApiClient(configuration))
             runtime = session.client("sagemaker-runtime", endpoint_url=aws_url)
             wholes: list[float] = []
+            purities: list[float] = []
             stages: dict[str, list[float]] = {}
             for n in range(RUNS):  # each run its own names, in the same sandbox
                 started = time.perf_counter()
@@ -69,6 +70,8 @@ def main() -> int:
                                         ContentType="text/csv",
                                         Body=",".join(["0"] * 784))["Body"].read()
                 wholes.append(time.perf_counter() - started)
+                artifact = chain["training"]["modelArtifacts"]["s3ModelArtifacts"]
+                purities.append(cluster_purity(trained_centroids(s3, artifact), data))
                 # each run starts as the first did: no endpoint of an earlier run still serving
                 custom.delete_namespaced_custom_object(
                     "sagemaker.services.k8s.aws", "v1alpha1", info["profile_namespace"],
@@ -83,6 +86,9 @@ def main() -> int:
            load_average=round(os.getloadavg()[0], 2))
     for name, seconds in stages.items():
         report(f"chain stage: {name}", median(seconds), "s", runs=len(seconds))
+    report("cluster purity of the trained k-means on the test split (k=10; chance 0.1)",
+           median(purities), "", runs=len(purities), lowest=round(min(purities), 3),
+           highest=round(max(purities), 3))
     report("sandbox peak memory during the chain (daemon and workers, sampled)",
            peaks["sandbox"], "MiB", target="<= 1024")
     return 0

@@ -367,6 +367,42 @@ def test_transient_faults_are_ridden_out(lab: Any, trained: tuple[dict, list]) -
     assert _condition(obj, "ACK.Recoverable") is None  # cleared once a call succeeded
 
 
+def test_access_denied_is_recoverable_and_heals(lab: Any, trained: tuple[dict, list]) -> None:
+    """SageMaker refusing the controller (AccessDeniedException: its role lacks permissions) is
+    ACK.Recoverable, not Terminal, with AWS's code and message; once the permission is there
+    (the fault cleared) the next retry creates the model and the condition goes away."""
+    from ack_samples import model
+    from wizard.kmeans_images import kmeans_image_uri
+
+    body = model("ack-model-denied")
+    body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
+    body["spec"]["primaryContainer"].update(
+        image=kmeans_image_uri(REGION),
+        modelDataURL=trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"])
+    _set_faults(lab, "sagemaker=AccessDenied")
+    try:
+        _create(lab, body)
+
+        def recoverable() -> dict | None:
+            """The resource once ACK.Recoverable is True."""
+            obj = _get(lab, "models", "ack-model-denied")
+            cond = _condition(obj, "ACK.Recoverable")
+            return obj if cond and cond["status"] == "True" else None
+
+        obj = _wait("ACK.Recoverable", recoverable)
+    finally:
+        _set_faults(lab)
+    cond = _condition(obj, "ACK.Recoverable")
+    assert "AccessDeniedException" in cond.get("reason", "") + cond.get("message", "")
+    assert "sagemaker:CreateModel" in cond["message"]
+    assert _condition(obj, "ACK.Terminal") is None
+    assert _condition(obj, "ACK.ResourceSynced")["status"] == "False"
+    healed = _wait("the model to sync once allowed",
+                   lambda: _synced(lab, "Model", "ack-model-denied"))
+    assert healed["status"]["ackResourceMetadata"]["arn"].endswith(":model/ack-model-denied")
+    assert _condition(healed, "ACK.Recoverable") is None
+
+
 def test_transform_job_completes(lab: Any, trained: tuple[dict, list]) -> None:
     """A TransformJob over a Model resource runs for real and reports Completed."""
     from ack_samples import model, transform_job

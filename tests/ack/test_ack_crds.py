@@ -33,9 +33,11 @@ def real() -> dict[str, dict]:
 def test_fidelity_per_lab_kind(derived: list[dict], real: dict) -> None:
     """Every lab kind has at least 95 % of the real CRD's top-level spec and status fields."""
     shares = fidelity(derived, REAL_DIR)
-    print("\nkind                      spec    status")
+    report = fidelity_report(derived, REAL_DIR)
+    print("\nkind                      spec    status  (precision: spec status)")
     for kind, row in shares.items():
-        print(f"{kind:25} {row['spec']:6.1%}  {row['status']:6.1%}")
+        print(f"{kind:25} {row['spec']:6.1%}  {row['status']:6.1%}"
+              f"  ({report[kind]['spec_precision']:6.1%} {report[kind]['status_precision']:6.1%})")
     assert set(shares) == set(LAB_KINDS)
     for kind, row in shares.items():
         assert row["spec"] >= TARGET, (kind, fidelity_report(derived, REAL_DIR)[kind])
@@ -58,6 +60,19 @@ def test_fidelity_detects_a_missing_field(derived: list[dict], real: dict) -> No
     del props["status"]["properties"]["endpointStatus"]
     row = fidelity([crd], REAL_DIR)["Endpoint"]
     assert row["spec"] < 1.0 and row["status"] < 1.0
+
+
+def test_precision_counts_fields_real_ack_lacks(derived: list[dict], real: dict) -> None:
+    """The reverse direction is measured too: a field only the derived CRD has lowers precision,
+    and the extra field is named, while coverage stays at 1.0."""
+    crd = copy.deepcopy(next(c for c in derived if c["spec"]["names"]["kind"] == "Model"))
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    before = fidelity_report([crd], REAL_DIR)["Model"]
+    props["spec"]["properties"]["notAnAckField"] = {"type": "string"}
+    after = fidelity_report([crd], REAL_DIR)["Model"]
+    assert after["spec_precision"] < before["spec_precision"]
+    assert "notAnAckField" in after["spec_extra"]
+    assert after["spec"] == before["spec"]
 
 
 def _check_structural(schema: dict, path: str, errors: list[str], root: bool = False) -> None:

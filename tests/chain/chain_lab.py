@@ -132,3 +132,33 @@ def run_chain(info: dict, custom: Any, run_id: str,
         "transformOutput": p.bt_output, "transformResources": p.bt_resources,
         "maxConcurrentTransforms": 1, "maxPayloadInMB": 6}, "transformJobStatus", "Completed"))
     return {"plan": p, "training": training, "endpoint_name": p.ep_name}
+
+
+def trained_centroids(s3: Any, artifact: str) -> Any:
+    """The centroids in the ``model.tar.gz`` a training job wrote at ``artifact`` (an s3:// URI)."""
+    import io
+    import tarfile
+
+    import numpy as np
+
+    bucket, key = artifact[len("s3://"):].split("/", 1)
+    blob = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        model = json.load(tar.extractfile("kmeans-model.json"))
+    return np.array(model["centroids"])
+
+
+def cluster_purity(centroids: Any, data_path: Any) -> float:
+    """Cluster purity on the test split of ``data_path`` (a lab-shaped mnist.pkl.gz): each digit
+    goes to its nearest centroid, each cluster votes its majority label, and the share of digits
+    whose label is their cluster's majority is the purity (chance is about 0.1 for ten digits)."""
+    import gzip
+    import pickle
+
+    import numpy as np
+
+    with gzip.open(data_path, "rb") as fh:
+        _, _, (test_x, test_y) = pickle.load(fh, encoding="latin1")
+    clusters = np.linalg.norm(test_x[:, None, :] - centroids[None, :, :], axis=2).argmin(axis=1)
+    majority = sum(int(np.bincount(test_y[clusters == c]).max()) for c in set(clusters))
+    return majority / len(test_y)

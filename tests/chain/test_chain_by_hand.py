@@ -8,15 +8,13 @@ the nearest centroid of the model the training job wrote.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import pickle
-import tarfile
 
 import numpy as np
 import pytest
 
-from chain_lab import run_chain
+from chain_lab import cluster_purity, run_chain, trained_centroids
 
 pytestmark = pytest.mark.slow
 
@@ -63,11 +61,7 @@ def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
     assert listed.get("KeyCount", 0) >= 1, f"batch transform wrote nothing under {transform_out}"
 
     # the model the training job wrote: its centroids
-    bucket, key = artifact[5:].split("/", 1)
-    blob = sandbox["aws"]("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
-        model = json.load(tar.extractfile("kmeans-model.json"))
-    centroids = np.array(model["centroids"])
+    centroids = trained_centroids(sandbox["aws"]("s3"), artifact)
     assert centroids.shape == (10, 784)
     with gzip.open(sandbox["data"], "rb") as fh:
         _, _, (test_x, test_y) = pickle.load(fh, encoding="latin1")
@@ -82,8 +76,6 @@ def test_chain_of_custom_resources_serves_the_nearest_centroid(sandbox):
         assert prediction["distance_to_cluster"] == pytest.approx(distances.min(), rel=1e-3)
 
     # cluster purity on the test split (k=10): each cluster votes its majority label
-    clusters = np.linalg.norm(test_x[:, None, :] - centroids[None, :, :], axis=2).argmin(axis=1)
-    majority = sum(np.bincount(test_y[clusters == c]).max() for c in set(clusters))
-    purity = majority / len(test_y)
+    purity = cluster_purity(centroids, sandbox["data"])
     print(f"cluster purity on the test split (k=10): {purity:.3f}")
     assert purity > 0.5

@@ -10,7 +10,9 @@ Two families:
 * *Scenario* faults reproduce one of the lab's known failures with AWS's real error codes:
   ``training=ResourceLimitExceeded``, ``endpoint=ResourceLimitExceeded``,
   ``endpoint=FailedToReachInService``, ``role=AccessDenied`` (SageMaker cannot assume the
-  execution role), ``s3=AccessDenied``, ``invoke=AccessDenied``.
+  execution role), ``sagemaker=AccessDenied`` (the caller may not create, change or delete
+  SageMaker resources: the ACK controller's role without SageMaker permissions),
+  ``s3=AccessDenied``, ``invoke=AccessDenied``.
 * *Transient* faults fail a share of calls, spread evenly so that a bounded retry always gets
   through: ``throttle=0.2`` (AWS throttling), ``aws-5xx=0.1``, ``kube-5xx=0.1``, ``kfp-5xx=0.1``.
 """
@@ -30,6 +32,7 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "training": ("ResourceLimitExceeded",),
     "endpoint": ("ResourceLimitExceeded", "FailedToReachInService"),
     "role": ("AccessDenied",),
+    "sagemaker": ("AccessDenied",),
     "s3": ("AccessDenied",),
     "invoke": ("AccessDenied",),
 }

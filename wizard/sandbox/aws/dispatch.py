@@ -192,6 +192,17 @@ class AwsDispatcher:
             and faults.scenario("s3") == "AccessDenied"
         ):
             return error_response(info, 403, "AccessDenied", "Access Denied", method)
+        if (
+            info.protocol == "json"
+            and info.service == "sagemaker"
+            and not info.read_only
+            and faults.scenario("sagemaker") == "AccessDenied"
+        ):
+            action = f"sagemaker:{info.operation}"
+            return error_response(
+                info, 400, "AccessDeniedException",
+                f"User: the caller is not authorized to perform: {action} because no "
+                f"identity-based policy allows the {action} action", method)
         if faults.transient("throttle"):
             if info.protocol == "s3":
                 return error_response(info, 503, "SlowDown", "Please reduce your request rate.", method)
