@@ -43,7 +43,8 @@ under the lab's prefix."""
                              "--output", str(out_dir / f"{package.PACKAGE_BASENAME}.yaml")))
         yaml_path, tar_path = package.compile_package(
             components, out_dir, region=region, bucket=bucket,
-            role_arn=creds.get("execution_role_arn") or "", prefix=prefix)
+            role_arn=creds.get("execution_role_arn") or "", prefix=prefix,
+            lineage=ctx.ledger.lineage)
         spec = package.read_spec(tar_path)
         package.check_spec(spec, TASKS, PARAMETERS)
         reporter.log(f"Compiled {len(TASKS)} tasks and {len(PARAMETERS)} parameters into "

@@ -22,7 +22,9 @@ def run_parameters(ctx: Context) -> dict:
             "processing_image": processing_image_uri(region),
             "data_uri": data.get("data_uri") or "", "script_uri": data.get("script_uri") or "",
             # the sandbox finishes in seconds: poll often there; real jobs take minutes
-            "poll_interval_seconds": 1 if ctx.target.is_sandbox else 30}
+            "poll_interval_seconds": 1 if ctx.target.is_sandbox else 30,
+            # labels the run's custom resources and tags their SageMaker resources for cleanup
+            "lineage": ctx.ledger.lineage}
 
 
 class RunMonitoringStep(Step):
@@ -45,10 +47,13 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
         if not up.get("version_id"):
             raise InputError("The pipeline is not uploaded yet.",
                              remediation="Run the upload step first.")
-        graph = monitor.task_graph(package.read_spec(compiled.get("yaml_path")
-                                                     or compiled["package_path"]))
+        spec = package.read_spec(compiled.get("yaml_path") or compiled["package_path"])
+        graph = monitor.task_graph(spec)
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
         params = run_parameters(ctx)
+        declared = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+        if "lineage" not in declared:  # a package compiled by an older labwiz: KFP would refuse it
+            params.pop("lineage")
         connect.apply_credentials(ctx, ctx.input("kfp_token"), ctx.input("kfp_cookie"))
         given = None if up.get("kfp_host_forwarded") else up.get("kfp_host")
         with connect.kfp_connection(ctx, reporter, given) as (client, host):

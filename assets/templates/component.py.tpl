@@ -49,8 +49,9 @@ $values
         _result = _runtime.run_component(
             _component, _values, namespace=namespace, resource_name=resource_name,
             timeout_seconds=timeout_seconds, poll_interval_seconds=poll_interval_seconds,
-            delete_on_termination=delete_on_termination)
+            delete_on_termination=delete_on_termination, lineage=lineage, run_id=run_id)
     except _runtime.ComponentError as _exc:
-        _runtime.main_error(_exc)
+        # raised, not sys.exit(1): the exception's message becomes the task's error
+        raise _runtime.fail_task(_exc) from None
     _outputs = _namedtuple("Outputs", $output_names)
     return _outputs(**{_name: _result[_name] for _name in _outputs._fields})

@@ -37,6 +37,8 @@ def test_crd_generates_compiles_and_round_trips(crd_file, out_dir):
     assert {f["key"] for f in table["fields"].values()} == crd_keys          # 100 %, nothing dropped
     assert len(table["fields"]) == len(crd_keys)                              # and one input per key
     assert {f["key"] for f in table["fields"].values() if f["required"]} == required
+    # where the lineage tags go: every kind with SageMaker tags (all but PipelineExecution)
+    assert table["tags_key"] == ("tags" if "tags" in crd_keys else None)
 
     compiled = yaml.safe_load(result.component_yaml.read_text())
     [comp] = compiled["components"].values()

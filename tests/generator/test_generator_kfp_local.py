@@ -71,5 +71,10 @@ def test_endpoint_terminal_condition_fails_the_task(sandbox, offline_env, capfd)
         _component(data, "endpoints")(endpoint_name="kmeans-endpoint", endpoint_config_name="kmeans-config",
                                       poll_interval_seconds=1, timeout_seconds=60)
     ctl.join()
-    out = capfd.readouterr().out
+    captured = capfd.readouterr()
+    out = captured.out + captured.err
     assert "ERROR: kmeans-endpoint failed: ACK.Terminal: ResourceLimitExceeded" in out
+    # the exception that ends the step carries the same message: it is what KFP shows as the error
+    raised = [line.strip() for line in out.splitlines()
+              if line.strip().startswith("ack_component_runtime.ComponentError: ")]
+    assert raised and "kmeans-endpoint failed: ACK.Terminal: ResourceLimitExceeded" in raised[-1], out[-3000:]

@@ -347,19 +347,22 @@ def test_transient_api_errors_are_retried(tmp_path, capsys):
         server.stop()
 
 
-def test_sigterm_deletes_the_resource_when_asked(kube, tmp_path):
-    """A cancelled run (SIGTERM) exits 143 and deletes the resource only with delete_on_termination."""
+def test_sigterm_deletes_the_resource_by_default(kube, tmp_path):
+    """A cancelled run (SIGTERM) exits 143 and deletes the resource unless delete_on_termination is off."""
     api, kubeconfig = kube
     script = textwrap.dedent("""
         import json, sys
         from wizard.generator import runtime as rt
-        table, values, delete = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "1"
+        table, values, mode = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+        # "default" passes no delete_on_termination at all: the default must delete
+        extra = {} if mode == "default" else {"delete_on_termination": mode == "1"}
         rt.run_component(table, values, namespace="%s", poll_interval_seconds=0.05,
-                         timeout_seconds=60, delete_on_termination=delete)
+                         timeout_seconds=60, **extra)
     """ % NS)
-    for name, delete in (("train-cancel-drop", True), ("train-cancel-keep", False)):
+    for name, mode, delete in (("train-cancel-default", "default", True),
+                               ("train-cancel-drop", "1", True), ("train-cancel-keep", "0", False)):
         proc = subprocess.Popen([str(PYTHON), "-c", script, json.dumps(_training(name)),
-                                 json.dumps(_training_values(name)), "1" if delete else "0"],
+                                 json.dumps(_training_values(name)), mode],
                                 cwd=REPO_ROOT, env={**os.environ, "KUBECONFIG": str(kubeconfig)},
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         client = ack(api, "trainingjobs")
@@ -373,3 +376,90 @@ def test_sigterm_deletes_the_resource_when_asked(kube, tmp_path):
         assert proc.returncode == 143, out
         assert "terminated" in out
         assert (client.get(name) is None) is delete, out
+
+
+def test_generated_component_deletes_on_termination_by_default(tmp_path):
+    """The compiled component's delete_on_termination input defaults to True (a user may pass False)."""
+    import yaml
+
+    from generator_helpers import CRD_DIR
+    from wizard.generator.core import generate
+    from wizard.generator.crds import load_crds_from_path
+
+    [crd] = load_crds_from_path(CRD_DIR / "sagemaker.services.k8s.aws_trainingjobs.yaml")
+    compiled = yaml.safe_load(generate(crd, tmp_path).component_yaml.read_text())
+    [comp] = compiled["components"].values()
+    params = comp["inputDefinitions"]["parameters"]
+    assert params["delete_on_termination"]["defaultValue"] is True
+    assert params["delete_on_termination"]["isOptional"] is True
+    assert params["lineage"]["defaultValue"] == "" and params["run_id"]["defaultValue"] == ""
+
+
+# ---------------------------------------------------------------- lineage labels and tags
+
+def test_lineage_keys_match_what_labwiz_uses():
+    """The runtime cannot import labwiz, so its copies of the label and tag keys are checked here."""
+    from wizard import ledger
+    assert rt.LINEAGE_LABEL == ledger.LABEL_KEY and rt.LINEAGE_TAG == ledger.TAG_KEY
+    labels, tags = rt.lineage_marks("0f4c2a", "run-1")
+    assert tags == {**ledger.Ledger({"lineage": "0f4c2a"}, lambda: None).tags(), rt.RUN_ID_TAG: "run-1"}
+    assert labels == {rt.LINEAGE_LABEL: "0f4c2a", rt.RUN_ID_LABEL: "run-1"}
+
+
+def test_lineage_marks_empty_and_invalid():
+    """No lineage: nothing added. A lineage that cannot be a label value fails; an odd run id is tag-only."""
+    assert rt.lineage_marks("", "run-1") == ({}, {})
+    assert rt.lineage_marks(None, None) == ({}, {})
+    with pytest.raises(rt.ComponentError, match=r"input 'lineage' \('not a label!'\) cannot be a Kubernetes label"):
+        rt.lineage_marks("not a label!")
+    long_run = "mnist-classification-pipeline-" + "2" * 40  # kfp.local's ids can pass 63 characters
+    labels, tags = rt.lineage_marks("lab-1", long_run)
+    assert rt.RUN_ID_LABEL not in labels and tags[rt.RUN_ID_TAG] == long_run
+
+
+def test_lineage_labels_and_tags_on_the_resource(kube):
+    """The CR carries the lineage and run-id labels; our tags follow the user's, whose values win."""
+    api, _ = kube
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model/lineage-model"
+    ctl = Controller(api, "models", NS, "lineage-model", [synced(arn)])
+    model = {**MODEL, "tags_key": "tags"}
+    user_tags = [{"key": "team", "value": "ml"}, {"key": "labwiz:managed", "value": "by-hand"}]
+    rt.run_component(model, {"model_name": "lineage-model", "tags": user_tags}, namespace=NS,
+                     poll_interval_seconds=0.05, timeout_seconds=30, api=api,
+                     lineage="5d1e0c7a-lab", run_id="3f2a9c1e-77aa")
+    ctl.join()
+    stored = ack(api).get("lineage-model")
+    assert stored["metadata"]["labels"] == {"labwiz.dev/lineage": "5d1e0c7a-lab",
+                                            "labwiz.dev/kfp-run-id": "3f2a9c1e-77aa"}
+    assert stored["spec"]["tags"] == user_tags + [{"key": "labwiz:lineage", "value": "5d1e0c7a-lab"},
+                                                  {"key": "labwiz:kfp-run-id", "value": "3f2a9c1e-77aa"}]
+    from kubernetes import client
+    found = client.CustomObjectsApi(api).list_namespaced_custom_object(
+        GROUP, VERSION, NS, "models", label_selector="labwiz.dev/lineage=5d1e0c7a-lab")["items"]
+    assert [o["metadata"]["name"] for o in found] == ["lineage-model"]
+
+
+def test_no_lineage_means_no_label_and_no_tags(kube):
+    """Without a lineage the resource is exactly what the inputs say; a kind without tags gets labels only."""
+    api, _ = kube
+    ctl = Controller(api, "models", NS, "plain-model", [synced("arn:m")])
+    rt.run_component({**MODEL, "tags_key": "tags"}, {"model_name": "plain-model"}, namespace=NS,
+                     poll_interval_seconds=0.05, timeout_seconds=30, api=api)
+    ctl.join()
+    stored = ack(api).get("plain-model")
+    assert "labels" not in stored["metadata"] and "tags" not in stored["spec"]
+    ctl = Controller(api, "models", NS, "untagged-model", [synced("arn:u")])
+    rt.run_component({**MODEL, "tags_key": None}, {"model_name": "untagged-model"}, namespace=NS,
+                     poll_interval_seconds=0.05, timeout_seconds=30, api=api, lineage="lab-2")
+    ctl.join()
+    stored = ack(api).get("untagged-model")
+    assert stored["metadata"]["labels"] == {"labwiz.dev/lineage": "lab-2"} and "tags" not in stored["spec"]
+
+
+def test_invalid_lineage_creates_nothing(kube):
+    """A bad lineage fails before any resource exists."""
+    api, _ = kube
+    with pytest.raises(rt.ComponentError, match="cannot be a Kubernetes label value"):
+        rt.run_component({**MODEL, "tags_key": "tags"}, {"model_name": "never-made"}, namespace=NS,
+                         poll_interval_seconds=0.05, timeout_seconds=5, api=api, lineage="-bad-")
+    assert ack(api).get("never-made") is None

@@ -63,6 +63,46 @@ def test_compiles_with_every_task_and_parameter(generated):
     assert {"max_concurrent_transforms", "max_payload_in_mb"} <= set(transform["inputs"]["parameters"])
 
 
+def test_every_sagemaker_task_gets_the_lineage_and_the_run_id(generated):
+    """The lineage parameter (default: the lab's) and the run id reach each generated component."""
+    tmp, paths, _ = generated
+    yaml_path, _ = package.compile_package(paths, tmp / "lineage", region="eu-west-1", bucket="b",
+                                           role_arn="", lineage="5d1e0c7a-lab")
+    spec = package.read_spec(yaml_path)
+    assert spec["root"]["inputDefinitions"]["parameters"]["lineage"]["defaultValue"] == "5d1e0c7a-lab"
+    sagemaker_tasks = {"processing", "tuning", "training", "model", "endpoint-config", "endpoint",
+                       "batch-transform"}
+    seen = set()
+    for task in spec["root"]["dag"]["tasks"].values():
+        name = task["taskInfo"]["name"]
+        if name not in sagemaker_tasks:
+            continue
+        seen.add(name)
+        params = task["inputs"]["parameters"]
+        assert params["lineage"]["componentInputParameter"] == "lineage", name
+        assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}", name
+    assert seen == sagemaker_tasks
+
+
+def test_components_without_lineage_inputs_still_build(generated, tmp_path):
+    """Components generated before the lineage inputs existed: the pipeline builds without them."""
+    import yaml
+
+    _, paths, _ = generated
+    old = {}
+    for kind, path in paths.items():
+        doc = yaml.safe_load(open(path))
+        for comp in doc["components"].values():
+            for name in ("lineage", "run_id"):
+                comp["inputDefinitions"]["parameters"].pop(name, None)
+        old[kind] = tmp_path / f"{kind}.yaml"
+        old[kind].write_text(yaml.safe_dump(doc))
+    yaml_path, _ = package.compile_package({k: str(v) for k, v in old.items()}, tmp_path / "out",
+                                           region="eu-west-1", bucket="b", role_arn="")
+    tasks = package.read_spec(yaml_path)["root"]["dag"]["tasks"].values()
+    assert not any("lineage" in (t.get("inputs") or {}).get("parameters", {}) for t in tasks)
+
+
 def test_compile_is_reproducible(generated):
     """Compiling twice gives byte-identical packages (so skip-if-unchanged works)."""
     tmp, paths, _ = generated

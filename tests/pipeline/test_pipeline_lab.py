@@ -158,6 +158,22 @@ def test_run_survives_sigkill_and_reaches_inservice(lab, sandbox_info, aws_clien
     kinds = {r["details"].get("kind") for r in state(lab)["ledger"] if r["kind"] == "custom-resource"}
     assert kinds == {"ProcessingJob", "HyperParameterTuningJob", "TrainingJob", "Model",
                      "EndpointConfig", "Endpoint", "TransformJob"}
+    # what the run created carries the lab's lineage: a label on each custom resource, a tag on
+    # each SageMaker resource (the ACK controller passes spec.tags on)
+    from kubernetes import client, config
+    lineage = state(lab)["lineage"]
+    api = client.CustomObjectsApi(config.new_client_from_config(config_file=sandbox_info["kubeconfig"]))
+    namespace = outputs["namespace"]
+    labelled = {}
+    for plural in ("processingjobs", "hyperparametertuningjobs", "trainingjobs", "models",
+                   "endpointconfigs", "endpoints", "transformjobs"):
+        items = api.list_namespaced_custom_object("sagemaker.services.k8s.aws", "v1alpha1", namespace,
+                                                  plural, label_selector=f"labwiz.dev/lineage={lineage}")
+        labelled[plural] = [o["metadata"]["labels"].get("labwiz.dev/kfp-run-id") for o in items["items"]]
+    assert all(ids == [run_id] for ids in labelled.values()), labelled
+    tags = aws_client("sagemaker").list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"]
+    assert {"Key": "labwiz:lineage", "Value": lineage} in tags
+    assert {"Key": "labwiz:kfp-run-id", "Value": run_id} in tags
 
 
 @pytest.fixture

@@ -96,6 +96,7 @@ def test_tuning_picks_the_best_objective(lab, processed):
             "ResourceConfig": base["ResourceConfig"],
             "StoppingCondition": base["StoppingCondition"],
         },
+        Tags=[{"Key": "labwiz:lineage", "Value": "tune-lineage"}],
     )
     out = lab.wait(lab.sm.describe_hyper_parameter_tuning_job, "HyperParameterTuningJobName",
                    "sm-tune", "HyperParameterTuningJobStatus")
@@ -115,6 +116,9 @@ def test_tuning_picks_the_best_objective(lab, processed):
         assert name.startswith("sm-tune-00") and len(name.rsplit("-", 1)[1]) == 8
         detail = lab.sm.describe_training_job(TrainingJobName=name)
         assert detail["TuningJobArn"] == out["HyperParameterTuningJobArn"]
+        # the tuning job's tags are given to the jobs it launches, as SageMaker does
+        assert lab.sm.list_tags(ResourceArn=detail["TrainingJobArn"])["Tags"] == [
+            {"Key": "labwiz:lineage", "Value": "tune-lineage"}]
         assert detail["HyperParameters"]["_tuning_objective_metric"] == "test:msd"
         assert 2 <= int(detail["HyperParameters"]["extra_center_factor"]) <= 10
         assert detail["HyperParameters"]["mini_batch_size"] in ("200", "500", "800")

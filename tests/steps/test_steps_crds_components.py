@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,87 @@ def test_release_source_offline_says_so(lab):
                              "XDG_CACHE_HOME": str(lab.parent / "cache")})
     assert result.returncode in (1, 2)
     assert "offline" in (result.stdout + result.stderr).lower()
+
+
+def test_auto_prefers_the_cluster_and_says_so(lab):
+    """With the CRDs installed, auto takes the cluster's even when a path is given, and says why."""
+    result = run_lab(lab, *STEPS, answers={"crd_path": str(SHARED_CRDS)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    outputs = state(lab)["steps"]["crd-selection"]["outputs"]
+    assert outputs["source"] == "cluster"
+    assert "using the CRDs installed in the cluster" in " ".join(result.stdout.split())
+    assert f"the directory you gave ({SHARED_CRDS}) is not needed" in outputs["source_note"]
+
+
+@pytest.mark.parametrize("extra, added", [
+    (["modelpackage", "NotebookInstances", "TrainingJob", "trainingjobs"], {"ModelPackage", "NotebookInstance"}),
+    ("Model Package", None),
+])
+def test_extra_kinds_from_a_list_match_any_spelling_once(lab, extra, added):
+    """A YAML/JSON list (what the TUI and answers files give) or text; kind, singular or plural,
+    any case; the lab's kinds are never doubled. An unknown name lists the valid ones."""
+    result = run_lab(lab, *STEPS, answers={"crd_source": "path", "crd_path": str(SHARED_CRDS),
+                                           "crd_extra_kinds": extra})
+    if added is None:
+        assert result.returncode in (1, 2)
+        text = " ".join((result.stdout + result.stderr).split())
+        assert "Unknown kinds: Package." in text  # "Model" is a kind: only "Package" is unknown
+        assert "these CRDs have: App, DataQualityJobDefinition" in text and "UserProfile." in text
+        return
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = state(lab)["steps"]["crd-selection"]["outputs"]["crds"]
+    assert [r["kind"] for r in rows].count("TrainingJob") == 1
+    assert {r["kind"] for r in rows} == LAB_KINDS | added
+
+
+def test_extra_kinds_of_the_wrong_shape(lab):
+    """A mapping where a list of names belongs is refused with an example of the right shape."""
+    result = run_lab(lab, *STEPS, answers={"crd_extra_kinds": {"ModelPackage": True}})
+    assert result.returncode in (1, 2)
+    assert "crd_extra_kinds must be a list of kind names" in result.stdout + result.stderr
+
+
+def test_auto_falls_back_to_the_path_then_to_a_release(lab, kube, sandbox_info, sandbox_home,
+                                                         tmp_path):
+    """No ACK CRDs in the cluster: auto uses crd_path and says why; with no path either it tries
+    a release, and offline says so, naming every source it passed over."""
+    from kubernetes import client
+
+    from tests.conftest import run_labwiz
+    from wizard.sandbox.ack.install import install_crds
+
+    ext = client.ApiextensionsV1Api(kube)
+    removed = [c.spec.names.kind for c in ext.list_custom_resource_definition().items
+               if c.spec.group == "sagemaker.services.k8s.aws"]
+    assert set(removed) >= LAB_KINDS
+    try:
+        for crd in ext.list_custom_resource_definition().items:
+            if crd.spec.group == "sagemaker.services.k8s.aws":
+                ext.delete_custom_resource_definition(crd.metadata.name)
+        result = run_lab(lab, *STEPS, answers={"crd_path": str(SHARED_CRDS)})
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs = state(lab)["steps"]["crd-selection"]["outputs"]
+        assert outputs["source"] == "path"
+        assert outputs["source_note"] == (f"no ACK SageMaker CRDs in the cluster; using the directory "
+                                          f"you gave ({SHARED_CRDS})")
+        assert "no ACK SageMaker CRDs in the cluster; using the directory you gave" in \
+            " ".join(result.stdout.split())
+        assert all(r["path"].startswith(str(lab)) for r in outputs["crds"])
+
+        # a new lab on the same sandbox, with no crd_path anywhere
+        fresh = tmp_path / "fresh"
+        fresh.mkdir(mode=0o700)
+        os.symlink(sandbox_home / "sandbox", fresh / "sandbox")
+        answers = tmp_path / "release.yaml"
+        answers.write_text("crd_release: v1.9.1\n")
+        offline = run_labwiz(["--state-dir", str(fresh), "run", "--sandbox", "--yes", "--answers",
+                              str(answers), *STEPS],
+                             env={"LABWIZ_GITHUB_API": "http://127.0.0.1:9",
+                                  "XDG_CACHE_HOME": str(tmp_path / "cache")})
+        text = offline.stdout + offline.stderr
+        assert offline.returncode in (1, 2), text
+        assert "no ACK SageMaker CRDs in the cluster; no crd_path was given; and the ACK release " \
+               "could not be fetched" in " ".join(text.split()), text
+        assert "looks offline" in " ".join(text.split()) and "Give crd_path" in " ".join(text.split())
+    finally:
+        install_crds(Path(sandbox_info["kubeconfig"]), removed)

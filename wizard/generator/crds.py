@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from wizard.generator.errors import CrdError
+from wizard.generator.errors import CrdError, NoCrdsInCluster
 
 ACK_SAGEMAKER_GROUP = "sagemaker.services.k8s.aws"
 _BOILERPLATE = re.compile(r"^\w+(Spec|Status)? (defines|is) the (desired|observed) state of ", re.I)
@@ -200,7 +200,7 @@ def load_crds_from_cluster(api_client: Any) -> list[CrdInfo]:
     crds = [parse_crd(item, f"cluster {host}: {item['metadata']['name']}") for item in items
             if (item.get("spec") or {}).get("group") == ACK_SAGEMAKER_GROUP]
     if not crds:
-        raise CrdError(f"no {ACK_SAGEMAKER_GROUP} CRDs are installed in the cluster at {host}; "
+        raise NoCrdsInCluster(f"no {ACK_SAGEMAKER_GROUP} CRDs are installed in the cluster at {host}; "
                        "install the ACK SageMaker controller's CRDs first (helm install ... sagemaker-chart).")
     return sorted(crds, key=lambda c: c.kind)
 

@@ -9,5 +9,9 @@ class CrdError(GeneratorError):
     """A CRD could not be loaded or found: missing file, not a CRD, wrong group, unknown name."""
 
 
+class NoCrdsInCluster(CrdError):
+    """The cluster answered, but has no ACK SageMaker CRDs installed (callers may try another source)."""
+
+
 class ReleaseError(GeneratorError):
     """The ACK release could not be fetched from GitHub (offline, rate limited, unknown tag)."""

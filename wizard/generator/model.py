@@ -24,8 +24,15 @@ RUNTIME_INPUTS: dict[str, tuple[str, str, str]] = {
                       "so a retried task adopts its own resource."),
     "timeout_seconds": ("int", "86400", "How long to wait for the resource before failing the task."),
     "poll_interval_seconds": ("int", "30", "Seconds between status checks."),
-    "delete_on_termination": ("bool", "False",
-                              "Delete the resource if the task is terminated (run cancelled) or times out."),
+    "delete_on_termination": ("bool", "True",
+                              "Delete the resource if the task is terminated (run cancelled) or times out; "
+                              "False keeps it (and what SageMaker made) for you to inspect."),
+    "lineage": ("str", "''",
+                "labwiz's lab lineage: labels the resource labwiz.dev/lineage and tags the SageMaker "
+                "resource labwiz:lineage, so cleanup finds it; empty: no label, no tag."),
+    "run_id": ("str", "''",
+               "The pipeline run's id, added as label labwiz.dev/kfp-run-id and tag labwiz:kfp-run-id "
+               "when given (pass dsl.PIPELINE_JOB_ID_PLACEHOLDER)."),
 }
 FIXED_OUTPUTS = ("ack_resource_arn", "resource_name")
 PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
@@ -130,7 +137,21 @@ class ComponentModel:
                        for f in self.inputs},
             "wait": self.wait,
             "outputs": {o.name: o.key for o in self.outputs},
+            "tags_key": self.tags_key,
         }
+
+    @property
+    def tags_key(self) -> str | None:
+        """The spec field holding SageMaker tags as [{key, value}], if the kind has one.
+
+        The runtime adds the lineage tags there; a kind without it (PipelineExecution) gets
+        only the labels, since SageMaker has nowhere to keep a tag for it.
+        """
+        prop = self.crd.spec_fields.get("tags") or {}
+        items = prop.get("items") or {}
+        if prop.get("type") == "array" and {"key", "value"} <= set(items.get("properties") or {}):
+            return "tags"
+        return None
 
 
 def _schema_type(prop: dict[str, Any]) -> str:

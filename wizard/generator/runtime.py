@@ -10,13 +10,14 @@ What it does, in order: build the custom resource from the component's inputs
 (through the generated snake_case -> CRD key table), create it in the run's
 namespace or adopt an identical one left by an earlier attempt, wait for it
 the way the ACK controller reports progress, and return the status fields as
-JSON strings. SIGTERM (a cancelled run) optionally deletes the resource.
+JSON strings. SIGTERM (a cancelled run) deletes the resource unless told not
+to. Given the lab's lineage (and the run id), the resource is labelled and,
+where the kind carries SageMaker tags, tagged, so cleanup can find it.
 """
 import json
 import os
 import re
 import signal
-import sys
 import time
 import hashlib
 
@@ -25,6 +26,15 @@ TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
 VALIDATION_MARKERS = ("ValidationException", "ValidationError", "InvalidParameterValue",
                       "InvalidParameterCombination", "MissingParameter")
 DNS_LABEL_MAX = 63
+# The same keys labwiz puts on what it creates itself (wizard/ledger.py). This module runs in
+# the step's container without labwiz, so it keeps copies; a test keeps the two in step.
+LINEAGE_LABEL = "labwiz.dev/lineage"
+RUN_ID_LABEL = "labwiz.dev/kfp-run-id"
+LINEAGE_TAG = "labwiz:lineage"
+MANAGED_TAG = "labwiz:managed"
+RUN_ID_TAG = "labwiz:kfp-run-id"
+LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
 
 
 class ComponentError(Exception):
@@ -130,10 +140,57 @@ def default_resource_name(kind, spec, name_key=None):
     return name[:DNS_LABEL_MAX].rstrip("-") or kind.lower()
 
 
-def build_resource(group, version, kind, name, namespace, spec):
+def build_resource(group, version, kind, name, namespace, spec, labels=None):
     """The whole custom resource document."""
-    return {"apiVersion": f"{group}/{version}", "kind": kind,
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    metadata = {"name": name, "namespace": namespace}
+    if labels:
+        metadata["labels"] = dict(labels)
+    return {"apiVersion": f"{group}/{version}", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def lineage_marks(lineage="", run_id=""):
+    """The labels and SageMaker tags that tie a resource to labwiz's lab and the run.
+
+    Returns (labels, tags), both dicts, empty when no lineage is given. The
+    lineage must be a valid label value, since cleanup selects on it exactly; a
+    run id that is not (kfp.local's can be long) is kept as a tag only.
+    """
+    lineage, run_id = (lineage or "").strip(), (run_id or "").strip()
+    if not lineage:
+        return {}, {}
+    if not LABEL_VALUE.match(lineage) or not TAG_VALUE.match(lineage):
+        raise ComponentError(f"input 'lineage' ({lineage!r}) cannot be a Kubernetes label value: use at "
+                             "most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+                             "or digit (labwiz passes its lab's lineage), or leave it empty.")
+    labels = {LINEAGE_LABEL: lineage}
+    tags = {LINEAGE_TAG: lineage, MANAGED_TAG: "true"}
+    if run_id:
+        if LABEL_VALUE.match(run_id):
+            labels[RUN_ID_LABEL] = run_id
+        else:
+            log(f"run id {run_id[:80]!r} is not a valid label value; it goes in the tag only")
+        if TAG_VALUE.match(run_id):
+            tags[RUN_ID_TAG] = run_id
+    return labels, tags
+
+
+def add_tags(spec, tags_key, tags):
+    """Append `tags` to spec[tags_key] as [{key, value}], keeping every tag the user set.
+
+    A key the user already set keeps the user's value: SageMaker refuses a
+    request that names one key twice, and the user's choice wins.
+    """
+    if not tags_key or not tags:
+        return spec
+    current = list(spec.get(tags_key) or [])
+    present = {t.get("key") for t in current if isinstance(t, dict)}
+    for key, value in tags.items():
+        if key in present:
+            log(f"tag {key} is already set in the input; keeping your value")
+            continue
+        current.append({"key": key, "value": value})
+    spec[tags_key] = current
+    return spec
 
 
 # ---------------------------------------------------------------- cluster
@@ -417,20 +474,25 @@ def _install_sigterm():
 
 
 def run_component(component, values, namespace=None, resource_name=None, timeout_seconds=86400,
-                  poll_interval_seconds=30, delete_on_termination=False, api=None,
-                  recoverable_seconds=600.0, sa_file=SA_NAMESPACE_FILE):
+                  poll_interval_seconds=30, delete_on_termination=True, api=None,
+                  recoverable_seconds=600.0, sa_file=SA_NAMESPACE_FILE, lineage="", run_id=""):
     """Create (or adopt) the resource, wait for it, and return the outputs dict.
 
     `component` holds the generated constants: kind, group, version, plural,
-    name_key, fields (the input table), wait (the plan) and outputs (output
-    name -> status key). `values` are the CRD inputs by snake_case name.
+    name_key, fields (the input table), wait (the plan), outputs (output
+    name -> status key) and tags_key (the spec's tags field, or None).
+    `values` are the CRD inputs by snake_case name. `lineage` and `run_id`
+    label the resource and tag what SageMaker makes of it.
     """
     kind = component["kind"]
     spec = build_spec(component["fields"], values)
+    labels, tags = lineage_marks(lineage, run_id)
+    add_tags(spec, component.get("tags_key"), tags)
     namespace = resolve_namespace(namespace, sa_file)
     name = resource_name or default_resource_name(kind, spec, component.get("name_key"))
-    body = build_resource(component["group"], component["version"], kind, name, namespace, spec)
-    log(f"{kind} {namespace}/{name}: {len(spec)} spec field(s) set")
+    body = build_resource(component["group"], component["version"], kind, name, namespace, spec, labels)
+    log(f"{kind} {namespace}/{name}: {len(spec)} spec field(s) set"
+        + (f"; labelled {LINEAGE_LABEL}={labels[LINEAGE_LABEL]}" if labels else ""))
     ack = AckClient(api or api_client(), component["group"], component["version"],
                     component["plural"], namespace)
     previous = _install_sigterm()
@@ -444,7 +506,8 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
         return collect_outputs(final, component["outputs"])
     except (Terminated, KeyboardInterrupt) as exc:
         log(f"terminated ({exc}); " + ("deleting the resource" if owned and delete_on_termination
-                                         else "leaving the resource in place"))
+                                         else "leaving the resource in place (delete_on_termination "
+                                         "is off)" if owned else "no resource of ours to delete"))
         if owned and delete_on_termination:
             ack.delete(name)
             log(f"deleted {kind} {namespace}/{name}")
@@ -453,13 +516,22 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
         if owned and delete_on_termination and str(exc).startswith("timed out"):
             ack.delete(name)
             log(f"deleted {kind} {namespace}/{name} after the timeout (delete_on_termination)")
+            # the message must not send the learner to kubectl describe a resource that is gone
+            raise ComponentError(f"timed out after {timeout_seconds}s waiting for {name}; it was deleted "
+                                 "(delete_on_termination). Raise timeout_seconds, or pass "
+                                 "delete_on_termination=False to keep it for a look.") from None
         raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def main_error(exc):
-    """Print a ComponentError as the last log line and exit non-zero (used by the component)."""
+def fail_task(exc):
+    """Log a ComponentError as the last progress line and return it for the component to raise.
+
+    Raising it (rather than exiting 1) is what puts the message, SageMaker's
+    failureReason included, in the task's error: KFP shows the exception that
+    ended the step. The traceback is dropped since it points into generated code.
+    """
     log(f"ERROR: {exc}")
-    sys.exit(1)
+    return exc.with_traceback(None)

@@ -19,8 +19,12 @@ PACKAGE_BASENAME = "mnist_classification_pipeline"
 
 
 def compile_package(components: dict, out_dir: Path, *, region: str, bucket: str, role_arn: str,
-                    prefix: str = "lab1") -> tuple[Path, Path]:
-    """Compile the pipeline to ``<out>/<name>.yaml`` and ``<out>/<name>.tar.gz``; both paths."""
+                    prefix: str = "lab1", lineage: str = "") -> tuple[Path, Path]:
+    """Compile the pipeline to ``<out>/<name>.yaml`` and ``<out>/<name>.tar.gz``; both paths.
+
+    ``lineage`` is the default of the pipeline's lineage parameter, so a run started from the
+    KFP UI labels what it creates with the lab's lineage too.
+    """
     from kfp import compiler
 
     from assets.pipeline.mnist_pipeline import PipelineDefinitionError, build_pipeline
@@ -30,7 +34,7 @@ def compile_package(components: dict, out_dir: Path, *, region: str, bucket: str
     yaml_path = out_dir / f"{PACKAGE_BASENAME}.yaml"
     try:
         pipeline = build_pipeline(components, region=region, bucket=bucket, role_arn=role_arn,
-                                  prefix=prefix)
+                                  prefix=prefix, lineage=lineage)
     except PipelineDefinitionError as exc:
         raise InputError(f"The pipeline cannot be built: {exc}.",
                          remediation="Run 'labwiz reset --to component-generation' and run "

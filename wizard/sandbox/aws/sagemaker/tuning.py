@@ -282,7 +282,10 @@ def _launch(app: Any, name: str, record: dict, definition: dict, tuned: dict, in
     extra = {"TuningJobArn": record["HyperParameterTuningJobArn"], "TuningJobName": name,
              "_tuning": name, "TunedHyperParameters": tuned, "ObjectiveStatus": "Pending"}
     rec = training_record(params, extra)
-    claim(app, "TrainingJob", child, rec, None)
+    # SageMaker gives the tuning job's tags to every training job it launches, which is how
+    # a tag-based cleanup finds them
+    tags = app.store.tags(record["HyperParameterTuningJobArn"]) or None
+    claim(app, "TrainingJob", child, rec, tags)
     app.spawn(drive, app, "TrainingJob", child, name=f"training:{child}")
     return app.store.get("TrainingJob", child)
 
