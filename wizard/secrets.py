@@ -15,9 +15,32 @@ MASK = "********"
 _registry: set[str] = set()
 _registry_lock = threading.Lock()
 
+# Credential shapes that a log line, a command shown on screen or a bundle can all meet; the
+# bundle's redactor reuses these (and adds shapes only whole documents have).
+
+#: an environment assignment of a token, secret or password (KF_PIPELINES_TOKEN=..., export
+#: DB_PASSWORD="..."); upper-case names only, so page tokens in URLs (next_page_token=) and prose
+#: stay readable; group 1 is kept
+SECRET_ENV_ASSIGNMENT = re.compile(
+    r"\b([A-Z][A-Z0-9_]*_(?:TOKEN|SECRET|PASSWORD|PASSWD|PWD)\s*=\s*)"
+    r"(?:\"[^\"]*\"|'[^']*'|[^\s\"';&|]+)")
+#: the password of a URL's userinfo (scheme://user:password@host); group 1 is kept
+URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"'<>]+:)[^@\s/\"'<>]+(?=@)")
+#: a password or token given as a command-line flag's separate argument (--password value); a
+#: following flag (--password-stdin, --token -) is not a value; group 1 is kept
+PASSWORD_FLAG = re.compile(r"(?i)((?<![\w-])--?(?:password|passwd|token|client-secret)"
+                           r"\s+[\"']?)(?!-)[^\s\"']+")
+#: oauth2_proxy's session cookie (Kubeflow behind oauth2-proxy); group 1 is kept
+OAUTH2_PROXY_COOKIE = re.compile(r"(?i)(\b_oauth2_proxy[\w-]*=)[^;\s\"',]+")
+
 # Shapes of credentials that must never be shown even when nobody registered them: AWS access key
-# ids, AWS secret keys in key=value form, bearer tokens, session cookies, JWTs.
+# ids, AWS secret keys in key=value form, bearer tokens, session cookies, JWTs, and the shared
+# shapes above.
 _PATTERNS = [
+    SECRET_ENV_ASSIGNMENT,
+    URL_PASSWORD,
+    PASSWORD_FLAG,
+    OAUTH2_PROXY_COOKIE,
     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"),
     re.compile(r"(?i)(aws_secret_access_key|secretaccesskey|secret_access_key)(\"?\s*[:=]\s*\"?)[A-Za-z0-9/+=]{30,}"),
     re.compile(r"(?i)(aws_session_token|sessiontoken|session_token)(\"?\s*[:=]\s*\"?)[A-Za-z0-9/+=]{40,}"),

@@ -67,3 +67,23 @@ def test_not_a_bundle(tmp_path, labwiz):
     assert "is not a labwiz bundle" in proc.stderr and "labwiz bundle" in proc.stderr
     missing = labwiz(["inspect", str(tmp_path / "nope.tar.gz")])
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_inspect_summary_has_remediation_and_docs(tmp_path, labwiz, monkeypatch):
+    """Without a TTY, ``inspect`` prints each failed or warned check with what to do and its
+    documentation link; passed and skipped checks get neither."""
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    state = tmp_path / "state"
+    _stopped_sandbox_lab(state)
+    result = write_bundle(state, out=tmp_path)
+    proc = labwiz(["inspect", str(result.path)], env={"COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    flagged = [r for r in read_bundle(result.path).doctor if r["status"] in ("fail", "warn")]
+    assert {r["name"] for r in flagged} >= {"sandbox", "kube-api"}
+    for r in flagged:
+        assert r["remediation"] and r["doc_url"].startswith("https://"), r
+        assert f"What to do: {r['remediation']}" in out, r["name"]
+        assert f"Docs: {r['doc_url']}" in out, r["name"]
+    assert "labwiz sandbox up" in out
+    assert out.count("Docs: ") == len(flagged)  # none for the skipped checks

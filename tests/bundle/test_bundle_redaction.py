@@ -116,3 +116,116 @@ def test_cli_prints_path_and_report(bundle_lab, labwiz, tmp_path):
     for heading in ("Where the lab stands", "Timeline", "Doctor", "Redactions"):
         assert heading in plain.stdout
     assert "done  credentials" in plain.stdout
+
+
+# secrets in shapes the first patterns missed: env assignments, URL userinfo, password flags and
+# oauth2_proxy cookies; each canary is unique so a leak names its shape
+KFP_TOKEN = "kfpTokenCanary-7f3a9c1e5b"
+DB_PASSWORD = "dbPassCanary-51c2e8"
+URL_PASSWORD = "urlPassCanary-b7e41d"
+FLAG_PASSWORD = "flagPassCanary-93ad0f"
+FLAG_EQ_PASSWORD = "flagEqPassCanary-2c6e"
+OAUTH_COOKIE = "oauth2CookieCanary-d41f7a0b"
+ENV_TOKEN = "envListTokenCanary-e0c9"
+MORE_CANARIES = (KFP_TOKEN, DB_PASSWORD, URL_PASSWORD, FLAG_PASSWORD, FLAG_EQ_PASSWORD,
+                 OAUTH_COOKIE, ENV_TOKEN)
+
+
+def _plant_more(lab) -> None:
+    """Plant the second set of canaries in state, the log, the events and cluster resources."""
+    from kubernetes import client
+
+    store = StateStore(lab.state_dir)
+    doc = store.load()
+    doc["inputs"]["note"] = f"ran with KF_PIPELINES_TOKEN={KFP_TOKEN} set"
+    doc["inputs"]["env"] = [{"name": "KF_PIPELINES_TOKEN", "value": ENV_TOKEN},
+                            {"name": "AWS_REGION", "value": "eu-west-1"}]
+    doc["steps"]["upload"] = {"status": "failed", "attempts": 1, "error": {
+        "message": f"kfp login --password {FLAG_PASSWORD} was refused",
+        "remediation": "sign in again"}}
+    store.save(doc)
+    (lab.state_dir / "labwiz.log").write_text(
+        f"2026-11-23 DEBUG env: export KF_PIPELINES_TOKEN={KFP_TOKEN}\n"
+        f"2026-11-23 DEBUG env: DB_PASSWORD=\"{DB_PASSWORD}\"\n"
+        f"2026-11-23 INFO kfp: host https://admin:{URL_PASSWORD}@kubeflow.example.com/pipeline\n"
+        f"2026-11-23 DEBUG cmd: helm registry login --password={FLAG_EQ_PASSWORD} public.ecr.aws\n"
+        f"2026-11-23 DEBUG kfp: sent _oauth2_proxy={OAUTH_COOKIE}; Path=/\n")
+    with open(lab.state_dir / "events.jsonl", "a") as fh:
+        fh.write(json.dumps({"ts": "2026-11-23T10:00:00Z", "event": "step.failed",
+                             "step": "upload",
+                             "message": f"cookie _oauth2_proxy={OAUTH_COOKIE} expired"}) + "\n")
+    lab.core().create_namespaced_event(lab.namespace, client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name="canary-event-2"),
+        involved_object=client.V1ObjectReference(kind="Pod", name="p", namespace=lab.namespace),
+        reason="Failed", type="Warning",
+        message=f"container env KF_PIPELINES_TOKEN={KFP_TOKEN}; pull from "
+                f"https://robot:{URL_PASSWORD}@registry.example.com failed"))
+    lab.create_cr({"apiVersion": "sagemaker.services.k8s.aws/v1alpha1", "kind": "Model",
+                   "metadata": {"name": "canary-model-2", "annotations": {
+                       "example.com/dashboard": f"https://admin:{URL_PASSWORD}@kf.example.com",
+                       "example.com/login": f"kfp --password {FLAG_PASSWORD}"}},
+                   "spec": {"modelName": "canary-model-2",
+                            "executionRoleARN": lab.info.execution_role_arn,
+                            "primaryContainer": {
+                                "image": "438346466558.dkr.ecr.eu-west-1.amazonaws.com/kmeans:1",
+                                "environment": {"SESSION": f"_oauth2_proxy={OAUTH_COOKIE}"}}}})
+
+
+def test_env_url_flag_and_oauth2_canaries(bundle_lab, tmp_path):
+    lab = bundle_lab
+    _plant_more(lab)
+    try:
+        result = write_bundle(lab.state_dir, lab.target, tmp_path)
+    finally:
+        lab.core().delete_namespaced_event("canary-event-2", lab.namespace)
+        lab.delete_cr("Model", "canary-model-2")
+    members = _all_bytes(result.path)
+    for name, data in members.items():
+        for canary in MORE_CANARIES:
+            assert canary.encode() not in data, f"{canary!r} leaked into {name}"
+    hidden = {(r["file"], r["kind"]) for r in result.redactions}
+    for row in (("labwiz.log", "secret environment variable"),
+                ("labwiz.log", "password in URL"),
+                ("labwiz.log", "password"),  # --password=value
+                ("labwiz.log", "oauth2_proxy cookie"),
+                ("state.json", "secret environment variable"),
+                ("state.json", "password flag"),
+                ("state.json", "'KF_PIPELINES_TOKEN' field"),  # the {"name", "value"} env entry
+                ("events.jsonl", "oauth2_proxy cookie"),
+                ("kubernetes/events.json", "secret environment variable"),
+                ("kubernetes/events.json", "password in URL"),
+                ("kubernetes/custom-resources.json", "password in URL"),
+                ("kubernetes/custom-resources.json", "password flag"),
+                ("kubernetes/custom-resources.json", "oauth2_proxy cookie")):
+        assert row in hidden, (row, sorted(hidden))
+    # what surrounds a secret stays readable for support
+    log = next(d for n, d in members.items() if n.endswith("/labwiz.log")).decode()
+    assert "https://admin:********@kubeflow.example.com/pipeline" in log
+    assert "export KF_PIPELINES_TOKEN=********" in log
+    view = read_bundle(result.path)
+    assert view.redactions["hidden"] == result.redactions
+    env = view.state["inputs"]["env"]
+    assert env[1] == {"name": "AWS_REGION", "value": "eu-west-1"}
+    assert env[0]["value"] == f"<redacted: {len(ENV_TOKEN)} characters>"
+
+
+ORDINARY = """\
+2026-11-23 INFO kfp: host http://127.0.0.1:8080/apis/v2beta1/runs?page_size=10&next_page_token=abc
+2026-11-23 INFO docs: see https://www.kubeflow.org/docs/components/pipelines/ and mail help@example.com
+2026-11-23 INFO env: KF_PIPELINES_ENDPOINT=http://localhost:8080 AWS_REGION=eu-west-1
+2026-11-23 INFO git: cloned git@github.com:aws-samples/lab.git into /tmp/lab
+2026-11-23 INFO ecr: docker login --password-stdin 438346466558.dkr.ecr.eu-west-1.amazonaws.com
+2026-11-23 INFO hint: a password is never stored; the TOKEN_URL and SECRET_NAME are settings
+2026-11-23 INFO s3: uploaded s3://sagemaker-eu-west-1-123456789012/lab1/source_data/mnist.pkl.gz
+2026-11-23 INFO kfp: run 3f2a9c1e-5b7d-4e2a-9c1e-5b7d4e2a9c1e is RUNNING (sha256 0f3a...)
+"""
+
+
+def test_ordinary_text_is_left_alone():
+    """Addresses, ports, e-mail, git remotes, --password-stdin and setting names are not secrets:
+    the redactor changes nothing in them and reports nothing."""
+    from wizard.bundle.redact import Redactor
+
+    redactor = Redactor()
+    assert redactor.text(ORDINARY, "labwiz.log") == ORDINARY
+    assert redactor.report() == []

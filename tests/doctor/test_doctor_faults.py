@@ -6,7 +6,6 @@ profile namespace and the sandbox's ACK controller calls SageMaker, which refuse
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -67,9 +66,61 @@ def test_training_resource_limit(lab):
     assert f"TrainingJob/{name}" in limit.found and "ml.m5.xlarge" in limit.found
     assert "Service Quotas" in limit.remediation
     assert limit.doc_url.endswith("regions-quotas.html")
-    assert results["ack-conditions"].status in ("fail", "warn")
-    assert "Service Quotas" in results["ack-conditions"].remediation or \
-        results["ack-conditions"].status == "warn"
+    # ResourceLimitExceeded is terminal for ACK: retrying cannot help, so the doctor fails
+    terminal = results["ack-conditions"]
+    assert terminal.status == "fail", terminal.found
+    assert f"TrainingJob/{name} is ACK.Terminal: ResourceLimitExceeded" in terminal.found
+    assert "Service Quotas" in terminal.remediation
+    assert terminal.doc_url.endswith("regions-quotas.html")
+
+
+def test_terminal_spec_error(lab):
+    """A resource SageMaker refuses for its spec (a model without a container): ACK.Terminal,
+    and the doctor says to fix the spec and re-create it, since ACK will not retry."""
+    name = "doctor-terminal-spec"
+    body = _model(lab, name, f"s3://{lab.bucket}/lab1/output/model.tar.gz")
+    del body["spec"]["primaryContainer"]
+    lab.create_cr(body)
+    try:
+        lab.wait_condition("Model", name, "ACK.Terminal")
+        result = lab.doctor("ack-conditions")["ack-conditions"]
+    finally:
+        lab.delete_cr("Model", name)
+    assert result.status == "fail"
+    assert f"Model/{name} is ACK.Terminal: ValidationException" in result.found
+    assert "fix the spec and re-create the resource" in result.remediation
+    assert f"kubectl -n {lab.namespace} describe model {name}" in result.remediation
+
+
+def test_recoverable_warns_then_fails_when_stuck(lab, monkeypatch):
+    """SageMaker refuses the ACK controller (its role lacks SageMaker permissions): the resource
+    is ACK.Recoverable and ACK retries. The doctor warns while that is recent, and fails once it
+    has lasted longer than the grace period (lowered here instead of waiting five minutes), with
+    a remediation about the controller's role, not about the spec."""
+    from wizard.doctor.checks import ack
+
+    lab.set_faults("sagemaker=AccessDenied")
+    name = "doctor-recoverable-model"
+    lab.create_cr(_model(lab, name, f"s3://{lab.bucket}/lab1/output/model.tar.gz"))
+    try:
+        cond = lab.wait_condition("Model", name, "ACK.Recoverable")
+        assert "sagemaker:CreateModel" in cond["message"]
+        fresh = lab.doctor("ack-conditions")["ack-conditions"]
+        monkeypatch.setattr(ack, "RECOVERABLE_GRACE_S", 0.0)
+        stuck = lab.doctor("ack-conditions")["ack-conditions"]
+    finally:
+        lab.set_faults()  # before the delete: the controller must be allowed to clean up
+        lab.delete_cr("Model", name)
+    assert fresh.status == "warn"
+    assert f"Model/{name} is ACK.Recoverable (ACK is retrying)" in fresh.found
+    assert "if it stays for more than a few minutes" in fresh.remediation
+    assert stuck.status == "fail"
+    assert f"Model/{name} is ACK.Recoverable for over 5 minutes" in stuck.found
+    assert "AccessDeniedException" in stuck.found
+    assert "ACK SageMaker controller" in stuck.remediation
+    assert "AmazonSageMakerFullAccess" in stuck.remediation
+    assert "re-create" not in stuck.remediation  # ACK retries by itself
+    assert stuck.doc_url.endswith("/user-docs/irsa/")
 
 
 def test_role_access_denied(lab):
@@ -152,9 +203,19 @@ def _ran_to_endpoint(lab, name: str, **extra) -> None:
 
 
 def test_endpoint_never_in_service(lab, endpoint):
+    """As it happens in a lab: the endpoint fails, so the run fails and run-monitoring is left
+    failed; the endpoint is known only from the custom resource monitoring recorded."""
     lab.set_faults("endpoint=FailedToReachInService")
     desc = _deploy(lab, endpoint, want="Failed")
-    _ran_to_endpoint(lab, endpoint)
+    done = {"status": "done", "attempts": 1}
+    lab.write_state(
+        steps={"component-generation": done, "compile": done, "upload": done,
+               "run-monitoring": {"status": "failed", "attempts": 1,
+                                  "error": {"type": "StepFailed",
+                                            "message": "the pipeline run FAILED"}}},
+        ledger=[{"kind": "custom-resource", "name": endpoint, "step": "run-monitoring",
+                 "namespace": lab.namespace, "arn": desc["EndpointArn"],
+                 "details": {"kind": "Endpoint", "plural": "endpoints"}}])
     result = lab.doctor("endpoint-inservice")["endpoint-inservice"]
     assert result.status == "fail"
     assert f"Endpoint {endpoint} is Failed" in result.found

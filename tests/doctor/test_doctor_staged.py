@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -280,3 +281,109 @@ def test_images_from_another_region(lab, tmp_path):
     assert result.status == "fail"
     assert "image 174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1: us-west-2" in result.found
     assert "export AWS_REGION=eu-west-1" in result.remediation
+
+
+def test_ack_controller_without_iam_role(lab):
+    """The ACK controller's service account loses its IRSA annotation, then names a role IAM
+    does not have: the controller could not call SageMaker, and ``ack-irsa`` says how to fix it."""
+    annotation = "eks.amazonaws.com/role-arn"
+    deployment = [d for d in lab.clients.apps_v1().list_namespaced_deployment("ack-system").items
+                  if "sagemaker" in d.metadata.name][0]
+    sa_name = deployment.spec.template.spec.service_account_name
+    core = lab.core()
+    arn = core.read_namespaced_service_account(sa_name, "ack-system").metadata.annotations[
+        annotation]
+
+    def set_annotation(value):
+        """Set (None removes) the controller service account's role annotation."""
+        core.patch_namespaced_service_account(sa_name, "ack-system", {
+            "metadata": {"annotations": {annotation: value}}})
+
+    ghost = f"arn:aws:iam::{lab.info.account_id}:role/labwiz-doctor-no-such-ack-role"
+    set_annotation(None)
+    try:
+        missing = lab.doctor("ack-irsa")["ack-irsa"]
+        set_annotation(ghost)
+        unknown = lab.doctor("ack-irsa")["ack-irsa"]
+    finally:
+        set_annotation(arn)
+    assert missing.status == "fail"
+    assert f"ack-system/{sa_name} has no {annotation} annotation" in missing.found
+    assert (f"kubectl -n ack-system annotate serviceaccount {sa_name} {annotation}=<role ARN> "
+            "--overwrite") in missing.remediation
+    assert f"rollout restart deployment {deployment.metadata.name}" in missing.remediation
+    assert missing.doc_url.endswith("/user-docs/irsa/")
+    assert unknown.status == "fail"
+    assert f"names {ghost}, which does not exist" in unknown.found
+    assert "annotate serviceaccount" in unknown.remediation
+    healed = lab.doctor("ack-irsa")["ack-irsa"]
+    assert healed.status == "pass" and arn in healed.found
+
+
+def _start_held_run(lab):
+    """Start a real one-task run with the sandbox's ``run=Pending`` fault on: KFP accepts it and
+    it stays PENDING (its pods cannot be scheduled). Returns its id; the state records it as
+    run-monitoring does while it waits."""
+    from doctor_pipelines import one_task
+
+    lab.set_faults("run=Pending")
+    run = lab.clients.kfp.create_run_from_pipeline_func(
+        one_task, arguments={"x": 3}, run_name="doctor-pending",
+        experiment_name="doctor-pending")
+    lab.write_state(
+        steps={"upload": {"status": "done", "attempts": 1, "outputs": {
+                   "kfp_host": lab.target.kfp_host}},
+               "run-monitoring": {"status": "running", "attempts": 1}},
+        ledger=[{"id": "doctor-run", "kind": "kfp-run", "name": run.run_id,
+                 "step": "run-monitoring", "arn": None, "region": lab.info.region,
+                 "namespace": lab.namespace, "details": {}, "created_at": "2026-11-23T10:00:00Z",
+                 "deleted_at": None}])
+    return run.run_id
+
+
+def test_run_stuck_in_pending(lab, monkeypatch):
+    """A run that never leaves PENDING: a warning at first, a failure once it has waited longer
+    than the check's limit (lowered here instead of waiting five real minutes), and a pass once
+    the run could start."""
+    from wizard.doctor.checks import kfp as kfp_checks
+
+    run_id = _start_held_run(lab)
+    client = lab.clients.kfp
+    try:
+        time.sleep(1.0)  # an unheld run would have left PENDING by now (a worker starts at once)
+        assert client.get_run(run_id).state == "PENDING"
+        fresh = lab.doctor("run-pending")["run-pending"]
+        monkeypatch.setattr(kfp_checks, "PENDING_LIMIT_S", 0)
+        stuck = lab.doctor("run-pending")["run-pending"]
+        monkeypatch.undo()
+        lab.set_faults()  # the pods can be scheduled again: the held run starts
+        deadline = time.monotonic() + 60
+        while client.get_run(run_id).state in ("PENDING", "RUNNING") and \
+                time.monotonic() < deadline:
+            time.sleep(0.3)
+        started = lab.doctor("run-pending")["run-pending"]
+    finally:
+        lab.set_faults()
+    assert fresh.status == "warn"
+    assert f"Run {run_id} is PENDING" in fresh.found
+    assert "kubectl get pods" in fresh.remediation
+    assert stuck.status == "fail"
+    assert f"Run {run_id} has been PENDING for" in stuck.found
+    assert f"kubectl get pods -n {lab.namespace}" in stuck.remediation
+    assert "kubectl describe pod" in stuck.remediation
+    assert stuck.doc_url.startswith("https://www.kubeflow.org/")
+    assert started.status == "pass", started.found
+    assert f"Run {run_id} is SUCCEEDED" == started.found.rstrip(".")
+
+
+def test_pending_run_terminated_is_canceled(lab):
+    """A held run can be terminated before it ever starts (it becomes CANCELED, never runs)."""
+    run_id = _start_held_run(lab)
+    client = lab.clients.kfp
+    try:
+        client.terminate_run(run_id)
+        lab.set_faults()
+        time.sleep(0.5)
+        assert client.get_run(run_id).state == "CANCELED"
+    finally:
+        lab.set_faults()

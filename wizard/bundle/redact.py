@@ -2,8 +2,10 @@
 
 Builds on :func:`wizard.secrets.redact` (registered secrets and the core's credential shapes) and
 adds what a bundle meets that a log line rarely does: bare AWS secret keys, session tokens,
-cookies and bearer tokens in any header form, passwords in config text, kubeconfig tokens and
-keys, and secret-looking fields in JSON documents. Kubernetes Secret values are replaced by their
+cookies and bearer tokens in any header form (oauth2_proxy's included), passwords in config text,
+in URLs (``https://user:pass@host``) and on command lines (``--password value``), environment
+assignments of tokens, secrets and passwords (``KF_PIPELINES_TOKEN=...``), kubeconfig tokens and
+keys, and secret-looking fields in JSON documents (``{"name": "X_TOKEN", "value": ...}`` too). Kubernetes Secret values are replaced by their
 length before any text is written. Every replacement is counted per file and kind, so the report
 can say "3 bearer tokens hidden in kubernetes/events.json" without saying what they were.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from wizard.secrets import MASK, redact as core_redact
+from wizard.secrets import (MASK, OAUTH2_PROXY_COOKIE, PASSWORD_FLAG, SECRET_ENV_ASSIGNMENT,
+                            URL_PASSWORD, redact as core_redact)
 
 #: (kind, pattern, group to keep before the mask); kinds name what was hidden in the report
 PATTERNS: list[tuple[str, re.Pattern, int]] = [
@@ -28,6 +31,10 @@ PATTERNS: list[tuple[str, re.Pattern, int]] = [
         r"(?i)((?:aws_secret_access_key|secretaccesskey|secret_access_key|secret_key)[\"']?\s*"
         r"[:=]\s*[\"']?)[A-Za-z0-9/+=]{16,}"), 1),
     ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"), 0),
+    ("secret environment variable", SECRET_ENV_ASSIGNMENT, 1),
+    ("password in URL", URL_PASSWORD, 1),
+    ("password flag", PASSWORD_FLAG, 1),
+    ("oauth2_proxy cookie", OAUTH2_PROXY_COOKIE, 1),
     ("AWS signature", re.compile(r"(?i)((?:x-amz-signature=|signature=)[\"']?)[0-9a-f]{64}"), 1),
     ("bearer token", re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), 1),
     ("cookie", re.compile(r"(?i)((?:^|[\s\"'{,])(?:set-)?cookie[\"']?\s*[:=]\s*[\"']?)"
@@ -69,8 +76,11 @@ class Redactor:
         for kind, pattern, keep in PATTERNS:
             def mask(match: re.Match, kind=kind, keep=keep) -> str:
                 """Count one hidden value and return its replacement."""
+                kept = match.group(keep) if keep else ""
+                if match.group(0)[len(kept):].strip("\"'") == MASK:
+                    return match.group(0)  # an earlier pattern hid it already: count it once
                 self.counts[(where, kind)] += 1
-                return (match.group(keep) if keep else "") + MASK
+                return kept + MASK
 
             text = pattern.sub(mask, text)
         before = text.count(MASK)
@@ -85,6 +95,12 @@ class Redactor:
         if not self.enabled:
             return obj
         if isinstance(obj, dict):
+            # {"name": "KF_PIPELINES_TOKEN", "value": "..."}: a container's env entry, whose
+            # value is as secret as its name says
+            env_name = obj.get("name") if isinstance(obj.get("value"), str) else None
+            if isinstance(env_name, str) and SECRET_KEY.search(env_name):
+                return {k: self.obj(v, where, env_name if k == "value" else str(k))
+                        for k, v in obj.items()}
             return {k: self.obj(v, where, str(k)) for k, v in obj.items()}
         if isinstance(obj, list):
             return [self.obj(v, where, key) for v in obj]

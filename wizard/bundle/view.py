@@ -126,7 +126,8 @@ def _step_order(state: dict) -> list[str]:
 
 
 def print_summary(view: BundleView, console=None, events: int = 40) -> None:
-    """Where the lab stands, the timeline of events and the doctor's results."""
+    """Where the lab stands, the timeline of events and the doctor's results (for each failed
+    or warned check, what to do and its documentation link)."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -173,8 +174,14 @@ def print_summary(view: BundleView, console=None, events: int = 40) -> None:
         console.print(f"  {_ICONS.get(result.get('status'), result.get('status'))}  "
                       f"[bold]{escape(str(result.get('name')))}[/]  "
                       f"{escape(str(result.get('found', '')))[:200]}")
-        if result.get("status") in ("fail", "warn") and result.get("remediation"):
-            console.print(f"        What to do: {escape(result['remediation'])}")
+        if result.get("status") in ("fail", "warn"):
+            # soft_wrap: a summary is often piped or pasted into a ticket; a URL or command
+            # broken over two lines by the console's width would not work when copied
+            if result.get("remediation"):
+                console.print(f"        What to do: {escape(result['remediation'])}",
+                              soft_wrap=True)
+            if result.get("doc_url"):
+                console.print(f"        Docs: {escape(result['doc_url'])}", soft_wrap=True)
     hidden = (view.redactions or {}).get("hidden") or []
     console.print(f"\n[bold]Redactions[/]: {sum(h.get('count', 0) for h in hidden)} value(s) "
                   "hidden")

@@ -139,6 +139,16 @@ class DoctorContext:
         for row in self.ledger("sagemaker-endpoint"):
             if row.get("name") and row["name"] not in names:
                 names.append(row["name"])
+        # run monitoring records every custom resource as soon as it sees it, so a run that
+        # failed while deploying still names its endpoint (from the ARN ACK reported, or the
+        # resource's own name, which the lab's components take from the endpoint name)
+        for row in self.ledger("custom-resource"):
+            if (row.get("details") or {}).get("kind") != "Endpoint":
+                continue
+            arn = row.get("arn") or ""
+            name = arn.split(":endpoint/", 1)[1] if ":endpoint/" in arn else row.get("name")
+            if name and name not in names:
+                names.append(name)
         return names
 
     # -- services ------------------------------------------------------------------------------

@@ -56,6 +56,15 @@ _KNOWN = [
         "Allow sagemaker:InvokeEndpoint on the endpoint for the identity that tests it (attach "
         "a policy with that action, or AmazonSageMakerFullAccess for the lab).",
         "https://docs.aws.amazon.com/sagemaker/latest/dg/api-permissions-reference.html")),
+    # after InvokeEndpoint (its own problem) and before the generic AccessDenied (S3's)
+    (re.compile(r"not authorized to perform:? sagemaker:", re.I), Problem(
+        "sagemaker-denied", "the caller may not manage SageMaker resources",
+        "Give the IAM role of the ACK SageMaker controller (the eks.amazonaws.com/role-arn "
+        "annotation of its service account in ack-system) the SageMaker permissions it needs: "
+        "aws iam attach-role-policy --role-name <controller role> --policy-arn "
+        "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess. ACK retries, so the resource syncs "
+        "once the permission is there.",
+        "https://aws-controllers-k8s.github.io/community/docs/user-docs/irsa/")),
     (re.compile(r"AccessDenied|Access Denied|403 Forbidden", re.I), Problem(
         "s3-denied", "access to S3 was denied",
         "Give the execution role (and your own identity) s3:GetObject, s3:PutObject and "

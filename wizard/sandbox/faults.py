@@ -12,7 +12,10 @@ Two families:
   ``endpoint=FailedToReachInService``, ``role=AccessDenied`` (SageMaker cannot assume the
   execution role), ``sagemaker=AccessDenied`` (the caller may not create, change or delete
   SageMaker resources: the ACK controller's role without SageMaker permissions),
-  ``s3=AccessDenied``, ``invoke=AccessDenied``.
+  ``s3=AccessDenied``, ``invoke=AccessDenied``, ``run=Pending`` (new pipeline runs are accepted
+  but never start, as when their pods cannot be scheduled; they start once the fault is cleared),
+  ``credentials=ExpiredToken`` (the caller's session token has expired: every AWS call but the
+  sandbox's own is refused with ``ExpiredToken``, as after an SSO or assumed-role session ends).
 * *Transient* faults fail a share of calls, spread evenly so that a bounded retry always gets
   through: ``throttle=0.2`` (AWS throttling), ``aws-5xx=0.1``, ``kube-5xx=0.1``, ``kfp-5xx=0.1``.
 """
@@ -35,6 +38,8 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
     "sagemaker": ("AccessDenied",),
     "s3": ("AccessDenied",),
     "invoke": ("AccessDenied",),
+    "run": ("Pending",),
+    "credentials": ("ExpiredToken",),
 }
 
 #: transient kinds take a share of calls in (0, 0.5]; above a half two failures could follow

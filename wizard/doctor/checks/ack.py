@@ -25,6 +25,16 @@ def _controller(ctx: DoctorContext):
     return ctx.cache["ack_deployment"]
 
 
+def _controller_name(ctx: DoctorContext) -> str:
+    """The controller Deployment's name, or the Helm chart's default when it cannot be read."""
+    try:
+        deployment = _controller(ctx)
+    except Exception:  # noqa: BLE001 - only used to word a remediation
+        deployment = None
+    return deployment.metadata.name if deployment is not None else \
+        "ack-sagemaker-controller-sagemaker-chart"
+
+
 @check("ack-controller", "ACK SageMaker controller running", area="ack",
        doc_url=DOC_ACK_INSTALL)
 def ack_controller(ctx: DoctorContext):
@@ -123,10 +133,20 @@ def ack_conditions(ctx: DoctorContext):
         others = len(terminal) + len(stuck) - 1
         found = (f"{ref(obj)} is {kind}: {cond.get('message', '(no message)')[:300]}"
                  + (f" (and {others} more)" if others else "") + ".")
-        fix = problem.remediation if problem else (
-            "Read the message; fix the spec and re-create the resource (ACK does not retry a "
-            f"terminal error): kubectl -n {ctx.namespace} describe {obj.get('kind', '').lower()} "
-            f"{obj['metadata']['name']}.")
+        describe = (f"kubectl -n {ctx.namespace} describe {obj.get('kind', '').lower()} "
+                    f"{obj['metadata']['name']}")
+        if problem:
+            fix = problem.remediation
+        elif terminal:
+            fix = ("Read the message; fix the spec and re-create the resource (ACK does not retry "
+                   f"a terminal error): {describe}.")
+        else:
+            # ACK keeps retrying a recoverable error by itself, so the resource heals once its
+            # cause is gone; re-creating it changes nothing
+            fix = ("ACK keeps retrying, so the cause is outside the resource: read the message "
+                   f"({describe}) and the controller's log (kubectl -n {ACK_NAMESPACE} logs "
+                   f"deploy/{_controller_name(ctx)}); fix that cause (the controller's IAM "
+                   "permissions, a quota, a missing dependency) and it syncs on its own.")
         return fail(found, fix, problem.doc_url if problem else None)
     if retrying:
         obj, cond = retrying[0]

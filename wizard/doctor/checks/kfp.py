@@ -106,8 +106,10 @@ def _run_id(ctx: DoctorContext) -> str | None:
     return runs[-1].get("name") if runs else None
 
 
+# gated on 'upload', not 'run-monitoring': a run stuck in PENDING is what keeps run-monitoring
+# from ever finishing, so waiting for that step to be done would hide the very problem
 @check("run-pending", "Pipeline run not stuck in Pending", area="kfp", doc_url=DOC_KFP_RUN,
-       step="run-monitoring")
+       step="upload")
 def run_pending(ctx: DoctorContext):
     """The lab's pipeline run left PENDING (its pods could be scheduled)."""
     run_id = _run_id(ctx)

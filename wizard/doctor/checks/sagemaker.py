@@ -22,8 +22,10 @@ def _endpoints(ctx: DoctorContext) -> list[str]:
     return names
 
 
+# gated on 'upload', not 'run-monitoring': an endpoint that never reaches InService fails the
+# run, so run-monitoring never finishes; the check skips by itself until there is an endpoint
 @check("endpoint-inservice", "Endpoint reached InService", area="sagemaker",
-       doc_url=DOC_ENDPOINT, step="run-monitoring")
+       doc_url=DOC_ENDPOINT, step="upload")
 def endpoint_inservice(ctx: DoctorContext):
     """The lab's inference endpoint is InService (not Failed, not stuck Creating)."""
     sm = ctx.aws("sagemaker")

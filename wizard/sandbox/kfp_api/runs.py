@@ -8,6 +8,9 @@ the API reports while a run is active comes from the worker's ``status.json``.
 After a crash of the server (SIGKILL), a restart re-adopts workers that are still alive and
 follows them to the end; a run whose worker is gone is marked FAILED with an explanation. A clean
 :meth:`RunManager.stop` kills the workers and marks their runs FAILED the same way.
+
+While the sandbox fault ``run=Pending`` is set, new runs are kept PENDING without a worker (as
+runs whose pods cannot be scheduled are); the next API call after the fault is cleared starts them.
 """
 
 from __future__ import annotations
@@ -53,11 +56,14 @@ def _alive(pid: int | None, run_id: str) -> bool:
 class RunManager:
     """Creates runs, starts and watches their workers, and answers the run API calls."""
 
-    def __init__(self, store: Store, resources: Resources, run_env: dict[str, str] | None):
-        """``run_env`` is merged into every worker's environment."""
+    def __init__(self, store: Store, resources: Resources, run_env: dict[str, str] | None,
+                 faults: Any = None):
+        """``run_env`` is merged into every worker's environment; ``faults`` (a
+        :class:`wizard.sandbox.faults.Faults`, optional) may hold new runs (``run=Pending``)."""
         self.store = store
         self.resources = resources
         self.run_env = dict(run_env or {})
+        self.faults = faults
         self._procs: dict[str, subprocess.Popen] = {}
         self._adopted: dict[str, int] = {}  # run id -> pid of a worker a previous server started
         self._stopping = False
@@ -66,8 +72,8 @@ class RunManager:
     def recover(self) -> None:
         """On start: follow runs whose worker survived, settle the others."""
         for run_id, record in list(self.store.runs.items()):
-            if record["state"] in FINAL:
-                continue
+            if record["state"] in FINAL or record.get("_held"):
+                continue  # a held run never had a worker; it still waits for the fault to clear
             if _alive(record.get("_pid"), run_id):
                 self._adopted[run_id] = record["_pid"]
                 threading.Thread(target=self._follow_adopted, args=(run_id, record["_pid"]),
@@ -126,6 +132,24 @@ class RunManager:
         self.store.runs[run_id]["_pid"] = proc.pid
         threading.Thread(target=self._follow, args=(run_id, proc), daemon=True,
                          name=f"kfp-run-{run_id[:8]}").start()
+
+    def _holding(self) -> bool:
+        """Whether the ``run=Pending`` fault asks that new runs not start."""
+        return self.faults is not None and self.faults.scenario("run") == "Pending"
+
+    def _release_held(self) -> None:
+        """Start the runs held by ``run=Pending`` once that fault is cleared."""
+        if self._holding():
+            return
+        with self.store.lock:
+            held = [r for r in self.store.runs.values() if r.get("_held")]
+            if not held:
+                return
+            for record in held:
+                record.pop("_held", None)
+                if record["state"] == "PENDING":
+                    self._launch(record["run_id"])
+            self.store.save()
 
     def _follow(self, run_id: str, proc: subprocess.Popen) -> None:
         """Wait for a worker we started, then settle its run."""
@@ -283,7 +307,10 @@ class RunManager:
                 "pipeline_spec": doc["pipeline_spec"], "platform_spec": doc["platform_spec"]})
             self.store.runs[run_id] = record
             experiment["last_run_created_at"] = stamp
-            self._launch(run_id)
+            if self._holding():
+                record["_held"] = True  # no worker: PENDING until the fault is cleared
+            else:
+                self._launch(run_id)
             self.store.save()
             return self.view(run_id)
 
@@ -301,10 +328,12 @@ class RunManager:
 
     def get(self, run_id: str) -> dict:
         """``GET /runs/{id}``."""
+        self._release_held()
         return self.view(run_id)
 
     def list(self, query: dict) -> dict:
         """``GET /runs``, by experiment and/or namespace."""
+        self._release_held()
         experiment_id, namespace = query.get("experiment_id"), query.get("namespace")
         with self.store.lock:
             ids = [r["run_id"] for r in self.store.runs.values()
@@ -330,6 +359,7 @@ class RunManager:
                                f"({record['state']})")
             if record.get("_cancel"):
                 return {}
+            record.pop("_held", None)  # a held run is canceled before it ever starts
             record["_cancel"] = True
             record["state"] = "CANCELING"
             record["state_history"].append({"update_time": now(), "state": "CANCELING"})

@@ -35,7 +35,8 @@ class KfpApiServer:
     """The KFP API on ``host:port`` (port 0 picks a free one), persisted under ``data_dir``.
 
     ``run_env`` is merged into every run worker's environment; ``faults`` is a
-    :class:`wizard.sandbox.faults.Faults` (``kfp-5xx`` answers 503); ``auth_token`` makes every
+    :class:`wizard.sandbox.faults.Faults` (``kfp-5xx`` answers 503, ``run=Pending`` holds new
+    runs in PENDING); ``auth_token`` makes every
     call but healthz require ``Authorization: Bearer <token>`` or cookie
     ``authservice_session=<token>``; ``multi_user`` reports (and enforces, like KFP's
     multi-user mode) that experiments and runs are listed per namespace.
@@ -53,7 +54,7 @@ class KfpApiServer:
         self.multi_user = multi_user
         self.store = Store(self.data_dir)
         self.resources = Resources(self.store)
-        self.runs = RunManager(self.store, self.resources, run_env)
+        self.runs = RunManager(self.store, self.resources, run_env, faults)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.routes = self._routes()
