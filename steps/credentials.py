@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from wizard import validate
 from wizard.aws import iam as iamlib
@@ -12,8 +13,12 @@ from wizard.errors import InputError
 from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
 from wizard import k8s, preflight
 from wizard import access
+from wizard.ledger import TAG_KEY
+from wizard.repairs import repair_spec
 
 DEFAULT_NAMESPACE = "kubeflow-user-example-com"
+PROFILE_SA = "default-editor"
+STANDALONE_SA = "pipeline-runner"
 
 
 def _default_region(ctx: Context) -> str:
@@ -36,6 +41,29 @@ def _default_cluster(ctx: Context) -> str | None:
 
 def _default_namespace(ctx: Context) -> str:
     return ctx.target.namespace or preflight.in_cluster_namespace() or DEFAULT_NAMESPACE
+
+
+def _default_service_account(ctx: Context) -> str:
+    """``default-editor`` (a Kubeflow profile), or ``pipeline-runner`` on standalone KFP.
+
+    Standalone Kubeflow Pipelines runs its pods as ``pipeline-runner`` in its own namespace and has
+    no profiles, so a namespace without ``default-editor`` that has ``pipeline-runner`` is that case.
+    Nothing is looked up in explain mode; when the cluster cannot be read the default stays
+    ``default-editor`` and the run reports the real problem (no cluster access) itself.
+    """
+    namespace = ctx.input("namespace") or DEFAULT_NAMESPACE
+    fallback = (ctx.target.service_account if ctx.target.service_account
+                and namespace == (ctx.target.namespace or DEFAULT_NAMESPACE) else PROFILE_SA)
+    if ctx.explain:
+        return fallback
+    try:
+        if k8s.service_account(ctx, namespace, PROFILE_SA) is not None:
+            return PROFILE_SA
+        if k8s.service_account(ctx, namespace, STANDALONE_SA) is not None:
+            return STANDALONE_SA
+    except Exception:  # noqa: BLE001 - no cluster access: the run explains it, not the default
+        pass
+    return fallback
 
 
 def _default_bucket(ctx: Context) -> str | None:
@@ -65,6 +93,14 @@ def execution_role_name(ctx: Context) -> str:
 def pod_role_name(ctx: Context) -> str:
     """The name of the IRSA role for the pipeline's pods."""
     return f"labwiz-kfp-pod-{short_id(ctx)}"
+
+
+def _tag_args(ctx: Context, lab_id: str) -> list[str]:
+    """``--tags`` values of what the wizard creates (a placeholder lineage before the first run)."""
+    tags = ctx.ledger.tags()
+    if lab_id == "<id>":
+        tags = {k: ("<lineage>" if k == TAG_KEY else v) for k, v in tags.items()}
+    return [f"Key={k},Value={v}" for k, v in tags.items()]
 
 
 class CredentialsStep(Step):
@@ -100,9 +136,9 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             InputSpec("namespace", "Kubeflow profile namespace the pipeline runs in",
                       default=_default_namespace, validate=validate.namespace),
             InputSpec("service_account", "Service account of the pipeline's pods",
-                      default=lambda ctx: ctx.target.service_account or "default-editor",
-                      validate=validate.service_account,
-                      help="default-editor on Kubeflow; pipeline-runner on standalone KFP."),
+                      default=_default_service_account, validate=validate.service_account,
+                      help="default-editor on Kubeflow; pipeline-runner on standalone KFP (found "
+                      "by itself when the namespace has only that one)."),
             InputSpec("bucket", "S3 bucket for the lab's data and artifacts", default=_default_bucket,
                       validate=validate.bucket_name, required=False),
             InputSpec("execution_role_arn", "SageMaker execution role ARN (empty: create one)",
@@ -115,6 +151,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                       choices=["scoped", "full"], kind="choice", validate=validate.choice("scoped", "full"),
                       help="scoped: S3 access to the lab bucket only; full: the lab's "
                       "AmazonSageMakerFullAccess and AmazonS3FullAccess."),
+            repair_spec(),
         ]
 
     # -- run ----------------------------------------------------------------------------------
@@ -215,7 +252,12 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
 
     # -- verify -------------------------------------------------------------------------------
     def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
-        """The roles still exist and trust the right principals; the pod access and RBAC are there."""
+        """The roles still exist and trust the right principals; the pod access and RBAC are there.
+
+        The pods' role must let exactly ``system:serviceaccount:<ns>:<sa>`` in through the
+        cluster's OIDC provider with audience ``sts.amazonaws.com``; a trust naming another
+        namespace or service account fails, with the command that repairs it.
+        """
         iam = ctx.clients.aws("iam")
         try:
             role = iam.get_role(RoleName=validate.role_name_of(outputs["execution_role_arn"]))["Role"]
@@ -225,10 +267,24 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             return VerifyResult(False, "the execution role no longer trusts SageMaker")
         ns, sa = outputs["namespace"], outputs["service_account"]
         if outputs["access_mode"] == "irsa":
+            pod_arn = outputs["pod_role_arn"]
+            pod_name = validate.role_name_of(pod_arn)
             try:
-                iam.get_role(RoleName=validate.role_name_of(outputs["pod_role_arn"]))
+                pod = iam.get_role(RoleName=pod_name)["Role"]
             except iam.exceptions.NoSuchEntityException:
                 return VerifyResult(False, "the pipeline pods' IAM role no longer exists")
+            partition, account = pod_arn.split(":")[1], pod_arn.split(":")[4]
+            problem = iamlib.irsa_trust_problem(pod["AssumeRolePolicyDocument"], account,
+                                                outputs["oidc_issuer"], ns, sa, partition)
+            if problem:
+                # the reason is all a learner sees of a failed verify: say what fixes it
+                trust = json.dumps(iamlib.irsa_trust(account, outputs["oidc_issuer"], ns, sa,
+                                                     partition))
+                fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", pod_name,
+                          "--policy-document", trust)
+                return VerifyResult(False, f"the trust policy of the pods' role {pod_name} {problem}; "
+                                    "'labwiz run --from credentials' repairs it after asking, or "
+                                    f"run: {fix.shell()}")
             account = k8s.service_account(ctx, ns, sa)
             annotation = (account.metadata.annotations or {}).get(k8s.IRSA_ANNOTATION) if account else None
             if annotation != outputs["pod_role_arn"]:
@@ -241,29 +297,114 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
 
     # -- explain ------------------------------------------------------------------------------
     def commands(self, ctx: Context) -> list:
-        """What this step does, as aws and kubectl commands."""
-        ns = ctx.input("namespace") or DEFAULT_NAMESPACE
-        sa = ctx.input("service_account") or "default-editor"
-        cluster = ctx.input("cluster_name") or "<cluster>"
-        role = ctx.input("execution_role_arn") or "labwiz-sagemaker-execution-<id>"
-        trust = json.dumps(iamlib.sagemaker_trust())
-        return [
-            cmd("aws", "sts", "get-caller-identity"),
+        """What this step does, as aws and kubectl commands (placeholders where nothing is known).
+
+        Built from the answers and the state only, never from a service: ``--explain`` must not
+        touch anything. Keys never appear, only placeholders.
+        """
+        known = ctx.outputs_of("credentials")
+        ns = ctx.input("namespace") or known.get("namespace") or DEFAULT_NAMESPACE
+        sa = ctx.input("service_account") or known.get("service_account") or PROFILE_SA
+        cluster = ctx.input("cluster_name") or known.get("cluster_name") or "<cluster>"
+        bucket = ctx.input("bucket") or "<bucket>"
+        account = known.get("account_id") or "<account-id>"
+        partition = "aws"
+        issuer = known.get("oidc_issuer") or "https://oidc.eks.<region>.amazonaws.com/id/<id>"
+        lab_id = short_id(ctx) if (Path(ctx.state_dir) / "state.json").exists() else "<id>"
+        mode = ctx.input("pod_access") or "irsa"
+        out = [
+            cmd("aws", "sts", "get-caller-identity", note="who you are: the account and identity"),
             cmd("aws", "eks", "describe-cluster", "--name", cluster, "--query",
-                "cluster.identity.oidc.issuer", "--output", "text"),
-            cmd("aws", "iam", "create-role", "--role-name", role.split("/")[-1],
-                "--assume-role-policy-document", trust, note="the SageMaker execution role"),
-            cmd("aws", "iam", "attach-role-policy", "--role-name", role.split("/")[-1],
-                "--policy-arn", iamlib.SAGEMAKER_FULL),
-            cmd("aws", "iam", "create-role", "--role-name", "labwiz-kfp-pod-<id>",
-                "--assume-role-policy-document", "file://trust.json",
-                note="the IRSA role of the pipeline's pods (trust: the cluster's OIDC provider, "
-                f"sub system:serviceaccount:{ns}:{sa})"),
-            cmd("kubectl", "annotate", "-n", ns, "serviceaccount", sa,
-                f"{k8s.IRSA_ANNOTATION}=<pod-role-arn>"),
+                "cluster.identity.oidc.issuer", "--output", "text",
+                note="the cluster's OIDC issuer (IRSA needs it)"),
+            cmd("aws", "iam", "list-open-id-connect-providers",
+                note="IRSA works only when the issuer is registered as an IAM OIDC provider"),
+            cmd("kubectl", "get", "serviceaccount", sa, "-n", ns),
+            cmd("kubectl", "-n", preflight.ACK_NAMESPACE, "get", "deployment",
+                preflight.ACK_DEPLOYMENT, note="the ACK SageMaker controller"),
+        ]
+        given = ctx.input("execution_role_arn")
+        if given:
+            name = given.rsplit("/", 1)[-1]
+            out += [
+                cmd("aws", "iam", "get-role", "--role-name", name,
+                    note="your execution role: it must trust sagemaker.amazonaws.com"),
+                cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
+                    "--policy-document", "<its trust policy plus the statement below>",
+                    note="only when it does not trust SageMaker, after you confirm: add "
+                    + json.dumps(iamlib.sagemaker_trust()["Statement"][0])),
+            ]
+        else:
+            name = f"labwiz-sagemaker-execution-{lab_id}"
+            out += [
+                cmd("aws", "iam", "create-role", "--role-name", name,
+                    "--assume-role-policy-document", json.dumps(iamlib.sagemaker_trust()),
+                    "--tags", *_tag_args(ctx, lab_id),
+                    note="the SageMaker execution role (trust: sagemaker.amazonaws.com)"),
+                cmd("aws", "iam", "attach-role-policy", "--role-name", name,
+                    "--policy-arn", iamlib.SAGEMAKER_FULL),
+                cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name",
+                    access.BUCKET_POLICY, "--policy-document",
+                    json.dumps(iamlib.bucket_access(bucket, partition)),
+                    note=f"S3 access scoped to the lab bucket {bucket}"),
+            ]
+            if ctx.input("policy_mode") == "full":
+                out.append(cmd("aws", "iam", "attach-role-policy", "--role-name", name,
+                               "--policy-arn", iamlib.S3_FULL, note="policy_mode: full"))
+        if mode == "irsa":
+            out += self._irsa_commands(ctx, ns, sa, bucket, account, partition, issuer, lab_id)
+        out += self._secret_commands(ns, lab_id, mode)
+        out += [
+            cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}", "-n", ns,
+                "--as", f"system:serviceaccount:{ns}:{sa}"),
+            cmd("kubectl", "create", "role", k8s.RBAC_NAME, "-n", ns, "--verb=*",
+                f"--resource=*.{k8s.ACK_GROUP}",
+                note="only when the service account may not manage ACK SageMaker resources yet"),
             cmd("kubectl", "create", "rolebinding", k8s.RBAC_NAME, "-n", ns,
                 f"--role={k8s.RBAC_NAME}", f"--serviceaccount={ns}:{sa}"),
             cmd("aws", "iam", "put-role-policy", "--role-name", "<your-role>", "--policy-name",
-                "labwiz-sagemaker-invoke", "--policy-document", json.dumps(iamlib.invoke_endpoint()),
-                note="only when your identity cannot call InvokeEndpoint yet"),
+                access.INVOKE_POLICY, "--policy-document", json.dumps(iamlib.invoke_endpoint()),
+                note="only when your identity cannot call InvokeEndpoint yet (put-user-policy "
+                "--user-name for an IAM user)"),
+        ]
+        return out
+
+    @staticmethod
+    def _irsa_commands(ctx: Context, ns: str, sa: str, bucket: str, account: str, partition: str,
+                       issuer: str, lab_id: str) -> list:
+        """IRSA: the pods' role, its trust policy, its permissions and the annotation."""
+        name = f"labwiz-kfp-pod-{lab_id}"
+        trust = iamlib.irsa_trust(account, issuer, ns, sa, partition)
+        out = [
+            cmd("aws", "iam", "create-role", "--role-name", name, "--assume-role-policy-document",
+                json.dumps(trust), "--tags", *_tag_args(ctx, lab_id),
+                note=f"pod_access: irsa. The pods' role; its trust lets only {ns}/{sa} in through "
+                "the cluster's OIDC provider, audience sts.amazonaws.com"),
+            cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name",
+                access.POD_POLICY, "--policy-document",
+                json.dumps(access.pod_policy(bucket, partition))),
+            cmd("kubectl", "annotate", "-n", ns, "serviceaccount", sa,
+                f"{k8s.IRSA_ANNOTATION}=arn:{partition}:iam::{account}:role/{name}"),
+        ]
+        if ctx.input("policy_mode") == "full":
+            out.insert(1, cmd("aws", "iam", "attach-role-policy", "--role-name", name,
+                              "--policy-arn", iamlib.SAGEMAKER_FULL, note="policy_mode: full"))
+        return out
+
+    @staticmethod
+    def _secret_commands(ns: str, lab_id: str, mode: str) -> list:
+        """The lab's aws-secret: an IAM user, its access key, and the Secret (placeholders only)."""
+        user = f"labwiz-kfp-{lab_id}"
+        when = ("pod_access: secret" if mode == "secret"
+                else "instead of IRSA when you choose pod_access: secret or the cluster has no "
+                "IAM OIDC provider")
+        return [
+            cmd("aws", "iam", "create-user", "--user-name", user, note=f"{when}: the lab's aws-secret"),
+            cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
+                iamlib.SAGEMAKER_FULL),
+            cmd("aws", "iam", "create-access-key", "--user-name", user,
+                note="the secret key is shown once: it goes straight into the Secret below"),
+            cmd("kubectl", "create", "secret", "generic", access.SECRET_NAME, "-n", ns,
+                "--from-literal=AWS_ACCESS_KEY_ID=<access-key-id>",
+                "--from-literal=AWS_SECRET_ACCESS_KEY=<secret-access-key>"),
         ]

@@ -76,14 +76,25 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
         return VerifyResult(True)
 
     def commands(self, ctx: Context) -> list:
-        """The lab's own commands for this step."""
+        """The lab's own commands for this step (from the answers and the state, touching nothing)."""
         bucket = ctx.input("bucket") or "$AWS_S3_BUCKET_NAME"
         region = ctx.target.region or ctx.input("region") or "eu-west-1"
+        account = ctx.outputs_of("credentials").get("account_id") or "<account-id>"
+        create = ["aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region]
+        if region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
+            create += ["--create-bucket-configuration", f"LocationConstraint={region}"]
         return [
-            cmd("aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region,
-                "--create-bucket-configuration", f"LocationConstraint={region}",
-                note="only when the bucket does not exist"),
+            cmd("aws", "s3api", "head-bucket", "--bucket", bucket, "--expected-bucket-owner", account,
+                note="403: the bucket belongs to another account; 404: it does not exist yet"),
+            cmd("aws", "s3api", "get-bucket-location", "--bucket", bucket,
+                note="it must be the lab's region"),
+            cmd(*create, note="only when the bucket does not exist"),
+            cmd("aws", "s3api", "put-bucket-tagging", "--bucket", bucket, "--tagging",
+                "TagSet=[{Key=labwiz:lineage,Value=<lineage>},{Key=labwiz:managed,Value=true}]",
+                note="only on a bucket the wizard created"),
             cmd("aws", "s3", "cp", s3data.LAB_ASSET_URI, "."),
+            cmd("aws", "s3api", "head-object", "--bucket", bucket, "--key", DATA_KEY,
+                note="an object already there with the same content is not uploaded again"),
             cmd("aws", "s3", "cp", "mnist.pkl.gz", f"s3://{bucket}/{DATA_KEY}"),
             cmd("aws", "s3", "cp", "kmeans_preprocessing.py", f"s3://{bucket}/{SCRIPT_KEY}"),
         ]

@@ -15,8 +15,12 @@ from wizard.aws import iam as iamlib
 from wizard.errors import InputError, StepError
 from wizard.preflight import Identity
 from wizard.protocol import Context, Reporter, Resource, cmd
+from wizard.repairs import HOW_TO_ALLOW, confirm_repair
 
 SECRET_NAME = "aws-secret"
+POD_POLICY = "labwiz-pod-access"
+BUCKET_POLICY = "labwiz-lab-bucket"
+INVOKE_POLICY = "labwiz-sagemaker-invoke"
 
 
 def _short(ctx: Context) -> str:
@@ -30,6 +34,13 @@ def execution_role(ctx: Context, reporter: Reporter, me: Identity, step: str) ->
     given = ctx.input("execution_role_arn")
     if given:
         name = validate.role_name_of(given)
+        partition = given.split(":")[1]
+        if partition != me.partition:
+            raise InputError(
+                f"{given} is in the partition '{partition}', but your AWS identity ({me.arn}) is in "
+                f"'{me.partition}'; a role of another partition cannot be used.",
+                remediation=f"Use arn:{me.partition}:iam::{me.account}:role/{name} (the ARN 'aws iam "
+                f"get-role --role-name {name}' prints), or leave execution_role_arn empty.")
         reporter.command(cmd("aws", "iam", "get-role", "--role-name", name))
         try:
             role = iam.get_role(RoleName=name)["Role"]
@@ -58,32 +69,52 @@ def execution_role(ctx: Context, reporter: Reporter, me: Identity, step: str) ->
     role = iamlib.ensure_role(
         ctx, reporter, name=f"labwiz-sagemaker-execution-{_short(ctx)}",
         trust=iamlib.sagemaker_trust(), description="SageMaker execution role for the labwiz lab",
-        managed=managed, inline={"labwiz-lab-bucket": iamlib.bucket_access(bucket, me.partition)},
-        step=step)
+        managed=managed, inline={BUCKET_POLICY: iamlib.bucket_access(bucket, me.partition)},
+        step=step, trust_problem=_sagemaker_trust_problem)
     return role["Arn"]
+
+
+def _sagemaker_trust_problem(document) -> str | None:
+    """Why a trust policy does not let SageMaker assume the role (None when it does)."""
+    if iamlib.trust_kind(document) == "sagemaker":
+        return None
+    return f"does not trust {iamlib.SAGEMAKER_PRINCIPAL}"
 
 
 def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
     """Add sagemaker.amazonaws.com to a role's trust policy, after the user confirms."""
+    import json
+
     name = role["RoleName"]
-    if not ctx.confirm(f"The role {name} does not trust sagemaker.amazonaws.com. Add SageMaker to "
-                       "its trust policy?"):
-        raise InputError(f"The role {role['Arn']} does not trust sagemaker.amazonaws.com, so "
-                         "SageMaker cannot assume it.",
-                         remediation="Confirm the repair, choose another role, or leave "
-                         "execution_role_arn empty to create one.")
     document = iamlib.as_doc(role["AssumeRolePolicyDocument"])
     document.setdefault("Statement", [])
     if isinstance(document["Statement"], dict):
         document["Statement"] = [document["Statement"]]
     document["Statement"].append(iamlib.sagemaker_trust()["Statement"][0])
-    import json
-
     text = json.dumps(document)
-    reporter.command(cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
-                         "--policy-document", text))
+    fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
+              "--policy-document", text)
+    if not confirm_repair(ctx, f"The role {name} does not trust sagemaker.amazonaws.com. Add "
+                          "SageMaker to its trust policy?"):
+        raise InputError(f"The role {role['Arn']} does not trust sagemaker.amazonaws.com, so "
+                         "SageMaker cannot assume it.",
+                         remediation="Choose another role, leave execution_role_arn empty to "
+                         "create one, or allow the repair. " + HOW_TO_ALLOW + fix.shell())
+    reporter.command(fix)
     ctx.clients.aws("iam").update_assume_role_policy(RoleName=name, PolicyDocument=text)
     reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}.", "warning")
+
+
+def pod_policy(bucket: str, partition: str = "aws") -> dict:
+    """The inline policy of the pods' role: follow SageMaker jobs and their logs, read the bucket."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sagemaker:Describe*", "sagemaker:List*",
+                                       "sagemaker:InvokeEndpoint", "logs:GetLogEvents",
+                                       "logs:DescribeLogStreams", "logs:FilterLogEvents"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"]},
+    ]}
 
 
 def pod_role(ctx: Context, reporter: Reporter, me: Identity, issuer: str, namespace: str,
@@ -91,19 +122,14 @@ def pod_role(ctx: Context, reporter: Reporter, me: Identity, issuer: str, namesp
     """The IRSA role for the pipeline's pods, annotated on their service account."""
     bucket = ctx.input("bucket")
     managed = [iamlib.SAGEMAKER_FULL] if ctx.input("policy_mode") == "full" else []
-    inline = {"labwiz-pod-access": {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["sagemaker:Describe*", "sagemaker:List*",
-                                       "sagemaker:InvokeEndpoint", "logs:GetLogEvents",
-                                       "logs:DescribeLogStreams", "logs:FilterLogEvents"],
-         "Resource": "*"},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [f"arn:{me.partition}:s3:::{bucket}", f"arn:{me.partition}:s3:::{bucket}/*"]},
-    ]}}
+    inline = {POD_POLICY: pod_policy(bucket, me.partition)}
     role = iamlib.ensure_role(
         ctx, reporter, name=f"labwiz-kfp-pod-{_short(ctx)}",
         trust=iamlib.irsa_trust(me.account, issuer, namespace, service_account, me.partition),
         description=f"IRSA role of {namespace}/{service_account} for the labwiz lab",
-        managed=managed, inline=inline, step=step)
+        managed=managed, inline=inline, step=step,
+        trust_problem=lambda doc: iamlib.irsa_trust_problem(
+            doc, me.account, issuer, namespace, service_account, me.partition))
     k8s.ensure_annotation(ctx, reporter, namespace, service_account, k8s.IRSA_ANNOTATION,
                           role["Arn"], step=step)
     return role["Arn"]
@@ -167,10 +193,12 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
     except k8s.api_exception() as exc:
         if exc.status != 409:
             raise k8s.explain(exc, f"creating secret {namespace}/{SECRET_NAME}") from None
-        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}") and not ctx.confirm(
-                f"{namespace}/{SECRET_NAME} exists with another key; replace it?"):
+        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}") and not confirm_repair(
+                ctx, f"{namespace}/{SECRET_NAME} exists with another key; replace it?"):
             raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
-                            remediation="Confirm the replacement, or use pod_access: irsa.")
+                            remediation="Use pod_access: irsa, or allow the replacement. "
+                            + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n {namespace}, "
+                            "then run the step again.")
         core.replace_namespaced_secret(SECRET_NAME, namespace, body)
     ctx.ledger.record(Resource(kind="k8s-secret", name=f"{namespace}/{SECRET_NAME}",
                                namespace=namespace, step=step))
@@ -198,7 +226,7 @@ def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str)
         return
     import json
 
-    policy = "labwiz-sagemaker-invoke"
+    policy = INVOKE_POLICY
     document = json.dumps(iamlib.invoke_endpoint())
     verb = "put-user-policy" if kind == "user" else "put-role-policy"
     reporter.command(cmd("aws", "iam", verb, f"--{kind}-name", name, "--policy-name", policy,

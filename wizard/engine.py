@@ -98,6 +98,22 @@ class _StepReporter:
         self.inner.show(kind, data)
 
 
+def make_plan(ids: list[str], *, from_step: str | None = None, only=None, skip=None) -> Plan:
+    """The steps of ``ids`` to consider after ``--from``, ``--only`` and ``--skip``, in lab order.
+
+    Shared by the runner and ``--explain``, so that both pick exactly the same steps.
+    """
+    only_ids = parse_step_list(only, ids)
+    skip_ids = parse_step_list(skip, ids)
+    chosen = list(ids)
+    if from_step:
+        parse_step_list(from_step, ids)
+        chosen = chosen[chosen.index(from_step):]
+    if only_ids:
+        chosen = [i for i in chosen if i in only_ids]
+    return Plan(run=[i for i in chosen if i not in skip_ids], skip=skip_ids)
+
+
 class Runner:
     """Runs a lab's steps against a state directory."""
 
@@ -146,15 +162,7 @@ class Runner:
     # -- planning ------------------------------------------------------------------------------
     def plan(self, *, from_step: str | None = None, only=None, skip=None) -> Plan:
         """The steps to consider, in lab order."""
-        only_ids = parse_step_list(only, self.ids)
-        skip_ids = parse_step_list(skip, self.ids)
-        ids = list(self.ids)
-        if from_step:
-            parse_step_list(from_step, self.ids)
-            ids = ids[ids.index(from_step):]
-        if only_ids:
-            ids = [i for i in ids if i in only_ids]
-        return Plan(run=[i for i in ids if i not in skip_ids], skip=skip_ids)
+        return make_plan(self.ids, from_step=from_step, only=only, skip=skip)
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, *, from_step: str | None = None, only=None, skip=None) -> Outcome:
@@ -335,12 +343,19 @@ class Runner:
             return reset
 
 
-def explain(steps: list[Step], state_dir: Path, target: Target, answers: dict) -> list[tuple[Step, list[Command]]]:
-    """Each step's equivalent commands, computed without touching any service or the state."""
+def explain(steps: list[Step], state_dir: Path, target: Target, answers: dict, *,
+            from_step: str | None = None, only=None, skip=None) -> list[tuple[Step, list[Command]]]:
+    """Each chosen step's equivalent commands, computed without touching any service or the state.
+
+    ``from_step``, ``only`` and ``skip`` choose the steps as they do for a run.
+    """
+    chosen = set(make_plan([s.id for s in steps], from_step=from_step, only=only, skip=skip).run)
     doc = StateStore(state_dir).load() if (Path(state_dir) / "state.json").exists() else {
         "steps": {}, "inputs": {}, "ledger": [], "lineage": "explain"}
     out = []
     for step in steps:
+        if step.id not in chosen:
+            continue
         inputs = InputResolver(step, doc, answers, None, True).resolve(None, lenient=True)
         ctx = Context(state_dir=state_dir, doc=doc, ledger=Ledger(doc, lambda: None), target=target,
                       inputs=inputs, confirm=lambda _q: False, assume_yes=True, explain=True)

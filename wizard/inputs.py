@@ -146,7 +146,7 @@ class InputResolver:
         """Keep the non-secret inputs in state, so a resumed run does not ask again."""
         saved = self.doc.setdefault("inputs", {})
         for spec in self.step.input_specs():
-            if spec.secret:
+            if spec.secret or not spec.remember:
                 continue
             value = values.get(spec.name)
             if value is not None:

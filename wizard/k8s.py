@@ -55,7 +55,8 @@ def service_account(ctx: Context, namespace: str, name: str):
 
 def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: str, key: str,
                       value: str, step: str) -> None:
-    """Put ``key: value`` on a service account; another value is replaced only after confirming."""
+    """Put ``key: value`` on a service account; another value is replaced only after confirming
+    (:func:`wizard.repairs.confirm_repair`), else reported with the kubectl command."""
     account = service_account(ctx, namespace, name)
     if account is None:
         raise StepError(f"The service account {namespace}/{name} does not exist.",
@@ -65,13 +66,17 @@ def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: st
     if current == value:
         reporter.log(f"{namespace}/{name} already carries {key}.")
         return
-    if current and not ctx.confirm(f"{namespace}/{name} has {key}={current}; replace it with {value}?"):
-        raise StepError(f"{namespace}/{name} is annotated with another role ({current}).",
-                        remediation=f"Confirm the replacement, or use --answers with pod_access: "
-                        f"secret, or fix it by hand: kubectl annotate -n {namespace} serviceaccount "
-                        f"{name} {key}={value} --overwrite")
-    reporter.command(cmd("kubectl", "annotate", "-n", namespace, "serviceaccount", name,
-                         f"{key}={value}", *(["--overwrite"] if current else [])))
+    fix = cmd("kubectl", "annotate", "-n", namespace, "serviceaccount", name, f"{key}={value}",
+              *(["--overwrite"] if current else []))
+    if current:
+        from wizard.repairs import HOW_TO_ALLOW, confirm_repair
+
+        reporter.log(f"{namespace}/{name} has {key}={current}, not {value}.", "warning")
+        if not confirm_repair(ctx, f"{namespace}/{name} has {key}={current}; replace it with {value}?"):
+            raise StepError(f"{namespace}/{name} is annotated with another role ({current}).",
+                            remediation="Use pod_access: secret, or allow the replacement. "
+                            + HOW_TO_ALLOW + fix.shell())
+    reporter.command(fix)
     ctx.clients.core_v1().patch_namespaced_service_account(
         name, namespace, {"metadata": {"annotations": {key: value}}})
     ctx.ledger.record(Resource(kind="k8s-annotation", name=f"{namespace}/{name}/{key}",

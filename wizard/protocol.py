@@ -73,6 +73,8 @@ class InputSpec:
     required: bool = True
     choices: list | Callable[["Context"], list] | None = None
     kind: str = "text"  # text | choice | confirm | multi | path
+    #: False for a per-run decision (e.g. whether to repair): not kept in state for the next run
+    remember: bool = True
 
     def default_for(self, ctx: "Context") -> Any:
         """The default value for this context."""

@@ -32,9 +32,12 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
         target = aws_target(region)
         if sandbox:
             target.mode = "sandbox"
-        for step, commands in explain_steps(steps, state_dir, target, answer_map):
+        for step, commands in explain_steps(steps, state_dir, target, answer_map,
+                                            from_step=from_step, only=only, skip=skip):
             reporter.log(f"# {step.id}: {getattr(step, 'summary', step.title)}", "success")
             for command in commands:
+                if command.note:  # the note says when a command applies; --explain is for reading
+                    reporter.log(f"  # {command.note}", "debug")
                 reporter.command(command)
             if not commands:
                 reporter.log("  (no AWS, kubectl or kfp command: this step works locally)", "debug")

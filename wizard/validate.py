@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from wizard.errors import InputError
 
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
 ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(?P<account>\d{12}):"
     r"role/(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})$")
@@ -42,6 +43,12 @@ def role_arn(value, ctx=None) -> str:
         raise InputError(f"'{text}' is an assumed-role session, not the role itself.",
                          remediation=f"Use arn:aws:iam::{account}:role/{name}.")
     parts = text.split(":")
+    if text.startswith("arn:") and len(parts) > 2 and parts[1] not in PARTITIONS:
+        fixed = ":".join(["arn", "aws", *parts[2:]])
+        raise InputError(f"'{text}' has the partition '{parts[1]}'; IAM's partitions are "
+                         f"{', '.join(PARTITIONS)}.",
+                         remediation=f"Most accounts are in 'aws': use {fixed} (copy the ARN from "
+                         "'aws iam get-role --role-name NAME --query Role.Arn').")
     if text.startswith("arn:") and len(parts) > 4 and not re.fullmatch(r"\d{12}", parts[4]):
         raise InputError(f"'{text}' has account '{parts[4]}'; an account id is 12 digits.",
                          remediation="Copy the ARN from 'aws iam get-role --role-name NAME'.")

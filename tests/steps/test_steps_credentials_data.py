@@ -10,7 +10,7 @@ FIRST_TWO = ("--only", "credentials,data-upload")
 
 
 def _inventory(aws, kube, bucket: str, namespace: str) -> dict:
-    """Everything steps 1–2 could create, with S3 modification times (a re-upload changes them)."""
+    """Everything steps 1–2 could create: IAM roles, users, keys, policies, secrets, objects."""
     from kubernetes import client
 
     iam = aws("iam")
@@ -20,18 +20,39 @@ def _inventory(aws, kube, bucket: str, namespace: str) -> dict:
                   for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"])
     policies = sorted(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])
     inline = sorted(f"{r}:{p}" for r in roles for p in iam.list_role_policies(RoleName=r)["PolicyNames"])
-    objects = {o["Key"]: o["LastModified"].isoformat() for o in
+    user_inline = sorted(f"{u}:{p}" for u in users
+                         for p in iam.list_user_policies(UserName=u)["PolicyNames"])
+    objects = {o["Key"]: o["ETag"] for o in
                aws("s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
     core, rbac = client.CoreV1Api(kube), client.RbacAuthorizationV1Api(kube)
     secrets = sorted(s.metadata.name for s in core.list_namespaced_secret(namespace).items)
     bindings = sorted(b.metadata.name for b in rbac.list_namespaced_role_binding(namespace).items)
     return {"roles": roles, "users": users, "keys": keys, "policies": policies, "inline": inline,
-            "objects": objects, "secrets": secrets, "bindings": bindings}
+            "user_inline": user_inline, "objects": objects, "secrets": secrets,
+            "bindings": bindings}
+
+
+def _aws_calls(sandbox_info) -> dict:
+    """The sandbox AWS endpoint's count of outside calls, by "service:operation"."""
+    import json
+    import urllib.request
+
+    url = sandbox_info["services"]["aws"]["url"] + "/_labwiz/health"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())["calls"]
+
+
+def _s3_writes(calls: dict) -> int:
+    """S3 PUTs and POSTs (a multipart upload is POST, PUT per part, POST) in a call count."""
+    return calls.get("s3:PUT", 0) + calls.get("s3:POST", 0)
 
 
 def test_from_empty_to_verified_then_nothing_new(lab, aws, kube, sandbox_info):
+    first_calls = _aws_calls(sandbox_info)
     result = run_lab(lab, *FIRST_TWO)
     assert result.returncode == 0, result.stdout + result.stderr
+    # the counter sees the first run's uploads, so a zero below means nothing was sent
+    assert _s3_writes(_aws_calls(sandbox_info)) - _s3_writes(first_calls) >= 2
     doc = state(lab)
     creds = doc["steps"]["credentials"]["outputs"]
     assert creds["access_mode"] == "irsa"
@@ -54,9 +75,15 @@ def test_from_empty_to_verified_then_nothing_new(lab, aws, kube, sandbox_info):
     assert {"iam-role", "k8s-annotation", "k8s-role", "k8s-rolebinding", "s3-object"} <= kinds
 
     before = _inventory(aws, kube, data["bucket"], creds["namespace"])
+    calls_before = _aws_calls(sandbox_info)
     again = run_lab(lab, "--from", "credentials", *FIRST_TWO)
     assert again.returncode == 0, again.stdout + again.stderr
+    calls_after = _aws_calls(sandbox_info)
     assert "not uploading it again" in again.stdout
+    assert _s3_writes(calls_after) == _s3_writes(calls_before), (calls_before, calls_after)
+    for write in ("iam:CreateRole", "iam:CreateUser", "iam:CreateAccessKey", "iam:CreatePolicy",
+                  "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"):
+        assert calls_after.get(write, 0) == calls_before.get(write, 0), write
     assert _inventory(aws, kube, data["bucket"], creds["namespace"]) == before
     assert len(state(lab)["ledger"]) == len(doc["ledger"])
 
@@ -210,3 +237,310 @@ def test_no_cluster_access(lab, tmp_path):
                              "KUBECONFIG": str(broken)}, timeout=180)
     assert result.returncode == 1, result.stdout
     assert "could not be reached" in result.stdout and "kubectl get ns" in result.stdout
+
+
+# -- the pods' role: trust conditions checked by verify, repaired only after confirmation -------
+
+def _set_pod_trust_subject(aws, role_arn: str, subject: str) -> None:
+    """Rewrite the pod role's trust so that its ``sub`` names ``subject`` (as a learner might)."""
+    import json
+
+    iam = aws("iam")
+    name = role_arn.split("/")[-1]
+    document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    condition = document["Statement"][0]["Condition"]["StringEquals"]
+    key = next(k for k in condition if k.endswith(":sub"))
+    condition[key] = subject
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(document))
+
+
+def _pod_trust_subject(aws, role_arn: str) -> str:
+    statement = aws("iam").get_role(RoleName=role_arn.split("/")[-1])["Role"][
+        "AssumeRolePolicyDocument"]["Statement"][0]
+    return next(v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub"))
+
+
+def test_pod_trust_naming_another_service_account_fails_verify_and_is_repaired_on_confirmation(
+        lab, aws):
+    assert run_lab(lab, "--only", "credentials").returncode == 0
+    pod_role = state(lab)["steps"]["credentials"]["outputs"]["pod_role_arn"]
+    wanted = "system:serviceaccount:kubeflow-user-example-com:default-editor"
+    _set_pod_trust_subject(aws, pod_role, "system:serviceaccount:other-team:builder")
+
+    # no --yes and no 'repair' answer: verify fails saying what and how, nothing is changed
+    refused = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    assert refused.returncode == 1, refused.stdout
+    assert "no longer holds" in refused.stdout
+    assert f"allows system:serviceaccount:other-team:builder, not {wanted}" in refused.stdout
+    assert "aws iam update-assume-role-policy --role-name " + pod_role.split("/")[-1] in refused.stdout
+    assert "What to do" in refused.stdout and "repair: yes" in refused.stdout
+    assert _pod_trust_subject(aws, pod_role) == "system:serviceaccount:other-team:builder"
+
+    # 'repair: no' wins even over --yes
+    kept = run_lab(lab, "--only", "credentials", answers={"repair": "no"}, yes=True)
+    assert kept.returncode == 1, kept.stdout
+    assert _pod_trust_subject(aws, pod_role) == "system:serviceaccount:other-team:builder"
+
+    # an answers file can confirm without --yes
+    repaired = run_lab(lab, "--only", "credentials", answers={"repair": "yes"}, yes=False)
+    assert repaired.returncode == 0, repaired.stdout
+    assert "Repaired the trust policy" in repaired.stdout
+    assert _pod_trust_subject(aws, pod_role) == wanted
+    again = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    assert again.returncode == 0 and "still verified" in again.stdout
+
+
+def test_pod_trust_without_the_audience_fails_verify(lab, aws):
+    import json
+
+    assert run_lab(lab, "--only", "credentials").returncode == 0
+    pod_role = state(lab)["steps"]["credentials"]["outputs"]["pod_role_arn"]
+    iam, name = aws("iam"), pod_role.split("/")[-1]
+    document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    condition = document["Statement"][0]["Condition"]["StringEquals"]
+    del condition[next(k for k in condition if k.endswith(":aud"))]
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(document))
+    result = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    assert result.returncode == 1
+    assert ":aud = sts.amazonaws.com" in result.stdout
+    assert "update-assume-role-policy" in result.stdout
+
+
+def test_annotation_naming_another_role_is_replaced_only_after_confirmation(lab, kube):
+    from kubernetes import client
+
+    assert run_lab(lab, "--only", "credentials").returncode == 0
+    creds = state(lab)["steps"]["credentials"]["outputs"]
+    core = client.CoreV1Api(kube)
+    other = "arn:aws:iam::123456789012:role/someone-elses-role"
+    core.patch_namespaced_service_account("default-editor", creds["namespace"], {
+        "metadata": {"annotations": {"eks.amazonaws.com/role-arn": other}}})
+    refused = run_lab(lab, "--only", "credentials", answers={"repair": "no"})
+    assert refused.returncode == 1, refused.stdout
+    assert f"is annotated with another role ({other})" in refused.stdout
+    assert (f"kubectl annotate -n {creds['namespace']} serviceaccount default-editor "
+            f"eks.amazonaws.com/role-arn={creds['pod_role_arn']} --overwrite") in refused.stdout
+    account = core.read_namespaced_service_account("default-editor", creds["namespace"])
+    assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == other
+    repaired = run_lab(lab, "--only", "credentials")  # --yes answers the question
+    assert repaired.returncode == 0, repaired.stdout
+    account = core.read_namespaced_service_account("default-editor", creds["namespace"])
+    assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == creds["pod_role_arn"]
+
+
+# -- the profile's service account ----------------------------------------------------------
+
+def test_standalone_kfp_namespace_uses_pipeline_runner(lab, aws, sandbox_info):
+    """The sandbox's 'kubeflow' namespace has pipeline-runner and no default-editor."""
+    result = run_lab(lab, "--only", "credentials", answers={"namespace": "kubeflow"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = state(lab)
+    creds = doc["steps"]["credentials"]["outputs"]
+    assert creds["service_account"] == "pipeline-runner"
+    assert doc["inputs"]["service_account"] == "pipeline-runner"
+    assert _pod_trust_subject(aws, creds["pod_role_arn"]) == \
+        "system:serviceaccount:kubeflow:pipeline-runner"
+
+
+# -- labwiz run --explain -----------------------------------------------------------------------
+
+class _Tripwire:
+    """A loopback HTTP listener that records every request: any call explain makes lands here."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                hits.append(f"{self.command} {self.path}")
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tripwire():
+    wire = _Tripwire()
+    yield wire
+    wire.close()
+
+
+def _explain_env(tripwire, tmp_path) -> dict:
+    """AWS, Kubernetes and KFP all pointed at the tripwire."""
+    import yaml
+
+    kubeconfig = tmp_path / "tripwire-kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "t",
+        "clusters": [{"name": "t", "cluster": {"server": tripwire.url}}],
+        "users": [{"name": "t", "user": {"token": "t"}}],
+        "contexts": [{"name": "t", "context": {"cluster": "t", "user": "t"}}]}))
+    return {"AWS_ENDPOINT_URL": tripwire.url, "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1",
+            "KUBECONFIG": str(kubeconfig), "KF_PIPELINES_ENDPOINT": tripwire.url}
+
+
+def _sections(output: str) -> list[str]:
+    """The step ids explain printed a section for, in order."""
+    return [line[2:].split(":", 1)[0] for line in output.splitlines() if line.startswith("# ")]
+
+
+def test_explain_honours_only_from_skip_and_touches_nothing(tmp_path, tripwire):
+    from tests.conftest import run_labwiz
+
+    state_dir = tmp_path / "s"
+    env = _explain_env(tripwire, tmp_path)
+
+    def explain(*args):
+        result = run_labwiz(["--state-dir", str(state_dir), "run", "--explain", *args], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    assert _sections(explain("--only", "credentials,data-upload")) == ["credentials", "data-upload"]
+    assert _sections(explain("--from", "endpoint-test")) == ["endpoint-test", "cleanup"]
+    everything = _sections(explain())
+    skipped = _sections(explain("--skip", "compile,upload"))
+    assert skipped == [s for s in everything if s not in ("compile", "upload")]
+    assert len(everything) == 9
+    bad = run_labwiz(["--state-dir", str(state_dir), "run", "--explain", "--only", "nope"], env=env)
+    assert bad.returncode != 0 and "'nope' is not a step" in bad.stdout + bad.stderr
+    assert tripwire.hits == []
+    assert not (state_dir / "state.json").exists()
+
+
+def test_explain_shows_every_command_of_steps_one_and_two(tmp_path, tripwire):
+    from tests.conftest import run_labwiz
+
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"bucket": "my-lab-bucket", "namespace": "team-a", '
+                       '"service_account": "runner"}')
+    result = run_labwiz(["--state-dir", str(tmp_path / "s"), "run", "--explain", "--answers",
+                         str(answers), "--only", "credentials,data-upload"],
+                        env=_explain_env(tripwire, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    # aws-secret mode, with placeholders only
+    assert "$ aws iam create-user --user-name" in out
+    assert "$ aws iam create-access-key --user-name" in out
+    assert ("$ kubectl create secret generic aws-secret -n team-a "
+            "'--from-literal=AWS_ACCESS_KEY_ID=<access-key-id>' "
+            "'--from-literal=AWS_SECRET_ACCESS_KEY=<secret-access-key>'") in out
+    # the bucket-scoped inline policy of the execution role
+    line = next(x for x in out.splitlines() if "--policy-name labwiz-lab-bucket" in x)
+    assert line.startswith("$ aws iam put-role-policy") and "arn:aws:s3:::my-lab-bucket/*" in line
+    # RBAC
+    assert "$ kubectl create role labwiz-ack-sagemaker -n team-a" in out
+    assert ("$ kubectl create rolebinding labwiz-ack-sagemaker -n team-a "
+            "--role=labwiz-ack-sagemaker --serviceaccount=team-a:runner") in out
+    # the IRSA trust policy, as JSON
+    trust = next(x for x in out.splitlines() if "AssumeRoleWithWebIdentity" in x)
+    assert '"system:serviceaccount:team-a:runner"' in trust
+    assert ':aud": "sts.amazonaws.com"' in trust and "oidc-provider/" in trust
+    assert "$ kubectl annotate -n team-a serviceaccount runner" in out
+    assert "$ aws s3 cp mnist.pkl.gz s3://my-lab-bucket/lab1/source_data/mnist.pkl.gz" in out
+    assert tripwire.hits == []
+
+
+def test_explain_after_a_secret_mode_run_shows_no_key_and_calls_nothing(lab, kube, sandbox_info):
+    import base64
+
+    from kubernetes import client
+
+    assert run_lab(lab, "--only", "credentials", answers={"pod_access": "secret"}).returncode == 0
+    creds = state(lab)["steps"]["credentials"]["outputs"]
+    secret = client.CoreV1Api(kube).read_namespaced_secret("aws-secret", creds["namespace"])
+    key_id = base64.b64decode(secret.data["AWS_ACCESS_KEY_ID"]).decode()
+    key = base64.b64decode(secret.data["AWS_SECRET_ACCESS_KEY"]).decode()
+    state_before = (lab / "state.json").read_text()
+    calls_before = _aws_calls(sandbox_info)
+    result = run_lab(lab, "--explain", "--only", "credentials")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _aws_calls(sandbox_info) == calls_before
+    assert (lab / "state.json").read_text() == state_before
+    assert key not in result.stdout + result.stderr and key_id not in result.stdout
+    assert "AWS_SECRET_ACCESS_KEY=<secret-access-key>" in result.stdout
+    # the real names of this lab's resources, not placeholders, once the lab exists
+    assert f"labwiz-kfp-{state(lab)['lineage'].replace('-', '')[:8]}" in result.stdout
+
+
+# -- more bad inputs, each saying what to do ----------------------------------------------------
+
+@pytest.mark.parametrize("answers, words, todo", [
+    ({"execution_role_arn": "arn:aws-xx:iam::123456789012:role/Name"},
+     "has the partition 'aws-xx'", "use arn:aws:iam::123456789012:role/Name"),
+])
+def test_more_bad_inputs_say_what_to_do(lab, answers, words, todo):
+    result = run_lab(lab, "--only", "credentials", answers=answers)
+    assert result.returncode in (1, 2), result.stdout
+    output = result.stdout + result.stderr
+    assert words in output
+    assert "What to do" in output and todo in output
+
+
+def test_role_arn_with_a_path_is_accepted(lab, aws):
+    import json
+
+    from wizard.aws.iam import sagemaker_trust
+
+    role = aws("iam").create_role(RoleName="PathedExecutionRole", Path="/service-role/",
+                                  AssumeRolePolicyDocument=json.dumps(sagemaker_trust()))["Role"]
+    arn = role["Arn"]
+    assert arn.endswith(":role/service-role/PathedExecutionRole")
+    result = run_lab(lab, "--only", "credentials", answers={"execution_role_arn": arn})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert state(lab)["steps"]["credentials"]["outputs"]["execution_role_arn"] == arn
+    again = run_lab(lab, "--only", "credentials", answers={"execution_role_arn": arn})
+    assert again.returncode == 0 and "still verified" in again.stdout
+
+
+def test_bucket_owned_by_another_account_is_refused(lab, aws, sandbox_info):
+    import boto3
+
+    creds = aws("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/other-team",
+                                   RoleSessionName="other-team")["Credentials"]
+    other = boto3.client("s3", endpoint_url=sandbox_info["services"]["aws"]["url"],
+                         region_name=sandbox_info["region"], aws_access_key_id=creds["AccessKeyId"],
+                         aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"])
+    other.create_bucket(Bucket="other-teams-lab-bucket",
+                        CreateBucketConfiguration={"LocationConstraint": sandbox_info["region"]})
+    result = run_lab(lab, *FIRST_TWO, answers={"bucket": "other-teams-lab-bucket"})
+    assert result.returncode == 1, result.stdout
+    assert "exists but belongs to another account" in result.stdout
+    assert "What to do" in result.stdout and "choose another name" in result.stdout
+    assert "Contents" not in other.list_objects_v2(Bucket="other-teams-lab-bucket")
+
+
+def test_expired_credentials_say_to_refresh_them(lab):
+    from tests.conftest import run_labwiz
+    from wizard.sandbox import faults
+
+    sandbox_dir = lab / "sandbox"
+    before = faults.read(sandbox_dir)
+    try:
+        set_fault = run_labwiz(["--state-dir", str(lab), "sandbox", "fail",
+                                "credentials=ExpiredToken"])
+        assert set_fault.returncode == 0, set_fault.stdout + set_fault.stderr
+        result = run_lab(lab, "--only", "credentials")
+    finally:
+        faults.write(sandbox_dir, before)
+    assert result.returncode == 1, result.stdout
+    assert "AWS rejected your credentials while asking STS who you are (ExpiredToken)" in result.stdout
+    assert "What to do" in result.stdout and "refresh them" in result.stdout
+    assert run_lab(lab, "--only", "credentials").returncode == 0  # fine again once refreshed

@@ -1,13 +1,15 @@
 """IAM for the lab: trust policies, permission documents, and get-or-create of roles and policies.
 
 Everything created is tagged with the lab's lineage and recorded in the ledger as it is made; a
-role that exists is reused, and a wrong one is repaired only after the user confirms.
+role that exists is reused, and a wrong one is repaired only after the user confirms (or
+reported with the command that repairs it).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+from typing import Callable
 from urllib.parse import unquote
 
 from wizard.protocol import Context, Reporter, Resource, cmd
@@ -116,9 +118,66 @@ def tag_list(tags: dict) -> list[dict]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
+def irsa_trust_problem(document, account: str, oidc_issuer: str, namespace: str,
+                       service_account: str, partition: str = "aws") -> str | None:
+    """What keeps a trust policy from letting exactly ``NS/SA`` in through the cluster's OIDC
+    provider, or None when it does.
+
+    Checked as IAM evaluates a web-identity call: an Allow statement for
+    ``sts:AssumeRoleWithWebIdentity`` whose federated principal is the cluster's provider, with
+    ``<issuer>:aud`` = ``sts.amazonaws.com`` and ``<issuer>:sub`` = the service account (a
+    ``StringLike`` pattern counts when it matches).
+    """
+    host = oidc_issuer.removeprefix("https://")
+    provider = f"arn:{partition}:iam::{account}:oidc-provider/{host}"
+    wanted_sub = f"system:serviceaccount:{namespace}:{service_account}"
+    web_identity = []
+    for statement in _listify(as_doc(document).get("Statement", [])):
+        actions = [str(a) for a in _listify(statement.get("Action", []))]
+        if statement.get("Effect") == "Allow" and any(
+                fnmatch.fnmatchcase("sts:assumerolewithwebidentity", a.lower()) for a in actions):
+            web_identity.append(statement)
+    if not web_identity:
+        return "does not allow sts:AssumeRoleWithWebIdentity"
+    federated = [s for s in web_identity if provider in _listify(
+        (s.get("Principal") or {}).get("Federated", []) if isinstance(s.get("Principal"), dict) else [])]
+    if not federated:
+        named = sorted({str(f) for s in web_identity if isinstance(s.get("Principal"), dict)
+                        for f in _listify(s["Principal"].get("Federated", []))})
+        return (f"trusts {', '.join(named) or 'no federated principal'}, not the cluster's OIDC "
+                f"provider {provider}")
+    seen_subs: list[str] = []
+    for statement in federated:
+        condition = statement.get("Condition") or {}
+        equals = condition.get("StringEquals") or {}
+        like = condition.get("StringLike") or {}
+        auds = _listify(equals.get(f"{host}:aud", [])) + _listify(like.get(f"{host}:aud", []))
+        subs_eq = [str(v) for v in _listify(equals.get(f"{host}:sub", []))]
+        subs_like = [str(v) for v in _listify(like.get(f"{host}:sub", []))]
+        seen_subs += subs_eq + subs_like
+        aud_ok = any(fnmatch.fnmatchcase("sts.amazonaws.com", str(a)) for a in auds)
+        sub_ok = wanted_sub in subs_eq or any(fnmatch.fnmatchcase(wanted_sub, p) for p in subs_like)
+        if aud_ok and sub_ok:
+            return None
+        if sub_ok and not aud_ok:
+            return f"does not require {host}:aud = sts.amazonaws.com"
+    if not seen_subs:
+        return f"has no {host}:sub condition (it must name {wanted_sub})"
+    return f"allows {', '.join(seen_subs)}, not {wanted_sub}"
+
+
 def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, description: str,
-                managed: list[str], inline: dict[str, dict], step: str) -> dict:
-    """Get or create role ``name`` with this trust and these policies; return the role."""
+                managed: list[str], inline: dict[str, dict], step: str,
+                trust_problem: Callable[[dict], str | None] | None = None) -> dict:
+    """Get or create role ``name`` with this trust and these policies; return the role.
+
+    An existing role whose trust policy is wrong (``trust_problem`` says how; by default any
+    difference from ``trust``) gets ``trust`` only after the user confirms (see
+    :mod:`wizard.repairs`); refused, it is reported with the command that fixes it.
+    """
+    from wizard.errors import StepError
+    from wizard.repairs import HOW_TO_ALLOW, confirm_repair
+
     iam = ctx.clients.aws("iam")
     trust_json = json.dumps(trust)
     try:
@@ -134,12 +193,20 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
         ctx.ledger.record(Resource(kind="iam-role", name=name, arn=role["Arn"], step=step))
         reporter.log(f"Created role {name}.", "success")
     else:
-        if as_doc(role["AssumeRolePolicyDocument"]) != trust and ctx.ledger.find("iam-role", name):
-            # our own role whose trust drifted (e.g. another namespace chosen): put it back
-            reporter.command(cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
-                                 "--policy-document", trust_json))
+        current = as_doc(role["AssumeRolePolicyDocument"])
+        problem = trust_problem(current) if trust_problem else (
+            None if current == trust else "differs from the one the lab needs")
+        if problem:
+            fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
+                      "--policy-document", trust_json)
+            reporter.log(f"The trust policy of the existing role {name} {problem}.", "warning")
+            if not confirm_repair(ctx, f"The trust policy of role {name} {problem}. Replace it with "
+                                  "the one the lab needs?"):
+                raise StepError(f"The role {name} exists but its trust policy {problem}.",
+                                remediation=HOW_TO_ALLOW + fix.shell())
+            reporter.command(fix)
             iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust_json)
-            reporter.log(f"Updated the trust policy of {name}.", "warning")
+            reporter.log(f"Repaired the trust policy of {name}.", "warning")
     attached = {p["PolicyArn"] for p in
                 iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
     for policy in managed:

@@ -7,7 +7,8 @@ Every AWS request reaches this one app. It
   and lets them past every fault,
 * applies the fault configuration to everyone else, answering in the protocol the caller's SDK
   expects (query XML for IAM/STS, JSON for ``X-Amz-Target`` services, rest-JSON headers for
-  EKS-style services, S3's own XML),
+  EKS-style services, S3's own XML), and counts their calls by service and operation,
+* enforces S3's ``ExpectedBucketOwner`` header, which moto ignores,
 * routes SageMaker's API and sagemaker-runtime to our SageMaker app and the rest to moto, and
 * tells the persistence store which moto service a mutating call changed.
 """
@@ -18,6 +19,7 @@ import io
 import json
 import logging
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -151,6 +153,29 @@ def error_response(
     return f"{status} {reason}", headers, body
 
 
+def expired_token(info: CallInfo, method: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """What AWS answers a call signed with an expired session token, per protocol.
+
+    IAM and STS (query) answer 403 ``ExpiredToken``; S3 answers 400 ``ExpiredToken``; JSON and
+    rest-JSON services (SageMaker, EKS, Logs) answer ``ExpiredTokenException``.
+    """
+    if info.protocol == "s3":
+        return error_response(info, 400, "ExpiredToken", "The provided token has expired.", method)
+    text = "The security token included in the request is expired"
+    if info.protocol == "query":
+        return error_response(info, 403, "ExpiredToken", text, method)
+    status = 400 if info.protocol == "json" else 403
+    return error_response(info, status, "ExpiredTokenException", text, method)
+
+
+def bucket_owner(bucket: str) -> str | None:
+    """The account that owns ``bucket`` in moto (None when no account has it)."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(bucket)
+    return owner[1] if owner else None
+
+
 class AwsDispatcher:
     """The WSGI app in front of moto and the SageMaker app (see the module docstring)."""
 
@@ -163,6 +188,10 @@ class AwsDispatcher:
         self.sagemaker_problem: str | None = "the SageMaker service has not been attached"
         self.lab_bucket: str | None = None
         self.requests = 0
+        #: external (not internal) calls answered, by "service:operation" (S3: the HTTP method),
+        #: so tests can count what the wizard really sent, e.g. "s3:PUT"
+        self.calls: dict[str, int] = {}
+        self._calls_lock = threading.Lock()
 
     def attach_sagemaker(self, app: WsgiApp | None, problem: str | None = None) -> None:
         """Serve SageMaker with ``app``, or record ``problem`` if there is none."""
@@ -178,6 +207,7 @@ class AwsDispatcher:
             "snapshots_written": getattr(self.store, "snapshots_written", None),
             "snapshot_error": getattr(self.store, "last_error", None),
             "requests": self.requests,
+            "calls": dict(self.calls),
         }
 
     def _fault(self, info: CallInfo, method: str) -> tuple[str, list, bytes] | None:
@@ -185,6 +215,8 @@ class AwsDispatcher:
         faults = self.faults
         if faults is None or info.internal:
             return None
+        if faults.scenario("credentials") == "ExpiredToken":
+            return expired_token(info, method)
         if (
             info.protocol == "s3"
             and self.lab_bucket
@@ -230,7 +262,11 @@ class AwsDispatcher:
             return [body]
         try:
             info = classify(environ)
-            failure = self._fault(info, method)
+            if not info.internal:
+                with self._calls_lock:
+                    key = f"{info.service}:{info.operation}"
+                    self.calls[key] = self.calls.get(key, 0) + 1
+            failure = self._fault(info, method) or self._expected_owner(info, environ, method)
             if failure is not None:
                 status, headers, body = failure
                 start_response(status, headers)
@@ -246,6 +282,22 @@ class AwsDispatcher:
             )
             start_response(status, headers)
             return [body]
+
+    @staticmethod
+    def _expected_owner(info: CallInfo, environ: dict,
+                        method: str) -> tuple[str, list, bytes] | None:
+        """S3's ``ExpectedBucketOwner`` check, which moto skips: 403 when another account owns it.
+
+        Real S3 refuses any bucket call whose ``x-amz-expected-bucket-owner`` names an account
+        other than the owner, which is how the wizard tells "someone else's bucket" apart.
+        """
+        expected = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
+        if info.protocol != "s3" or not expected or not info.bucket:
+            return None
+        owner = bucket_owner(info.bucket)
+        if owner is None or owner == expected:
+            return None
+        return error_response(info, 403, "AccessDenied", "Access Denied", method)
 
     def _sagemaker(self, info: CallInfo, environ: dict, start_response: StartResponse,
                    method: str) -> Iterable[bytes]:
