@@ -26,6 +26,8 @@ class HeadlessReporter:
         self._progress = None
         self._tasks: dict[str, Any] = {}
         self._announced: set[str] = set()
+        #: the last printed view of each kind, without its live parts (see views.without_live)
+        self._last_views: dict[str, Any] = {}
 
     def log(self, message: str, level: str = "info") -> None:
         """Print one line, coloured by level."""
@@ -74,10 +76,19 @@ class HeadlessReporter:
                 self._pause()
 
     def show(self, kind: str, data: Any) -> None:
-        """Draw a structured view; the renderers live in :mod:`wizard.views`."""
-        self._pause()
-        from wizard.views import render
+        """Draw a structured view; the renderers live in :mod:`wizard.views`.
 
+        Monitoring re-sends its views on every poll so that redrawing front-ends stay live;
+        printed output would repeat itself, so a view whose only change is its live parts
+        (elapsed times, log tails) is not printed again.
+        """
+        from wizard.views import render, without_live
+
+        settled = without_live(data)
+        if self._last_views.get(kind) == settled and kind in ("graph", "resources"):
+            return
+        self._last_views[kind] = settled
+        self._pause()
         renderable = render(kind, data)
         if renderable is not None:
             self.console.print(renderable)

@@ -112,11 +112,39 @@ def graph_layers(tasks: list[dict]) -> list[list[dict]]:
     return layers
 
 
+#: keys of ``graph`` and ``resources`` data that change on every refresh without anything
+#: having happened; a front-end that prints (rather than redraws) compares views without them
+LIVE_KEYS = frozenset({"elapsed_s", "log_tail"})
+
+
+def without_live(data: Any) -> Any:
+    """``data`` with every :data:`LIVE_KEYS` entry removed, at any depth."""
+    if isinstance(data, dict):
+        return {k: without_live(v) for k, v in data.items() if k not in LIVE_KEYS}
+    if isinstance(data, list):
+        return [without_live(v) for v in data]
+    return data
+
+
+def format_elapsed(seconds: float | None) -> str:
+    """``42 s``, ``3m 05s`` or ``1h 02m``; empty when unknown."""
+    if seconds is None:
+        return ""
+    total = int(max(0.0, float(seconds)))
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
 def graph_view(data: dict):
     """A pipeline run as a tree of tasks, each with its state.
 
-    ``data``: ``{"run": {"name", "id", "state", "error"}, "tasks": [{"name", "state",
-    "depends_on": [names]}]}``. Every key but ``tasks[].name`` may be missing.
+    ``data``: ``{"run": {"name", "id", "state", "error", "elapsed_s"}, "tasks": [{"name",
+    "state", "depends_on": [names]}]}``. Every key but ``tasks[].name`` may be missing.
     """
     from rich.console import Group
     from rich.text import Text
@@ -129,6 +157,8 @@ def graph_view(data: dict):
                              "  ", (f"{glyph} {run.get('state') or 'pending'}", style))
         if run.get("id") and run.get("name"):
             head.append(f"  id {run['id']}", "dim")
+        if run.get("elapsed_s") is not None:
+            head.append(f"  elapsed {format_elapsed(run['elapsed_s'])}", "bold")
         lines.append(head)
         if run.get("error"):
             lines.append(Text(f"  {run['error']}", "red"))
@@ -147,35 +177,85 @@ def graph_view(data: dict):
     return Group(*lines)
 
 
-def resources_view(data):
-    """SageMaker resources as a table of statuses, each followed by the tail of its logs.
+def _conditions(item: dict) -> list[tuple[str, str, str]]:
+    """``(type, status, message)`` of a resource's conditions (a list of ACK condition dicts,
+    or the older ``{type: status}`` form)."""
+    raw = item.get("conditions") or []
+    if isinstance(raw, dict):
+        return [(str(t), str(v), "") for t, v in raw.items()]
+    return [(str(c.get("type") or ""), str(c.get("status") or ""), str(c.get("message") or ""))
+            for c in raw if isinstance(c, dict)]
 
-    ``data``: a list of ``{"kind", "name", "status", "secondary", "failure", "log_tail": [lines]}``
-    (or ``{"resources": [...]}``); ``secondary`` is a status detail such as a training job's
-    secondary status, ``failure`` the resource's failure reason.
+
+def _condition_line(ctype: str, status: str, message: str):
+    """One condition as ``ACK.Terminal  True  message``, red when it reports a problem."""
+    from rich.text import Text
+
+    bad = (ctype in ("ACK.Terminal", "ACK.Recoverable") and status == "True") or \
+        (ctype == "ACK.ResourceSynced" and status == "False" and bool(message) and
+         "status" not in message)  # "is in InProgress status." is progress, not trouble
+    style = "red" if bad else ("green" if status == "True" else "yellow")
+    line = Text("  ")
+    line.append(f"{ctype:<19} {status:<5}", style)
+    if len(message) > 300:  # a ValidationException can list hundreds of allowed values
+        message = message[:299] + "…"
+    if message:
+        line.append(f"  {message}", "red" if bad else "dim")
+    return line
+
+
+def resources_view(data):
+    """SageMaker resources as a table of statuses, then per resource its ACK conditions and the
+    tail of its logs (for a tuning job, its watched training jobs' tails).
+
+    ``data``: a list of ``{"kind", "name", "status", "secondary", "failure", "elapsed_s",
+    "conditions": [{"type", "status", "message"}], "log_tail": [lines], "children": [{"name",
+    "status", "best", "objective", "log_tail"}]}`` (or ``{"resources": [...]}``); ``secondary``
+    is a status detail such as a training job's secondary status, ``failure`` the resource's
+    failure reason. Only ``kind`` and ``name`` are required.
     """
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     items = data.get("resources", []) if isinstance(data, dict) else list(data or [])
+    timed = any(item.get("elapsed_s") is not None for item in items)
     table = Table(show_edge=False, expand=True, pad_edge=False)
-    for column, ratio, wrap in (("kind", 2, False), ("name", 3, True), ("status", 2, False),
-                                ("detail", 3, True)):
+    columns = [("kind", 2, False), ("name", 3, True), ("status", 2, False), ("detail", 3, True)]
+    if timed:
+        columns.insert(3, ("elapsed", 1, False))
+    for column, ratio, wrap in columns:
         # kinds and statuses are single words: cut them rather than break them across lines
         table.add_column(column, ratio=ratio, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
-    tails = []
+    sections = []
     for item in items:
         glyph, style = state_style(item.get("status"))
         detail = item.get("failure") or item.get("secondary") or ""
-        table.add_row(str(item.get("kind", "")), str(item.get("name", "")),
-                      Text(f"{glyph} {item.get('status') or 'pending'}", style),
-                      Text(str(detail), "red" if item.get("failure") else ""))
+        cells = [str(item.get("kind", "")), str(item.get("name", "")),
+                 Text(f"{glyph} {item.get('status') or 'pending'}", style),
+                 Text(str(detail), "red" if item.get("failure") else "")]
+        if timed:
+            cells.insert(3, format_elapsed(item.get("elapsed_s")))
+        table.add_row(*cells)
+        conditions = _conditions(item)
         tail = [str(line) for line in item.get("log_tail") or []]
-        if tail:
-            tails.append(Text(f"── {item.get('kind', '')} {item.get('name', '')} (last {len(tail)} "
-                              "log lines)", "bold"))
-            tails.extend(Text("  " + line, "dim") for line in tail)
+        children = [c for c in item.get("children") or [] if isinstance(c, dict)]
+        if not (conditions or tail or children):
+            continue
+        head = f"── {item.get('kind', '')} {item.get('name', '')}"
+        sections.append(Text(head + (f" (last {len(tail)} log lines)" if tail else ""), "bold"))
+        sections.extend(_condition_line(*c) for c in conditions)
+        sections.extend(Text("  " + line, "dim") for line in tail)
+        for child in children:
+            lines = [str(line) for line in child.get("log_tail") or []]
+            what = ", ".join(p for p in ("best" if child.get("best") else "",
+                                         str(child.get("status") or "")) if p)
+            if isinstance(child.get("objective"), (int, float)):
+                what += f", objective {child['objective']:.4g}"
+            sections.append(Text(f"   └ training job {child.get('name', '')} ({what})"
+                                 + (f", last {len(lines)} log lines" if lines else ", no logs yet"),
+                                 "bold"))
+            sections.extend(Text("     " + line, "dim") for line in lines)
     if not items:
         return Text("No SageMaker resources reported yet.", "dim")
-    return Group(table, *tails)
+    return Group(table, *sections)

@@ -1,11 +1,13 @@
 """Start (or re-attach to) the lab's run and follow it: tasks, custom resources, logs.
 
-Only changes reach the reporter, so headless output stays readable; the TUI draws the
-``graph`` and ``resources`` views from the same data.
+Every poll sends the ``graph`` and ``resources`` views with fresh elapsed times, so the TUI's
+picture stays live; the log only hears what changed, and the headless reporter prints a view
+again only when more than its live parts (elapsed times, log tails) changed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from wizard.errors import StepError
@@ -49,6 +51,9 @@ class Follower:
         self.last_graph = self.last_resources = None
         self.recorded: set[str] = set()
         self.resources: list[dict] = []
+        self.started = time.monotonic()
+        #: elapsed seconds of resources that have finished, frozen at their end
+        self._final_elapsed: dict[str, float] = {}
 
     def poll(self):
         """One look at the run; returns the run object."""
@@ -73,9 +78,11 @@ class Follower:
         view = {"tasks": [{"name": n, "state": self.task_states.get(n, "PENDING"),
                            "depends_on": deps} for n, deps in self.graph.items()],
                 "run": {"id": self.run_id, "state": str(run.state)}}
-        if view != self.last_graph:
-            self.last_graph = view
-            self.reporter.show("graph", view)
+        self.last_graph = view
+        # shown on every poll: the elapsed time is part of the picture (front-ends that print
+        # rather than redraw skip a view whose only change is its live parts)
+        self.reporter.show("graph", {**view, "run": {**view["run"],
+                                                     "elapsed_s": self._run_elapsed(run)}})
         done = sum(1 for s in self.task_states.values() if s in TERMINAL)
         self.reporter.progress("pipeline tasks", done, len(self.graph))
 
@@ -99,8 +106,14 @@ class Follower:
                 self.ctx.ledger.record(Resource(kind="custom-resource", name=row["name"],
                                                 arn=row["arn"]))
             row["log_tail"] = crs.log_tail(logs, kind, row["name"])
+            if kind == "HyperParameterTuningJob":
+                # the tuning job logs nothing itself: its training jobs do
+                row["children"] = crs.tuning_children(self.ctx.clients.aws("sagemaker"), logs,
+                                                      _sagemaker_name(obj))
+            row["elapsed_s"] = self._resource_elapsed(row)
             rows.append(row)
-        compare = [{k: v for k, v in r.items() if k != "log_tail"} for r in rows]
+        compare = [{k: v for k, v in r.items() if k not in ("log_tail", "elapsed_s", "children")}
+                   for r in rows]
         if compare != self.last_resources:
             for row in rows:
                 old = next((o for o in self.last_resources or [] if o["name"] == row["name"]), None)
@@ -108,8 +121,32 @@ class Follower:
                     extra = f" ({row['secondary']})" if row["secondary"] else ""
                     self.reporter.log(f"{row['kind']} {row['name']}: {row['status']}{extra}")
             self.last_resources = compare
-            self.reporter.show("resources", rows)
+        self.reporter.show("resources", rows)
         self.resources = rows
+
+    def _run_elapsed(self, run) -> float:
+        """Seconds since the run was created (to its end once it finished); since monitoring
+        began when KFP gives no creation time."""
+        created = _as_datetime(getattr(run, "created_at", None))
+        if created is None:
+            return round(time.monotonic() - self.started, 1)
+        end = _as_datetime(getattr(run, "finished_at", None)) \
+            if str(run.state) in TERMINAL else None
+        if end is None or end < created:  # KFP reports an unset finish time as the epoch
+            end = dt.datetime.now(dt.timezone.utc)
+        return round(max(0.0, (end - created).total_seconds()), 1)
+
+    def _resource_elapsed(self, row: dict) -> float | None:
+        """Seconds since the custom resource was created, frozen once it has finished."""
+        if row["name"] in self._final_elapsed:
+            return self._final_elapsed[row["name"]]
+        created = _as_datetime(row.get("created"))
+        if created is None:
+            return None
+        elapsed = round(max(0.0, (dt.datetime.now(dt.timezone.utc) - created).total_seconds()), 1)
+        if row["status"] in crs.FINISHED:
+            self._final_elapsed[row["name"]] = elapsed
+        return elapsed
 
     def follow(self):
         """Poll with backoff until the run ends; return the final run object."""
@@ -139,6 +176,27 @@ class Follower:
         if not parts and run.error:
             parts.append(run.error.message or "")
         return "\n".join(parts) or f"the run ended {run.state}"
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    """A timezone-aware datetime from KFP's datetime or an RFC 3339 string; None if unknown."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _sagemaker_name(obj: dict) -> str:
+    """The SageMaker name a custom resource manages (its ``spec.<kind>Name``), else its own."""
+    spec = obj.get("spec") or {}
+    kind = str(obj.get("kind") or "")
+    return spec.get(kind[:1].lower() + kind[1:] + "Name") or obj["metadata"]["name"]
 
 
 def raise_for(run, follower: Follower) -> None:

@@ -34,7 +34,10 @@ def _status_word(kind: str, status: dict) -> str:
 def summarise(kind: str, obj: dict) -> dict:
     """One row of ``reporter.show("resources", ...)`` for a custom resource."""
     status = obj.get("status") or {}
-    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    # every ACK condition with its message: "ResourceSynced False" alone does not say why
+    conditions = [{"type": c.get("type") or "", "status": c.get("status") or "",
+                   "message": (c.get("message") or "").strip(), "reason": c.get("reason") or ""}
+                  for c in status.get("conditions") or []]
     failure = status.get("failureReason") or ""
     if not failure:
         for cond in status.get("conditions") or []:
@@ -44,6 +47,7 @@ def summarise(kind: str, obj: dict) -> dict:
     return {"kind": kind, "name": obj["metadata"]["name"], "status": _status_word(kind, status),
             "secondary": status.get("secondaryStatus") or "", "failure": failure,
             "conditions": conditions,
+            "created": obj["metadata"].get("creationTimestamp") or "",
             "arn": (status.get("ackResourceMetadata") or {}).get("arn") or ""}
 
 
@@ -79,6 +83,39 @@ def log_tail(logs, kind: str, name: str, lines: int = 5) -> list[str]:
     except Exception:  # noqa: BLE001 - logs are a nicety; a missing group is normal early on
         return []
     return [e.get("message", "").rstrip() for e in events][-lines:]
+
+
+def tuning_children(sagemaker, logs, tuning_name: str, lines: int = 5,
+                    most: int = 3) -> list[dict]:
+    """The log tails of a tuning job's training jobs worth watching: each one running, and the
+    best so far (or, when there is neither, the latest), at most ``most`` of them.
+
+    A tuning job writes no logs of its own; its training jobs do, in the TrainingJobs group
+    under their own names (``<tuning job>-<index>-<suffix>/algo-1-<epoch>``). Returns
+    ``[{"name", "status", "best": bool, "objective", "log_tail": [lines]}]``.
+    """
+    try:
+        best = (sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=tuning_name).get("BestTrainingJob") or {})
+        jobs = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=tuning_name, MaxResults=100,
+            SortBy="CreationTime", SortOrder="Descending").get("TrainingJobSummaries") or []
+    except Exception:  # noqa: BLE001 - not created yet, or no permission: logs are a nicety
+        return []
+    best_name = best.get("TrainingJobName")
+    picked = [j for j in jobs if j.get("TrainingJobStatus") in ("InProgress", "Stopping")]
+    if best_name and best_name not in {j["TrainingJobName"] for j in picked}:
+        picked.append(next((j for j in jobs if j["TrainingJobName"] == best_name), best))
+    if not picked and jobs:
+        picked = jobs[:1]
+    out = []
+    for job in picked[:most]:
+        name = job["TrainingJobName"]
+        metric = (job.get("FinalHyperParameterTuningJobObjectiveMetric") or {})
+        out.append({"name": name, "status": job.get("TrainingJobStatus") or "",
+                    "best": name == best_name, "objective": metric.get("Value"),
+                    "log_tail": log_tail(logs, "TrainingJob", name, lines)})
+    return out
 
 
 def delete_all(custom_objects, namespace: str, run_id: str) -> list[str]:
