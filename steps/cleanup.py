@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wizard import validate
 from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers
+from wizard.cleanup.plan import from_tags
 from wizard.errors import StepError
 from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
 
@@ -54,6 +55,9 @@ created, shows it, and after you confirm removes exactly that: never anything th
                             "--yes), or delete the resources yourself with the commands shown.")
         removed, not_removed, failed = apply_plan(ctx, reporter, items)
         left = leftovers(ctx, [Item.from_dict(r) for r in removed])
+        # and by the tag: nothing carrying the lab's lineage may still exist (or run)
+        seen = {i.key for i in left}
+        left += [i for i in from_tags(ctx) if i.key not in seen]
         if failed:
             names = "; ".join(f"{f['kind']} {f['name']} ({f['reason']})" for f in failed)
             raise StepError(f"Cleanup could not remove {len(failed)} resource(s): {names}",

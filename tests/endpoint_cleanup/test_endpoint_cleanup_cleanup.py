@@ -41,14 +41,16 @@ def _preexisting_secret(kube, namespace: str) -> None:
         assert exc.status == 409
 
 
-def _direct_endpoint(sm, name: str, role: str, uri: str, image: str) -> None:
-    """A model, config and endpoint made straight through the SageMaker API."""
+def _direct_endpoint(sm, name: str, role: str, uri: str, image: str,
+                     tags: list | None = None) -> None:
+    """A model, config and endpoint made straight through the SageMaker API (with ``tags``)."""
+    tagged = {"Tags": tags} if tags else {}
     sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=role,
-                    PrimaryContainer={"Image": image, "ModelDataUrl": uri})
+                    PrimaryContainer={"Image": image, "ModelDataUrl": uri}, **tagged)
     sm.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 1,
-        "InstanceType": "ml.m5.large"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+        "InstanceType": "ml.m5.large"}], **tagged)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config", **tagged)
 
 
 def _kfp_client(lab):
@@ -150,9 +152,16 @@ def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info)
     _direct_endpoint(sm, "cl-direct", role, uri, image)
     stage.finish_run_monitoring(lab, "cl-cr", uri, resources)
     stage.add_ledger(lab, [{"kind": "sagemaker-endpoint", "name": "cl-direct"}])
-    # someone else's model and object, in the same account and bucket
+    # what only the lineage tag remembers: a pipeline's endpoint whose custom resources are gone
+    # (deleted with ACK's retain policy, say) and that no ledger row or run output names
+    _direct_endpoint(sm, "cl-tagged", role, uri, image,
+                     tags=[{"Key": "labwiz:lineage", "Value": lineage}])
+    # someone else's model and object, in the same account and bucket, and another lab's model
     sm.create_model(ModelName="cl-bystander", ExecutionRoleArn=role,
                     PrimaryContainer={"Image": image, "ModelDataUrl": uri})
+    sm.create_model(ModelName="cl-other-lab", ExecutionRoleArn=role,
+                    PrimaryContainer={"Image": image, "ModelDataUrl": uri},
+                    Tags=[{"Key": "labwiz:lineage", "Value": "another-lab-lineage"}])
     aws("s3").put_object(Bucket=bucket, Key="team/notes.txt", Body=b"not the lab's")
     stage.wait_arn(kube, namespace, "endpoints", "cl-cr")
 
@@ -172,9 +181,10 @@ def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info)
 
     names = _sm_names(sm)
     lab_names = {"cl-cr", "cl-cr-config", "cl-cr-model", "cl-direct", "cl-direct-config",
-                 "cl-direct-model"}
+                 "cl-direct-model", "cl-tagged", "cl-tagged-config", "cl-tagged-model"}
     assert not (names["endpoints"] | names["configs"] | names["models"]) & lab_names
-    assert "cl-bystander" in names["models"]
+    assert {"cl-bystander", "cl-other-lab"} <= names["models"]
+    assert "aws resourcegroupstaggingapi get-resources" in result.stdout
     assert not {n for n in _crs(kube, namespace) if n.split("/")[1].startswith("cl-cr")}
     iam = aws("iam")
     roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}

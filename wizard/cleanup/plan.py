@@ -2,8 +2,10 @@
 
 Sources, from most to least direct: the ledger (every resource a step created), the run's
 ``resources`` and ``endpoint_name`` (what the pipeline created), custom resources carrying the
-lab's lineage label, and the SageMaker resources those custom resources point to (their spec names
-and status ARNs). Nothing else is ever planned, so what the wizard did not create survives.
+lab's lineage label, the SageMaker resources those custom resources point to (their spec names
+and status ARNs), and SageMaker resources tagged with the lab's lineage (what a pipeline created
+and nothing else remembers: a custom resource deleted by hand, a run the wizard never saw end).
+Nothing else is ever planned, so what the wizard did not create survives.
 """
 
 from __future__ import annotations
@@ -131,6 +133,74 @@ def from_labels(ctx: Context, namespace: str | None) -> list[Item]:
     return items
 
 
+#: the tag sweep: item kind -> (list operation, list key, name key, arn key, only this status)
+TAGGED = {
+    "sagemaker-endpoint": ("list_endpoints", "Endpoints", "EndpointName", "EndpointArn", None),
+    "sagemaker-endpoint-config": ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
+                                  "EndpointConfigArn", None),
+    "sagemaker-model": ("list_models", "Models", "ModelName", "ModelArn", None),
+    # a finished job bills nothing and cannot be deleted: only running ones matter
+    "sagemaker-training-job": ("list_training_jobs", "TrainingJobSummaries", "TrainingJobName",
+                               "TrainingJobArn", "InProgress"),
+    "sagemaker-processing-job": ("list_processing_jobs", "ProcessingJobSummaries",
+                                 "ProcessingJobName", "ProcessingJobArn", "InProgress"),
+    "sagemaker-transform-job": ("list_transform_jobs", "TransformJobSummaries", "TransformJobName",
+                                "TransformJobArn", "InProgress"),
+    "sagemaker-tuning-job": ("list_hyper_parameter_tuning_jobs",
+                             "HyperParameterTuningJobSummaries", "HyperParameterTuningJobName",
+                             "HyperParameterTuningJobArn", "InProgress"),
+}
+
+
+def _lab_started(ctx: Context):
+    """When the lab created its first resource (the oldest ledger row), or None."""
+    import datetime as dt
+
+    stamps = [r.get("created_at") for r in ctx.ledger.entries(live_only=False)
+              if r.get("created_at")]
+    if not stamps:
+        return None
+    first = min(stamps).replace("Z", "+00:00")
+    # a minute early: the clocks of this machine and AWS need not agree to the second
+    return dt.datetime.fromisoformat(first) - dt.timedelta(minutes=1)
+
+
+def from_tags(ctx: Context, reporter: Reporter | None = None) -> list[Item]:
+    """SageMaker resources created since the lab began that carry its lineage tag (jobs: only
+    those still running). Listing is bounded by creation time, so an account's history is not
+    read; each candidate's tags are read once."""
+    from wizard.ledger import TAG_KEY
+    from wizard.protocol import cmd
+
+    since = _lab_started(ctx)
+    if since is None:
+        return []
+    if reporter is not None:
+        reporter.command(cmd("aws", "resourcegroupstaggingapi", "get-resources",
+                             "--resource-type-filters", "sagemaker", "--tag-filters",
+                             f"Key={TAG_KEY},Values={ctx.ledger.lineage}",
+                             note="find what the lab's pipelines created, by its tag"))
+    sm = ctx.clients.aws("sagemaker")
+    items = []
+    for kind, (op, key, name_key, arn_key, status) in TAGGED.items():
+        args = {"CreationTimeAfter": since, "MaxResults": 100}
+        if status:
+            args["StatusEquals"] = status
+        token = None
+        while True:
+            page = getattr(sm, op)(**args, **({"NextToken": token} if token else {}))
+            for row in page.get(key) or []:
+                arn = row.get(arn_key)
+                tags = sm.list_tags(ResourceArn=arn).get("Tags") or [] if arn else []
+                if {t.get("Key"): t.get("Value") for t in tags}.get(TAG_KEY) == \
+                        ctx.ledger.lineage:
+                    items.append(Item(kind, row[name_key], arn=arn, source="lineage tag"))
+            token = page.get("NextToken")
+            if not token:
+                break
+    return items
+
+
 def behind_custom_resources(ctx: Context, crs: list[Item]) -> list[Item]:
     """The SageMaker resources and S3 outputs the custom resources stand for (read before they go)."""
     from wizard import k8s
@@ -209,6 +279,7 @@ def build_plan(ctx: Context, reporter: Reporter, *, offline: bool = False) -> li
     if not offline:
         crs = [i for i in merged.values() if i.kind == "custom-resource"]
         extra = behind_custom_resources(ctx, crs)
+        extra += from_tags(ctx, reporter)
         extra += behind_endpoints(ctx, [i for i in list(merged.values()) + extra
                                         if i.kind == "sagemaker-endpoint"])
         for item in extra:
