@@ -257,6 +257,11 @@ def terminate_cmd(ctx: click.Context, run_id, namespace, delete_resources, use_s
         reporter.log(f"Run {run_id} had already ended ({result['run_state']}).")
     else:
         reporter.log(f"Run {run_id} is {result['run_state']}.", "success")
+    if result["run_terminated"] and not result["deleted"]:
+        # the generated components delete their resource when their task is stopped
+        # (delete_on_termination), so a terminated run often leaves nothing for us to delete
+        reporter.log(f"No custom resource of run {run_id} is left: its tasks deleted their own "
+                     "as they were stopped.")
     for name in result["deleted"]:
         gone = name not in result["left"]
         reporter.log(f"deleted {name}" + ("" if gone else " (ACK is still stopping it)"),
