@@ -347,16 +347,22 @@ def test_quota_fault_is_terminal(lab: Any) -> None:
     assert "account-level service limit" in terminal["message"]
 
 
-def test_transient_faults_are_ridden_out(lab: Any, trained: tuple[dict, list]) -> None:
-    """With half of all AWS calls throttled, a Model still gets created and synced."""
+def _model_of(lab: Any, trained: tuple[dict, list], name: str) -> dict:
+    """A Model resource serving the trained job's artifact with the k-means image."""
     from ack_samples import model
     from wizard.kmeans_images import kmeans_image_uri
 
-    body = model("ack-model-throttled")
+    body = model(name)
     body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
     body["spec"]["primaryContainer"].update(
         image=kmeans_image_uri(REGION),
         modelDataURL=trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"])
+    return body
+
+
+def test_transient_faults_are_ridden_out(lab: Any, trained: tuple[dict, list]) -> None:
+    """With half of all AWS calls throttled, a Model still gets created and synced."""
+    body = _model_of(lab, trained, "ack-model-throttled")
     _set_faults(lab, "throttle=0.5")
     try:
         _create(lab, body)
@@ -371,14 +377,7 @@ def test_access_denied_is_recoverable_and_heals(lab: Any, trained: tuple[dict, l
     """SageMaker refusing the controller (AccessDeniedException: its role lacks permissions) is
     ACK.Recoverable, not Terminal, with AWS's code and message; once the permission is there
     (the fault cleared) the next retry creates the model and the condition goes away."""
-    from ack_samples import model
-    from wizard.kmeans_images import kmeans_image_uri
-
-    body = model("ack-model-denied")
-    body["spec"]["executionRoleARN"] = lab.account.execution_role_arn
-    body["spec"]["primaryContainer"].update(
-        image=kmeans_image_uri(REGION),
-        modelDataURL=trained[0]["status"]["modelArtifacts"]["s3ModelArtifacts"])
+    body = _model_of(lab, trained, "ack-model-denied")
     _set_faults(lab, "sagemaker=AccessDenied")
     try:
         _create(lab, body)
