@@ -14,12 +14,18 @@ EXPERIMENT_NAME = "mnist-kmeans-lab"
 
 
 def _package(value, ctx) -> str:
-    """Validate a package path the user gave: it must be an existing file."""
+    """Validate a package path the user gave: an existing file that holds a KFP v2 pipeline.
+
+    Checked here, before the value is kept in state, so that a wrong file is asked for again
+    on the next run instead of failing the step every time."""
+    from wizard.kfp_ops.package import read_spec
+
     path = Path(os.path.expanduser(str(value)))
     if not path.is_file():
         raise InputError(f"{path} is not a file.",
                          remediation="Give a compiled pipeline (.yaml or .tar.gz), or leave it "
                          "empty to use the compile step's package.")
+    read_spec(path)
     return str(path.resolve())
 
 

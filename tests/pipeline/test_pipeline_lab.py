@@ -101,6 +101,8 @@ def test_bad_host_and_non_pipeline_file(lab, tmp_path):
                     timeout=120)
     assert wrong.returncode != 0
     assert "not a KFP v2 pipeline package" in wrong.stdout + wrong.stderr
+    # refused before it was kept: the next run asks again instead of failing the same way
+    assert "package_path" not in state(lab).get("inputs", {})
 
 
 def test_rejected_token(tmp_path):
