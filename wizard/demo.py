@@ -3,8 +3,9 @@
 Starts (or reuses) the offline sandbox and runs the lab in the TUI one step at a time, pausing
 between steps so the audience can read the lesson, the commands and the monitoring views. Space
 pauses and resumes the countdown, ``n`` runs the next step at once, ``q`` quits. ``--from STEP``
-starts at any step (it is reset first so that it really runs; the steps before it must be done or
-skipped). Confirmations are answered yes and inputs take their defaults, as with ``--yes``.
+starts at any step: it is reset first so that it really runs, and the steps before it that are not
+done yet (all of them on a fresh lab) run first without pauses. Confirmations are answered yes and
+inputs take their defaults, as with ``--yes``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from wizard.errors import InputError
 @click.command("demo")
 @click.option("--pause", type=click.FloatRange(0, 600), default=4.0, show_default=True,
               help="Seconds to wait between steps.")
-@click.option("--from", "from_step", metavar="STEP", help="Start at STEP instead of where the lab stands.")
+@click.option("--from", "from_step", metavar="STEP",
+              help="Start at STEP instead of where the lab stands (earlier steps not done yet run "
+              "first, without pauses).")
 @click.pass_context
 def demo(ctx: click.Context, pause: float, from_step: str | None) -> None:
     """Run the lab in the TUI against the sandbox, step by step with pauses (for live demos)."""

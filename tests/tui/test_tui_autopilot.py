@@ -66,3 +66,47 @@ async def test_autopilot_from_step_resets_and_reruns_it(tui_env):
         await wait_for(pilot, lambda: _status(tui_env)["train"] == "done" and app.busy is None)
     doc = json.loads((tui_env["state_dir"] / "state.json").read_text())
     assert doc["steps"]["train"]["attempts"] == 2
+
+
+async def test_autopilot_from_a_later_step_on_a_fresh_lab_catches_up(tui_env):
+    """`labwiz demo --from train` on a lab that never ran: 'prepare' runs first, at once and
+    without a key press (the screen says so), then the countdown waits before 'train'."""
+    from textual.widgets import RichLog
+
+    app = LabwizApp(tui_env["obj"], autopilot={"pause": 600, "from_step": "train"}, blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "'Train' starts in" in _bar(app))
+        assert _status(tui_env)["prepare"] == "done"
+        assert _status(tui_env).get("train", "pending") == "pending"
+        log_text = "\n".join(line.text for line in app.main.query_one("#log", RichLog).lines)
+        assert "The demo starts at 'Train'" in log_text and "without pauses: 'Prepare'" in log_text
+        assert (tui_env["work"] / "lab-bucket").is_dir()  # 'prepare' really ran, with its defaults
+        await pilot.press("n")
+        await wait_for(pilot, lambda: _status(tui_env)["train"] == "done" and app.busy is None)
+    doc = json.loads((tui_env["state_dir"] / "state.json").read_text())
+    assert doc["steps"]["prepare"]["attempts"] == 1 and doc["steps"]["train"]["attempts"] == 1
+
+
+async def test_catching_up_holds_on_space_and_stops_on_a_failure(tui_env):
+    """Space holds the catch-up like any countdown; a failing earlier step stops it with the
+    error dialog, and a retry carries on to the demo's first step."""
+    tui_env["work"].mkdir(parents=True)
+    (tui_env["work"] / "fail-train").write_text("")
+    app = LabwizApp(tui_env["obj"], autopilot={"pause": 600, "from_step": "predict"}, blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        # the dialog is up and answers keys once it has focused its Retry button
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog)
+                       and getattr(app.focused, "id", None) == "retry", 30)
+        assert _status(tui_env).get("train") == "failed", (app.screen.title_text, app.screen.message)
+        assert _status(tui_env)["prepare"] == "done"
+        assert _status(tui_env).get("predict", "pending") == "pending"
+        assert "ResourceLimitExceeded" in app.screen.message
+        (tui_env["work"] / "fail-train").unlink()
+        await pilot.press("escape")  # close the dialog; the demo holds
+        await pilot.press("space")  # paused: the retried step still runs (it was asked for)...
+        assert app.autopilot.paused
+        await pilot.press("t")
+        await wait_for(pilot, lambda: _status(tui_env)["train"] == "done" and app.busy is None)
+        # ...but the demo waits before its first step, which keeps its countdown
+        await wait_for(pilot, lambda: "paused before 'Predict'" in _bar(app))
+        assert _status(tui_env).get("predict", "pending") == "pending"

@@ -161,3 +161,44 @@ def test_without_a_tty_labwiz_runs_headless_from_an_answers_file(tmp_path):
                             "--answers", str(answers)], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert again.returncode != 0 and "must be a mapping" in again.stdout + again.stderr
+
+
+def test_copy_key_sends_osc52_to_the_terminal(term, tmp_path):
+    """y sends the commands to the terminal's clipboard with OSC 52 (tmux with set-clipboard on
+    keeps what it receives in a paste buffer) and writes them to the file the notice names."""
+    state = tmp_path / "state"
+    tty = term(labwiz_command(state, tmp_path / "w"), 120, 30)
+    tty.option("set-clipboard", "on")
+    tty.wait_for("Step 1 of 3: Prepare")
+    plan = state / "commands" / "prepare.plan.sh"
+    _wait_file(plan)  # the step's commands are worked out (the copy key needs them)
+    assert tty.buffer() is None
+    tty.keys("y")
+    screen = tty.wait_for("Copied 1 command(s)")
+    deadline = time.monotonic() + 10
+    while tty.buffer() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert tty.buffer() == "aws s3 mb s3://lab-bucket\n"
+    copied = state / "commands" / "prepare.copy.sh"
+    assert "aws s3 mb s3://lab-bucket" in copied.read_text()
+    assert "prepare.copy.sh" in screen.replace("\n", "")
+
+
+def test_repeated_interface_errors_end_cleanly_without_a_traceback(term, tmp_path):
+    """A step sends views the interface cannot draw, more times than the app shows dialogs for:
+    the app exits with code 1 and a message naming the log and the resume command, and the
+    terminal shows no traceback."""
+    state, rc, work = tmp_path / "state", tmp_path / "rc", tmp_path / "w"
+    work.mkdir()
+    (work / "bad-view").write_text("8")
+    tty = term(labwiz_command(state, work, rc_file=rc), 120, 30)
+    tty.wait_for("Step 1 of 3: Prepare")
+    tty.keys("r")
+    assert _wait_file(rc) == "1"
+    screen = tty.screen()
+    flat = " ".join(screen.split())
+    assert "labwiz stopped after 6 unexpected errors" in flat, screen
+    assert "labwiz.log" in flat and f"labwiz --state-dir {state}" in flat, screen
+    assert "Traceback" not in screen
+    log_text = (state / "labwiz.log").read_text()
+    assert "Traceback" in log_text and "AttributeError" in log_text

@@ -31,6 +31,16 @@ async def test_doctor_and_bundle_keys_then_inspect(tui_env, tmp_path, monkeypatc
         text = _plain(app.screen.body)
         assert "passed" in text and "skipped" in text and "aws-credentials" in text
         assert (tui_env["state_dir"] / "doctor.json").exists()
+        # each failure or warning comes with its documentation link, beside what to do
+        import json
+
+        results = json.loads((tui_env["state_dir"] / "doctor.json").read_text())["results"]
+        flagged = [r for r in results if r["status"] in ("fail", "warn") and r.get("doc_url")]
+        assert flagged, "the test lab (no AWS access) should fail some checks"
+        flat = text.replace("\n", "").replace(" ", "")
+        for result in flagged:
+            assert result["doc_url"] in flat, result["name"]
+        assert text.count("Docs: ") == len(flagged)
         await pilot.press("escape")
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), 120)
@@ -43,6 +53,10 @@ async def test_doctor_and_bundle_keys_then_inspect(tui_env, tmp_path, monkeypatc
     from wizard.tui.inspect import InspectApp
 
     view = read_bundle(bundles[0])
+    from wizard.tui.inspect import doctor_table
+
+    flagged = [r for r in view.doctor if r.get("status") in ("fail", "warn") and r.get("doc_url")]
+    assert flagged and _plain(doctor_table(view)).count("Docs: ") == len(flagged)
     inspect = InspectApp(view)
     async with inspect.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

@@ -38,6 +38,15 @@ class Tmux:
         """Type keys (tmux key names: Enter, Escape, C-c...)."""
         self.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
+    def option(self, name: str, value: str) -> None:
+        """Set a server option (e.g. ``set-clipboard on``, which makes OSC 52 fill tmux's buffer)."""
+        self.run([*self.tmux, "set-option", "-s", name, value], check=True)
+
+    def buffer(self) -> str | None:
+        """tmux's newest paste buffer (what an OSC 52 copy put there), or None when there is none."""
+        result = self.run([*self.tmux, "show-buffer"], capture_output=True, text=True)
+        return result.stdout if result.returncode == 0 else None
+
     def resize(self, width: int, height: int) -> None:
         """Resize the window as a user dragging the terminal would."""
         self.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],

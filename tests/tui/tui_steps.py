@@ -2,7 +2,8 @@
 
 They do small real work in ``LABWIZ_TEST_WORKDIR`` and report through every Reporter channel, so the
 tests see logs, progress, commands and the structured views. ``train`` fails while the file
-``<workdir>/fail-train`` exists, so a test can make it fail and then let the retry succeed.
+``<workdir>/fail-train`` exists, so a test can make it fail and then let the retry succeed;
+``prepare`` sends as many undrawable views as ``<workdir>/bad-view`` says, to provoke interface errors.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class PrepareStep(Step):
         """Do the step's small real work."""
         bucket = ctx.input("bucket")
         reporter.command(cmd("aws", "s3", "mb", f"s3://{bucket}"))
+        bad = workdir() / "bad-view"
+        if bad.exists():
+            # views the interface cannot draw (a list where a mapping belongs), as a buggy step
+            # could send: each is an unexpected error in the app's own handler
+            for _ in range(int(bad.read_text() or "1")):
+                reporter.show("digits", ["not", "a", "mapping"])
         for i in range(3):
             reporter.progress("uploading", i, 3, "files")
         reporter.progress("uploading", 3, 3, "files")

@@ -92,7 +92,9 @@ class ActionsMixin:
             self.select(step_id)
             self.show_current()
             if self.autopilot is not None:
-                self.autopilot.schedule(step_id, title)
+                # the first open step: the reset one, or an earlier one the demo catches up on
+                nxt = model.first_open_step(self.doc, self.ids) or step_id
+                self.autopilot.schedule(nxt, self.by_id[nxt].title)
             return
         if not result.ok:
             error = result.error or {}
@@ -189,15 +191,25 @@ class ActionsMixin:
         self.push_screen(InfoDialog(title, result))
 
     def action_copy_commands(self) -> None:
-        """Copy the current step's commands (OSC 52) and say which files keep them."""
+        """Copy the current step's commands to the clipboard and to a file whose path is shown.
+
+        The clipboard is reached with OSC 52 (Textual's ``copy_to_clipboard``), which a terminal
+        may ignore without telling anyone, so the same text always goes to
+        ``<state>/commands/<step>.copy.sh`` as well.
+        """
         lines = self.planned.get(self.current, []) + self.reported.get(self.current, [])
-        plan, ran = model.commands_paths(self.state_dir, self.current)
         if not lines:
             self.notify("This step has no commands to copy.")
             return
-        self.copy_to_clipboard("\n".join(lines) + "\n")
-        self.notify(f"Copied {len(lines)} command(s). They are also in {plan}"
-                    + (f" and {ran}" if ran.exists() else "") + ".")
+        text = "\n".join(lines) + "\n"
+        try:
+            path = model.write_copied(self.state_dir, self.current, text)
+        except OSError as exc:
+            path = None
+            self.notify(f"The commands could not be written to a file: {exc}", severity="warning")
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied {len(lines)} command(s) to the clipboard (if the terminal allows it)"
+                    + (f"; also written to {path}" if path else "") + ".", timeout=8)
 
     def action_quit_app(self) -> None:
         """Quit; while a step runs, ask first (it will be resumed next time)."""

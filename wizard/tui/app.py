@@ -8,9 +8,11 @@ questions reach the user through :class:`wizard.tui.bridge.DialogBridge`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Iterable
@@ -31,7 +33,7 @@ from wizard.tui.screens import MainScreen
 
 log = logging.getLogger("labwiz.tui")
 
-#: after this many unexpected interface errors the app stops instead of looping on dialogs
+#: after this many unexpected interface errors the app stops (cleanly) instead of looping on dialogs
 MAX_UNEXPECTED = 5
 
 
@@ -73,11 +75,13 @@ class LabwizApp(ActionsMixin, App[int]):
         self.target = None
         self.current = model.first_open_step(self.doc, self.ids) or self.ids[0]
         self.busy: str | None = None
+        self.runner_done: threading.Event | None = None  # set when the runner's thread returns
         self.planned: dict[str, list[str]] = {}
         self.reported: dict[str, list[str]] = {}
         self.switched: set[str] = set()
         self.unexpected = 0
-        self.ready = False  # until the main screen is up, an error exits the usual way
+        self.exit_message = ""  # why the app stopped on its own, shown after it exits
+        self.ready = False  # until the main screen is up, an error stops the app (no dialog yet)
         self.pending_run: str | None = None
         self.autopilot_opts = autopilot
         self.autopilot: Autopilot | None = None
@@ -132,13 +136,33 @@ class LabwizApp(ActionsMixin, App[int]):
         if self.autopilot is not None:
             from_step = self.autopilot_opts.get("from_step")
             if from_step:
-                self.select(from_step)
-                self.launch("reset", from_step, partial(self._reset_work, from_step))
+                self.start_demo_at(from_step)
             else:
                 self.autopilot.schedule(self.current, self.by_id[self.current].title)
         elif self.pending_run:
             step_id, self.pending_run = self.pending_run, None
             self.start_run(step_id)
+
+    def start_demo_at(self, from_step: str) -> None:
+        """``labwiz demo --from STEP``: reset STEP so it really runs, and catch up on the way.
+
+        An instructor jumps to the step they want to show; the steps before it that are not done
+        yet (all of them on a fresh lab) run first, one after another without a countdown, and
+        the screen says so. The countdown starts at STEP itself.
+        """
+        earlier = self.ids[: self.ids.index(from_step)]
+        todo = [i for i in earlier
+                if model.step_record(self.doc, i).get("status") not in ("done", "skipped")]
+        title = self.by_id[from_step].title
+        self.autopilot.catch_up(earlier, title)
+        if todo:
+            names = ", ".join(f"'{self.by_id[i].title}'" for i in todo)
+            note = (f"The demo starts at '{title}'. It needs {len(todo)} earlier step(s) first; "
+                    f"they run now without pauses: {names}.")
+            self.main.write_log(note, "success")
+            self.notify(note, timeout=8)
+        self.select(from_step)
+        self.launch("reset", from_step, partial(self._reset_work, from_step))
 
     def resume_chosen(self, choice: tuple | None) -> None:
         """Act on the resume dialog: carry on, reset to a step, or start over."""
@@ -280,20 +304,45 @@ class LabwizApp(ActionsMixin, App[int]):
     def launch(self, action: str, step_id: str, fn) -> None:
         """Run a runner action in a thread worker (one at a time)."""
         self.busy = step_id
-        self.run_worker(fn, name=f"{action}:{step_id}", group="runner", thread=True,
+        done = self.runner_done = threading.Event()
+
+        def job():
+            """The action, marking on its own thread when it is over (see :func:`run_app`)."""
+            try:
+                return fn()
+            finally:
+                done.set()
+
+        self.run_worker(job, name=f"{action}:{step_id}", group="runner", thread=True,
                         exit_on_error=False)
 
+    def still_running(self) -> str | None:
+        """The step whose runner thread has not returned yet, or None.
+
+        ``busy`` is cleared when the worker's result reaches the app; an app that exits (quit, or
+        stopped by errors) may never read that message although the thread has finished.
+        """
+        if self.busy and self.runner_done is not None and not self.runner_done.is_set():
+            return self.busy
+        return None
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Every worker's result or error arrives here."""
-        worker = event.worker
-        if worker.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+        """Every worker's result or error arrives here.
+
+        Only the message's own state counts: the PENDING and RUNNING messages of a quick worker
+        can be read after it has finished, when ``worker.state`` already says SUCCESS, and acting
+        on them would handle one result two or three times (two error dialogs for one failure,
+        or the autopilot starting a step twice).
+        """
+        worker, state = event.worker, event.state
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
         action, _, step_id = (worker.name or "").partition(":")
         if worker.group == "runner":
             self.busy = None
-        if worker.state == WorkerState.CANCELLED:
+        if state == WorkerState.CANCELLED:
             return
-        if worker.state == WorkerState.ERROR:
+        if state == WorkerState.ERROR:
             self.handle_error(worker.error, step_id or None, action)
             return
         result = worker.result
@@ -345,16 +394,66 @@ class LabwizApp(ActionsMixin, App[int]):
         elif choice == "doctor":
             self.action_doctor()
 
-    def _handle_exception(self, error: Exception) -> None:
-        """An exception escaped a handler: show it instead of exiting with a traceback."""
-        self.unexpected += 1
-        if self.unexpected > MAX_UNEXPECTED or not self.ready:
-            super()._handle_exception(error)
-            return
+    async def _dispatch_message(self, message) -> None:
+        """Dispatch one of the app's own messages; a handler that raises is reported, not fatal.
+
+        Textual ends an object's message loop at the first exception one of its handlers raises.
+        For a widget that loses one widget; for the app it would freeze the whole interface, and
+        most of the wizard's logic lives in the app's handlers. So the app's own dispatch is
+        guarded here and the error goes to :meth:`_handle_exception` like any other.
+        """
         try:
-            self.handle_error(error, None, "interface")
-        except Exception:  # noqa: BLE001 - the dialog itself failed: give up cleanly
-            super()._handle_exception(error)
+            await super()._dispatch_message(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the central handler decides what to do
+            self._handle_exception(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception escaped a handler: show it in a dialog; after too many, stop cleanly.
+
+        Never Textual's default (a traceback on the screen): before the main screen is up, or after
+        :data:`MAX_UNEXPECTED` errors, or when the dialog itself cannot be shown, the app exits
+        with a short message, the command to resume and the log file that has the traceback.
+        """
+        if self.return_code is not None or not self.is_running:
+            # leaving already (a late worker result finds no screen): nothing to show any more
+            log.warning("error while labwiz was closing", exc_info=error)
+            return
+        self.unexpected += 1
+        if self.ready and self.unexpected <= MAX_UNEXPECTED:
+            try:
+                self.handle_error(error, None, "interface")
+                return
+            except Exception as dialog_error:  # noqa: BLE001 - the dialog failed too: stop
+                log.error("the error dialog could not be shown", exc_info=dialog_error)
+        self.stop_after_errors(error)
+
+    def stop_after_errors(self, error: BaseException) -> None:
+        """Log ``error`` with its traceback, then exit with a message saying how to carry on."""
+        if self.return_code is not None:
+            return  # already leaving (several errors can arrive while the app shuts down)
+        from rich.text import Text
+
+        from wizard.secrets import redact
+
+        try:  # the log may not be set up yet when the error came before the first screen
+            if not any(getattr(h, "_labwiz", False) for h in logging.getLogger().handlers):
+                from wizard.logsetup import setup_logging
+
+                setup_logging(self.state_dir, False)
+            log.error("labwiz stops after an unexpected error (%d so far)", self.unexpected,
+                      exc_info=error)
+        except Exception:  # noqa: BLE001 - no log file: the message below still says what to do
+            pass
+        why = (f"{self.unexpected} unexpected errors" if self.unexpected > 1
+               else "an unexpected error")
+        self.exit_message = redact(
+            f"labwiz stopped after {why} in its interface (the last: {type(error).__name__}: "
+            f"{error}).\nThe details are in {self.state_dir / 'labwiz.log'}. Your lab's state is "
+            f"saved; to carry on, run: {model.relaunch_command(self.obj, self.autopilot_opts)}\n"
+            "'labwiz doctor' checks the usual causes.")
+        self.exit(return_code=ExitCode.STEP_FAILED, message=Text(self.exit_message))
 
     def hold_autopilot(self, why: str) -> None:
         """Stop the autopilot's countdown (when there is one)."""
@@ -390,10 +489,11 @@ def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
         code = app.run()
     finally:
         app.bridge.close()
-    if app.busy:
+    running = app.still_running()
+    if running:
         # a step was still running: its thread cannot be stopped, so leave now; the state says
         # 'running' and the next start records it as interrupted and runs it again
-        print(f"labwiz quit while '{app.busy}' was running; it runs again when you resume.",
+        print(f"labwiz quit while '{running}' was running; it runs again when you resume.",
               file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()

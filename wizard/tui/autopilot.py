@@ -2,6 +2,10 @@
 
 The countdown runs on the app's event loop (a Textual interval), never a thread: it only decides
 when to ask the app to run the next step. Space pauses and resumes it; ``n`` runs the next step now.
+
+A demo started at a later step (``labwiz demo --from STEP``) first *catches up*: the steps before
+STEP that are not done yet run one after another without a countdown, so the instructor lands on
+the step they want to show with everything it needs in place.
 """
 
 from __future__ import annotations
@@ -25,11 +29,20 @@ class Autopilot:
         self.next_step: str | None = None
         self.remaining = 0.0
         self._timer = None
+        self._title = ""
+        self.rush: set[str] = set()  # steps run without a countdown (catching up to the start)
+        self.goal = ""               # the title of the step the demo starts at, while catching up
+
+    def catch_up(self, step_ids, goal_title: str) -> None:
+        """Run ``step_ids`` (those before the demo's starting step) without a countdown."""
+        self.rush = set(step_ids)
+        self.goal = goal_title
 
     def schedule(self, step_id: str | None, title: str = "") -> None:
         """Count down to ``step_id`` (None: the lab is complete)."""
         self.next_step = step_id
-        self.remaining = self.pause
+        # a catch-up step starts on the next tick: no countdown, but space can still hold it
+        self.remaining = 0.0 if step_id in self.rush else self.pause
         self._title = title or (step_id or "")
         if step_id is None:
             self._stop_timer()
@@ -76,6 +89,9 @@ class Autopilot:
             return
         if self.paused:
             self.status(f"Autopilot paused before '{self._title}'. space: resume · n: run it now")
+        elif self.next_step in self.rush:
+            self.status(f"Autopilot: catching up to '{self.goal}': '{self._title}' runs now, "
+                        "without a pause. space: pause")
         else:
             self.status(f"Autopilot: '{self._title}' starts in {max(self.remaining, 0):.0f} s. "
                         "space: pause · n: run it now")

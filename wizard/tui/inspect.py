@@ -59,6 +59,8 @@ def doctor_table(view) -> Table | Text:
         detail = Text(str(result.get("found", "")))
         if result.get("remediation") and result.get("status") in ("fail", "warn"):
             detail.append(f"\nWhat to do: {result['remediation']}", "bold")
+        if result.get("doc_url") and result.get("status") in ("fail", "warn"):
+            detail.append(f"\nDocs: {result['doc_url']}", "dim")
         table.add_row(str(result.get("name")), Text(f"{glyph} {result.get('status')}", style), detail)
     return table
 

@@ -114,6 +114,19 @@ def reproduce_command(obj: dict, step_id: str | None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def relaunch_command(obj: dict, autopilot: dict | None = None) -> str:
+    """The command that opens this front-end again on the same lab: ``labwiz [--sandbox]``, or
+    ``labwiz demo`` for the autopilot (which carries on from the first step not done)."""
+    parts = ["labwiz"]
+    if obj.get("state_dir_given"):
+        parts += ["--state-dir", str(obj["state_dir"])]
+    if autopilot is not None:
+        parts.append("demo")
+    elif obj.get("sandbox"):
+        parts.append("--sandbox")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def commands_paths(state_dir: Path, step_id: str) -> tuple[Path, Path]:
     """Where a step's planned commands are saved by the TUI, and where the engine logs those run."""
     base = Path(state_dir) / "commands"
@@ -127,3 +140,19 @@ def input_display(value) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def write_copied(state_dir: Path, step_id: str, text: str) -> Path:
+    """Write the commands the copy key put on the clipboard to ``<state>/commands/<step>.copy.sh``
+    (0600, in the private state directory) and return its path."""
+    import os
+
+    from wizard.paths import ensure_private_dir, open_private
+
+    plan, _ = commands_paths(state_dir, step_id)
+    ensure_private_dir(plan.parent)
+    path = plan.parent / f"{step_id}.copy.sh"
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"# {step_id}: the commands copied from labwiz\n{text}")
+    return path

@@ -11,7 +11,8 @@ from pathlib import Path
 
 def doctor_work(state_dir: Path, target, reporter):
     """Run every doctor check against the target, keep the results as ``labwiz doctor`` does,
-    and return them as a table (failures and warnings first, each with what to do)."""
+    and return them as a table (failures and warnings first, each with what to do and the
+    documentation on the subject)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -40,6 +41,10 @@ def doctor_work(state_dir: Path, target, reporter):
         detail = Text(result.found)
         if result.remediation and result.status in ("fail", "warn"):
             detail.append(f"\nWhat to do: {result.remediation}", "bold")
+        if result.doc_url and result.status in ("fail", "warn"):
+            # the link text itself, not only a hyperlink: xterm.js and tmux may not make it clickable
+            detail.append("\nDocs: ", "dim")
+            detail.append(result.doc_url, f"underline link {result.doc_url}")
         table.add_row(result.name, Text(word, style), detail)
     counts = summarize(results)
     head = Text(f"{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed, "

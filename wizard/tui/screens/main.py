@@ -13,9 +13,10 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, RichLog, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Markdown, Static, TabbedContent, TabPane
 
-from wizard.tui.widgets import DigitsView, InputForm, MonitorView, ProgressPanel, StepList, TargetBar
+from wizard.tui.widgets import (DigitsView, InputForm, MonitorView, PaneLog, ProgressPanel, StepList,
+                                TargetBar)
 
 #: the smallest terminal the layout works in, and the width below which the sidebar narrows
 MIN_WIDTH, MIN_HEIGHT, NARROW_WIDTH, SHORT_HEIGHT = 60, 18, 100, 30
@@ -55,7 +56,7 @@ class MainScreen(Screen):
                         yield Static("", id="commands-path")
                     with TabPane("Log", id="tab-log"):
                         yield ProgressPanel(id="progress")
-                        yield RichLog(id="log", wrap=True, markup=False, highlight=False)
+                        yield PaneLog(id="log", markup=False, highlight=False)
                     with TabPane("Monitor", id="tab-monitor"):
                         yield MonitorView(id="monitor")
                     with TabPane("Endpoint", id="tab-endpoint"):
@@ -126,15 +127,27 @@ class MainScreen(Screen):
 
     def write_log(self, text: str, level: str = "info") -> None:
         """Append a line to the live log."""
-        self.query_one("#log", RichLog).write(Text(text, LOG_STYLES.get(level, "")))
+        self.query_one("#log", PaneLog).write(Text(text, LOG_STYLES.get(level, "")))
 
     def write_renderable(self, renderable) -> None:
         """Append a table or other Rich renderable to the live log."""
-        self.query_one("#log", RichLog).write(renderable)
+        self.query_one("#log", PaneLog).write(renderable)
 
     def switch_tab(self, name: str) -> None:
-        """Show one of the pane's tabs."""
-        self.query_one("#tabs", TabbedContent).active = f"tab-{name}"
+        """Show one of the pane's tabs.
+
+        Focus inside the tab being hidden moves to the sidebar first: TabbedContent shows the pane
+        of any widget that gets focus, so a form field keeping it (or the form, when its fields
+        are rebuilt for the next step) would pull the Inputs tab back over the log.
+        """
+        tabs = self.query_one("#tabs", TabbedContent)
+        target = f"tab-{name}"
+        focused = self.focused
+        if tabs.active != target and focused is not None and tabs.active:
+            hidden = self.query_one(f"#{tabs.active}")
+            if focused is hidden or hidden in focused.ancestors:
+                self.query_one(StepList).focus()
+        tabs.active = target
 
     def active_tab(self) -> str:
         """The name of the tab on show."""
