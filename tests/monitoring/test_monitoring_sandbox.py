@@ -291,6 +291,20 @@ def test_terminate_stops_the_lab_run_and_its_sagemaker_jobs(lab, sandbox_info, a
     assert again.returncode == 0, again.stdout + again.stderr
     assert "had already ended (CANCELED)" in again.stdout
 
+    # An AWS failure while stopping (an expired session, here) is a labwiz error with what to
+    # do, not a traceback
+    fault = run_labwiz(["--state-dir", str(lab), "sandbox", "fail", "credentials=ExpiredToken"])
+    assert fault.returncode == 0, fault.stdout + fault.stderr
+    try:
+        expired = run_labwiz(["--state-dir", str(lab), "terminate", "--delete-resources",
+                              "--wait", "5"], timeout=120)
+    finally:
+        run_labwiz(["--state-dir", str(lab), "sandbox", "fail", "--clear"])
+    told = expired.stdout + expired.stderr
+    assert expired.returncode == 5, told
+    assert "AWS rejected your credentials" in told and "What to do:" in told, told
+    assert "Traceback" not in told, told
+
 
 def test_terminate_uses_the_kfp_connection_options(lab, tmp_path):
     """--kfp-host and --kfp-token (or LABWIZ_KFP_TOKEN) reach a KFP that requires a token; a

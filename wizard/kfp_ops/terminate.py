@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -98,7 +99,8 @@ def _resources_gone(custom, namespace: str, deleted: list[str], wait: float) -> 
 
 
 def terminate(ctx, reporter, run_id: str, namespace: str, *, given_host: str | None = None,
-              finished_too: bool = False, wait: float = 60.0) -> dict:
+              finished_too: bool = False, wait: float = 60.0,
+              on_run_ended: Callable[[str], None] | None = None) -> dict:
     """Terminate ``run_id`` (when still active), delete its custom resources, stop its jobs.
 
     ``ctx`` is a :class:`wizard.protocol.Context` (its target carries the KFP credentials);
@@ -106,15 +108,16 @@ def terminate(ctx, reporter, run_id: str, namespace: str, *, given_host: str | N
     keeps its resources (the endpoint is the lab's result; cleanup removes it) unless
     ``finished_too``.
 
+    ``on_run_ended(state)`` is called as soon as KFP says the run has ended, before anything
+    else is touched, so the caller can record it even if a later call fails.
+
     Returns ``{"run_id", "run_terminated", "run_state", "deleted": [plural/name],
     "left": [plural/name still present], "jobs": {name: status}, "stopped": [job names]}``.
+    Kubernetes and AWS failures are raised as labwiz errors that say what to do.
     """
-    from assets.pipeline.naming import resource_names
-
-    from wizard.aws.errors import error_code, explain as explain_aws
-    from wizard.kfp_ops import resources as crs
+    from wizard.aws.errors import explain as explain_aws
+    from wizard.errors import LabwizError
     from wizard.kfp_ops.connect import kfp_connection, translate
-    from wizard.protocol import cmd
 
     with kfp_connection(ctx, reporter, given_host) as (client, host):
         try:
@@ -133,8 +136,31 @@ def terminate(ctx, reporter, run_id: str, namespace: str, *, given_host: str | N
             raise translate(exc, f"terminating run {run_id}") from None
     result = {"run_id": run_id, "run_terminated": terminated, "run_state": str(run.state),
               "deleted": [], "left": [], "jobs": {}, "stopped": []}
+    if on_run_ended is not None and result["run_state"] in RUN_ENDED:
+        on_run_ended(result["run_state"])
     if not (active or finished_too):
         return result
+    try:
+        return _stop_resources(ctx, reporter, run_id, namespace, result, wait)
+    except LabwizError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an API error: say what failed and what to do
+        if hasattr(exc, "status") and not hasattr(exc, "response"):  # kubernetes ApiException
+            from wizard import k8s
+
+            raise k8s.explain(exc, f"stopping the resources of run {run_id}") from None
+        raise explain_aws(exc, f"stopping the SageMaker jobs of run {run_id}") from None
+
+
+def _stop_resources(ctx, reporter, run_id: str, namespace: str, result: dict,
+                    wait: float) -> dict:
+    """Delete the run's custom resources, wait for ACK, stop jobs left running; ``result``."""
+    from assets.pipeline.naming import resource_names
+
+    from wizard.aws.errors import error_code, explain as explain_aws
+    from wizard.kfp_ops import resources as crs
+    from wizard.protocol import cmd
+
     custom = ctx.clients.custom_objects()
     for kind, plural, obj in crs.fetch(custom, namespace, run_id):
         reporter.command(cmd("kubectl", "delete", "-n", namespace, plural, obj["metadata"]["name"],
@@ -251,8 +277,15 @@ def terminate_cmd(ctx: click.Context, run_id, namespace, delete_resources, use_s
     how = apply_credentials(context, Secret(kfp_token) if kfp_token else None,
                             Secret(kfp_cookie) if kfp_cookie else None)
     reporter.log(f"Stopping run {run_id} ({how}; custom resources in {namespace}).")
+    recorded_end: list[bool] = []
+
+    def run_ended(state: str) -> None:
+        """Record the run's end in the ledger at once: if stopping its resources fails below,
+        a resumed run-monitoring still starts a new run instead of re-attaching to this one."""
+        recorded_end.append(_record_state(state_dir, run_id, state))
+
     result = terminate(context, reporter, run_id, namespace, given_host=kfp_host,
-                       finished_too=delete_resources, wait=wait_s)
+                       finished_too=delete_resources, wait=wait_s, on_run_ended=run_ended)
     if not result["run_terminated"]:
         reporter.log(f"Run {run_id} had already ended ({result['run_state']}).")
     else:
@@ -273,6 +306,6 @@ def terminate_cmd(ctx: click.Context, run_id, namespace, delete_resources, use_s
     if not result["deleted"] and not (result["run_terminated"] or delete_resources):
         reporter.log("No custom resources deleted (a finished run keeps them: use "
                      "--delete-resources, or the cleanup step).")
-    if result["run_state"] in RUN_ENDED and _record_state(state_dir, run_id, result["run_state"]):
+    if any(recorded_end):
         reporter.log("The lab's ledger records the run as ended: 'labwiz reset --to "
                      "run-monitoring' and 'labwiz run' start a new one.")
