@@ -165,10 +165,21 @@ def _lab_started(ctx: Context):
     return dt.datetime.fromisoformat(first) - dt.timedelta(minutes=1)
 
 
+#: at most this many resources have their tags read in one sweep (a busy shared account must
+#: not turn cleanup into hundreds of calls); past it the sweep says so and stops
+TAG_SWEEP_LIMIT = 200
+
+
 def from_tags(ctx: Context, reporter: Reporter | None = None) -> list[Item]:
     """SageMaker resources created since the lab began that carry its lineage tag (jobs: only
-    those still running). Listing is bounded by creation time, so an account's history is not
-    read; each candidate's tags are read once."""
+    those still running).
+
+    Listing is bounded by creation time, so an account's history is not read, and by
+    :data:`TAG_SWEEP_LIMIT`. The sweep is a safety net behind the ledger, the run and the labels:
+    when the identity may not list or read tags (AccessDenied) it is skipped with a warning
+    rather than blocking the cleanup of everything else; other AWS failures say what to do.
+    """
+    from wizard.aws.errors import error_code, explain as explain_aws
     from wizard.ledger import TAG_KEY
     from wizard.protocol import cmd
 
@@ -176,28 +187,49 @@ def from_tags(ctx: Context, reporter: Reporter | None = None) -> list[Item]:
     if since is None:
         return []
     if reporter is not None:
-        reporter.command(cmd("aws", "resourcegroupstaggingapi", "get-resources",
-                             "--resource-type-filters", "sagemaker", "--tag-filters",
-                             f"Key={TAG_KEY},Values={ctx.ledger.lineage}",
-                             note="find what the lab's pipelines created, by its tag"))
+        reporter.command(cmd("aws", "sagemaker", "list-endpoints", "--creation-time-after",
+                             since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             note="and likewise endpoint configs, models and running jobs; "
+                             "then each one's tags, looking for the lab's lineage"))
+        reporter.command(cmd("aws", "sagemaker", "list-tags", "--resource-arn", "<arn>"))
     sm = ctx.clients.aws("sagemaker")
-    items = []
-    for kind, (op, key, name_key, arn_key, status) in TAGGED.items():
-        args = {"CreationTimeAfter": since, "MaxResults": 100}
-        if status:
-            args["StatusEquals"] = status
-        token = None
-        while True:
-            page = getattr(sm, op)(**args, **({"NextToken": token} if token else {}))
-            for row in page.get(key) or []:
-                arn = row.get(arn_key)
-                tags = sm.list_tags(ResourceArn=arn).get("Tags") or [] if arn else []
-                if {t.get("Key"): t.get("Value") for t in tags}.get(TAG_KEY) == \
-                        ctx.ledger.lineage:
-                    items.append(Item(kind, row[name_key], arn=arn, source="lineage tag"))
-            token = page.get("NextToken")
-            if not token:
-                break
+    items: list[Item] = []
+    read = 0
+    try:
+        for kind, (op, key, name_key, arn_key, status) in TAGGED.items():
+            args = {"CreationTimeAfter": since, "MaxResults": 100}
+            if status:
+                args["StatusEquals"] = status
+            token = None
+            while True:
+                page = getattr(sm, op)(**args, **({"NextToken": token} if token else {}))
+                for row in page.get(key) or []:
+                    arn = row.get(arn_key)
+                    if not arn:
+                        continue
+                    if read >= TAG_SWEEP_LIMIT:
+                        if reporter is not None:
+                            reporter.log(f"Read the tags of {read} SageMaker resources created "
+                                         "since the lab began and stopped there; anything "
+                                         "further is found through the ledger and the run only.",
+                                         "warning")
+                        return items
+                    read += 1
+                    tags = sm.list_tags(ResourceArn=arn).get("Tags") or []
+                    if {t.get("Key"): t.get("Value") for t in tags}.get(TAG_KEY) == \
+                            ctx.ledger.lineage:
+                        items.append(Item(kind, row[name_key], arn=arn, source="lineage tag"))
+                token = page.get("NextToken")
+                if not token:
+                    break
+    except Exception as exc:  # noqa: BLE001 - classified just below
+        if error_code(exc) in ("AccessDenied", "AccessDeniedException"):
+            if reporter is not None:
+                reporter.log("Skipped looking for SageMaker resources by the lab's tag: this "
+                             "identity may not list them or read their tags "
+                             "(sagemaker:List*, sagemaker:ListTags).", "warning")
+            return items
+        raise explain_aws(exc, "listing SageMaker resources by the lab's tag") from None
     return items
 
 
