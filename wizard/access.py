@@ -188,20 +188,25 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
                          f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
                          "--from-literal=AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"))
     core = ctx.clients.core_v1()
+    details = {}
     try:
         core.create_namespaced_secret(namespace, body)
     except k8s.api_exception() as exc:
         if exc.status != 409:
             raise k8s.explain(exc, f"creating secret {namespace}/{SECRET_NAME}") from None
-        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}") and not confirm_repair(
-                ctx, f"{namespace}/{SECRET_NAME} exists with another key; replace it?"):
-            raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
-                            remediation="Use pod_access: irsa, or allow the replacement. "
-                            + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n {namespace}, "
-                            "then run the step again.")
+        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}"):
+            if not confirm_repair(ctx, f"{namespace}/{SECRET_NAME} exists with another key; "
+                                  "replace it?"):
+                raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
+                                remediation="Use pod_access: irsa, or allow the replacement. "
+                                + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
+                                f"{namespace}, then run the step again.")
+            # it was the learner's before the lab: cleanup keeps the Secret itself (the lab's
+            # key in it dies with the lab's IAM user)
+            details = {"existed_before": True}
         core.replace_namespaced_secret(SECRET_NAME, namespace, body)
     ctx.ledger.record(Resource(kind="k8s-secret", name=f"{namespace}/{SECRET_NAME}",
-                               namespace=namespace, step=step))
+                               namespace=namespace, step=step, details=details))
 
 
 def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str) -> None:

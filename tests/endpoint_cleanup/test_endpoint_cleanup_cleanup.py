@@ -218,3 +218,33 @@ def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info)
     assert twice.returncode == 0, twice.stdout + twice.stderr
     assert "Removed " not in twice.stdout.replace("Removed 0 resource", "")
     assert "cl-bystander" in _sm_names(sm)["models"]
+
+
+def test_cleanup_keeps_an_aws_secret_that_existed_before(lab, aws, kube, sandbox_info):
+    """The learner's own aws-secret, replaced with the lab's key after they agreed (--yes), is
+    kept by cleanup (it was not the wizard's to delete); the lab's IAM user and key go."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    namespace = sandbox_info["profile_namespace"]
+    core = client.CoreV1Api(kube)
+    try:
+        core.delete_namespaced_secret("aws-secret", namespace)
+    except ApiException as exc:
+        assert exc.status == 404
+    _preexisting_secret(kube, namespace)
+    try:
+        made = run_lab(lab, "--only", "credentials", answers={"pod_access": "secret"})
+        assert made.returncode == 0, made.stdout + made.stderr
+        row = next(r for r in state(lab)["ledger"] if r["kind"] == "k8s-secret")
+        assert row["details"].get("existed_before") is True
+        users = [r["name"] for r in state(lab)["ledger"] if r["kind"] == "iam-user"]
+        assert users
+
+        cleaned = run_lab(lab, "--only", "cleanup")
+        assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+        assert "it existed before the lab" in cleaned.stdout
+        assert core.read_namespaced_secret("aws-secret", namespace).data  # still there
+        assert not set(users) & {u["UserName"] for u in aws("iam").list_users()["Users"]}
+    finally:
+        core.delete_namespaced_secret("aws-secret", namespace)

@@ -106,6 +106,9 @@ def simple_remove(ctx, item) -> str:
     obj = _read(read)
     if obj is None:
         return GONE
+    if item.details.get("existed_before"):
+        raise Keep("it existed before the lab (the wizard replaced its keys after you agreed; "
+                   "the lab's key in it is deleted with the lab's IAM user)")
     _check_label(ctx, obj)
     return GONE if _read(delete) is None else REMOVED
 
