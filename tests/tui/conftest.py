@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 STEPS = "tests.tui.tui_steps:STEPS"
@@ -24,3 +22,30 @@ def tui_env(tmp_path, monkeypatch) -> dict:
     return {"state_dir": tmp_path / "state", "work": work,
             "obj": {"state_dir": tmp_path / "state", "state_dir_given": True, "sandbox": False,
                     "plain": False, "verbose": False}}
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_interface_errors(request, monkeypatch):
+    """Fail any test whose app met an error in its own handlers.
+
+    The app turns such an error into a dialog (it never crashes), so Textual's pilot would not
+    re-raise it and a test could pass with an error dialog on screen. Tests that provoke these
+    errors on purpose are marked ``ui_errors_expected``.
+    """
+    from wizard.tui.app import LabwizApp
+
+    apps: list = []
+    original = LabwizApp.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        """Build the app as usual and remember it for the check below."""
+        original(self, *args, **kwargs)
+        apps.append(self)
+
+    monkeypatch.setattr(LabwizApp, "__init__", tracking_init)
+    yield
+    if request.node.get_closest_marker("ui_errors_expected"):
+        return
+    troubled = [app for app in apps if app.unexpected]
+    assert not troubled, (f"{sum(a.unexpected for a in troubled)} unexpected interface "
+                          "error(s); see the test's log output for the traceback")

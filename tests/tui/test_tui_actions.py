@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from textual.command import CommandPalette
 from textual.widgets import RichLog
 
@@ -129,6 +131,7 @@ async def test_running_from_a_focused_field_keeps_the_log_on_show(tui_env):
         assert app.main.active_tab() == "log"
 
 
+@pytest.mark.ui_errors_expected
 async def test_interface_errors_show_a_dialog_then_stop_cleanly(tui_env):
     """An exception in one of the app's handlers opens a dialog and the app keeps working; after
     too many, the app exits with a message and the resume command, the traceback in the log."""
