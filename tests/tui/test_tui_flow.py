@@ -10,7 +10,7 @@ import json
 
 from textual.widgets import Input, RichLog, Static
 
-from tui_helpers import wait_for
+from tui_helpers import static_text, wait_for
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 
@@ -26,18 +26,8 @@ def _status(env) -> dict:
 
 
 def _text(widget: Static) -> str:
-    """What a Static shows, as plain text (markup and Rich renderables rendered)."""
-    import io
-
-    from rich.console import Console
-    from rich.text import Text
-
-    content = widget.content
-    if isinstance(content, str):
-        content = Text.from_markup(content)
-    console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
-    console.print(content)
-    return console.export_text()
+    """What a Static shows, as plain text."""
+    return static_text(widget, width=120)
 
 
 async def test_start_input_run_done(tui_env):

@@ -16,7 +16,7 @@ from textual.widgets import Input, RichLog, Static
 
 import tests.steps.conftest as steps_conftest
 from tests.steps.conftest import run_lab
-from tui_helpers import wait_for
+from tui_helpers import static_text, wait_for
 from wizard.sandbox import faults
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, ResumeDialog
@@ -74,17 +74,7 @@ def _status(lab) -> dict:
 
 def _text(widget: Static) -> str:
     """What a Static shows, as plain text."""
-    import io
-
-    from rich.console import Console
-    from rich.text import Text
-
-    content = widget.content
-    if isinstance(content, str):
-        content = Text.from_markup(content)
-    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
-    console.print(content)
-    return console.export_text()
+    return static_text(widget, width=200)
 
 
 def _log(app) -> str:

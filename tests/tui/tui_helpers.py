@@ -88,3 +88,18 @@ def labwiz_command(state_dir, workdir, *args: str, env: dict | None = None, rc_f
     if rc_file is not None:
         line += f"; echo $? > {shlex.quote(str(rc_file))}; sleep 5"
     return line
+
+
+def static_text(widget, width: int = 200) -> str:
+    """What a Static shows, as plain text (markup and Rich renderables rendered)."""
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    content = widget.content
+    if isinstance(content, str):
+        content = Text.from_markup(content)
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(content)
+    return console.export_text()
