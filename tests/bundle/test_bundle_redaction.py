@@ -65,25 +65,42 @@ def _all_bytes(path) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
-def test_canaries_never_reach_the_bundle(bundle_lab, tmp_path):
-    lab = bundle_lab
-    _plant(lab)
+def _bundle_with(lab, tmp_path, plant, unplant):
+    """Plant secrets, write a bundle, take the planted objects away again; the result and
+    every file of the archive."""
+    plant(lab)
     try:
         result = write_bundle(lab.state_dir, lab.target, tmp_path)
     finally:
+        unplant()
+    return result, _all_bytes(result.path)
+
+
+def _assert_absent(members: dict[str, bytes], canaries, *, base64_too: bool = False) -> None:
+    """No canary (nor, with ``base64_too``, its base64 form) is in any file of the bundle."""
+    for name, data in members.items():
+        for canary in canaries:
+            forms = [canary] + ([base64.b64encode(canary.encode()).decode()] if base64_too else [])
+            for form in forms:
+                assert form.encode() not in data, f"{canary!r} leaked into {name}"
+
+
+def test_canaries_never_reach_the_bundle(bundle_lab, tmp_path):
+    lab = bundle_lab
+
+    def unplant():
+        """Remove the planted Secret and Model."""
         lab.core().delete_namespaced_secret("canary-secret", lab.namespace)
         lab.delete_cr("Model", "canary-model")
-    members = _all_bytes(result.path)
+
+    result, members = _bundle_with(lab, tmp_path, _plant, unplant)
     names = {n.split("/", 1)[1] for n in members}
     for expected in ("manifest.json", "redactions.json", "state.json", "events.jsonl",
                      "labwiz.log", "doctor.json", "versions.json",
                      "kubernetes/custom-resources.json", "kubernetes/events.json",
                      "kubernetes/secrets.json"):
         assert expected in names, (expected, sorted(names))
-    for name, data in members.items():
-        for canary in CANARIES:
-            for form in (canary, base64.b64encode(canary.encode()).decode()):
-                assert form.encode() not in data, f"{canary!r} leaked into {name}"
+    _assert_absent(members, CANARIES, base64_too=True)
     secrets = json.loads(next(d for n, d in members.items() if n.endswith("secrets.json")))
     canary = next(s for s in secrets if s["metadata"]["name"] == "canary-secret")
     assert canary["data"]["AWS_ACCESS_KEY_ID"] == "<20 bytes, value not included>"
@@ -173,16 +190,14 @@ def _plant_more(lab) -> None:
 
 def test_env_url_flag_and_oauth2_canaries(bundle_lab, tmp_path):
     lab = bundle_lab
-    _plant_more(lab)
-    try:
-        result = write_bundle(lab.state_dir, lab.target, tmp_path)
-    finally:
+
+    def unplant():
+        """Remove the planted Event and Model."""
         lab.core().delete_namespaced_event("canary-event-2", lab.namespace)
         lab.delete_cr("Model", "canary-model-2")
-    members = _all_bytes(result.path)
-    for name, data in members.items():
-        for canary in MORE_CANARIES:
-            assert canary.encode() not in data, f"{canary!r} leaked into {name}"
+
+    result, members = _bundle_with(lab, tmp_path, _plant_more, unplant)
+    _assert_absent(members, MORE_CANARIES)
     hidden = {(r["file"], r["kind"]) for r in result.redactions}
     for row in (("labwiz.log", "secret environment variable"),
                 ("labwiz.log", "password in URL"),

@@ -7,7 +7,7 @@ not know, which here means the resource is already gone.
 from __future__ import annotations
 
 from wizard.aws.errors import error_code, explain as explain_aws
-from wizard.cleanup.common import GONE, REMOVED, Keep, wait_until
+from wizard.cleanup.common import GONE, REMOVED, WAIT_SECONDS, Keep, wait_until
 from wizard.protocol import cmd
 
 _MISSING = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
@@ -41,6 +41,16 @@ def _describe(ctx, kind: str, name: str) -> dict | None:
         raise explain_aws(exc, f"describing {kind} {name}") from None
 
 
+def status(ctx, item) -> str | None:
+    """The resource's status (``""`` for kinds without one), or None when SageMaker does not
+    know it."""
+    described = _describe(ctx, item.kind, item.name)
+    if described is None:
+        return None
+    status_key = SPECS[item.kind][2]
+    return (described.get(status_key) or "") if status_key else ""
+
+
 def exists(ctx, item) -> bool:
     """Whether the resource still exists (a job: whether it is still running)."""
     described = _describe(ctx, item.kind, item.name)
@@ -52,8 +62,9 @@ def exists(ctx, item) -> bool:
     return True
 
 
-def remove(ctx, item) -> str:
-    """Delete the resource (an endpoint: and wait until it is gone); stop a running job."""
+def remove(ctx, item, wait: float = WAIT_SECONDS) -> str:
+    """Delete the resource (an endpoint: and wait until it is gone); stop a running job (and
+    wait until it no longer runs); waits are bounded by ``wait`` seconds."""
     _describe_op, arg, status_key, stop, delete = SPECS[item.kind]
     described = _describe(ctx, item.kind, item.name)
     if described is None:
@@ -65,8 +76,11 @@ def remove(ctx, item) -> str:
         try:
             getattr(sm, stop)(**{arg: item.name})
         except Exception as exc:  # noqa: BLE001
+            # ACK (or the job itself) may have ended it since the describe above
+            if error_code(exc) in _MISSING and not exists(ctx, item):
+                return GONE
             raise explain_aws(exc, f"stopping {item.name}") from None
-        if not wait_until(lambda: not exists(ctx, item)):
+        if not wait_until(lambda: not exists(ctx, item), timeout=wait):
             raise Keep("still stopping; run cleanup again later")
         return REMOVED
     try:
@@ -75,7 +89,8 @@ def remove(ctx, item) -> str:
         if error_code(exc) in _MISSING:
             return GONE
         raise explain_aws(exc, f"deleting {item.kind} {item.name}") from None
-    if status_key and not wait_until(lambda: _describe(ctx, item.kind, item.name) is None):
+    if status_key and not wait_until(lambda: _describe(ctx, item.kind, item.name) is None,
+                                     timeout=wait):
         raise Keep("still deleting; run cleanup again later")
     return REMOVED
 

@@ -14,7 +14,6 @@ with ``--kfp-token`` / ``--kfp-cookie`` (or ``LABWIZ_KFP_TOKEN`` / ``LABWIZ_KFP_
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -22,12 +21,10 @@ import click
 
 #: KFP run states after which no task creates anything any more
 RUN_ENDED = ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED")
-#: the lab's roles whose SageMaker resource is a job, with the Describe/Stop names and status key
-JOB_ROLES = {"proc": ("processing_job", "ProcessingJobName", "ProcessingJobStatus"),
-             "hpo": ("hyper_parameter_tuning_job", "HyperParameterTuningJobName",
-                     "HyperParameterTuningJobStatus"),
-             "train": ("training_job", "TrainingJobName", "TrainingJobStatus"),
-             "bt": ("transform_job", "TransformJobName", "TransformJobStatus")}
+#: the lab's roles whose SageMaker resource is a job, as cleanup's item kinds (cleanup knows how
+#: to describe, stop and show each)
+JOB_KINDS = {"proc": "sagemaker-processing-job", "hpo": "sagemaker-tuning-job",
+             "train": "sagemaker-training-job", "bt": "sagemaker-transform-job"}
 
 
 def _kfp_terminate_command(host: str, run_id: str, target):
@@ -44,44 +41,32 @@ def _kfp_terminate_command(host: str, run_id: str, target):
                note="the kfp CLI has no terminate; kfp.Client().terminate_run(run_id) does this")
 
 
-def _wait_run_ended(client, run_id: str, wait: float):
-    """The run once it has ended (its pods can no longer create resources), or as it is when
-    ``wait`` seconds have passed."""
-    deadline = time.monotonic() + wait
-    run = client.get_run(run_id)
-    while str(run.state) not in RUN_ENDED and time.monotonic() < deadline:
-        time.sleep(0.5)
-        run = client.get_run(run_id)
-    return run
-
-
-def _job_statuses(sagemaker, run_id: str) -> dict[str, str]:
+def _job_statuses(ctx, run_id: str) -> dict[str, str]:
     """``{job name: SageMaker status}`` of the run's jobs that exist in SageMaker."""
     from assets.pipeline.naming import resource_names
 
-    from wizard.aws.errors import error_code
+    from wizard.cleanup import sagemaker as jobs
+    from wizard.cleanup.plan import Item
 
     names = resource_names(run_id)
     out = {}
-    for role, (op, name_key, status_key) in JOB_ROLES.items():
-        try:
-            desc = getattr(sagemaker, f"describe_{op}")(**{name_key: names[role]})
-        except Exception as exc:  # noqa: BLE001 - not created (ValidationException/NotFound)
-            if error_code(exc) in ("ValidationException", "ResourceNotFound"):
-                continue
-            raise
-        out[names[role]] = desc.get(status_key) or ""
+    for role, kind in JOB_KINDS.items():
+        status = jobs.status(ctx, Item(kind, names[role]))
+        if status is not None:
+            out[names[role]] = status
     return out
 
 
 def _resources_gone(custom, namespace: str, deleted: list[str], wait: float) -> list[str]:
     """Wait up to ``wait`` s for the deleted resources to disappear (ACK removes its finalizer
     once SageMaker has stopped or deleted the resource); the ones still present."""
+    from wizard.cleanup.common import wait_until
     from wizard.kfp_ops.resources import GROUP, VERSION
 
-    deadline = time.monotonic() + wait
     left = list(deleted)
-    while left:
+
+    def all_gone() -> bool:
+        """Drop the resources that are gone from ``left``; whether none is left."""
         still = []
         for item in left:
             plural, _, name = item.partition("/")
@@ -91,10 +76,10 @@ def _resources_gone(custom, namespace: str, deleted: list[str], wait: float) -> 
             except Exception as exc:  # noqa: BLE001
                 if getattr(exc, "status", None) != 404:
                     raise
-        left = still
-        if not left or time.monotonic() >= deadline:
-            break
-        time.sleep(0.5)
+        left[:] = still
+        return not left
+
+    wait_until(all_gone, timeout=wait)
     return left
 
 
@@ -131,7 +116,15 @@ def terminate(ctx, reporter, run_id: str, namespace: str, *, given_host: str | N
             active = terminated or str(run.state) == "CANCELING"
             if active:
                 # a task still running could create a resource after the deletion below
-                run = _wait_run_ended(client, run_id, wait)
+                from wizard.cleanup.common import wait_until
+
+                def ended() -> bool:
+                    """Whether KFP says the run is over (``run`` keeps the latest answer)."""
+                    nonlocal run
+                    run = client.get_run(run_id)
+                    return str(run.state) in RUN_ENDED
+
+                wait_until(ended, timeout=wait)
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, f"terminating run {run_id}") from None
     result = {"run_id": run_id, "run_terminated": terminated, "run_state": str(run.state),
@@ -157,7 +150,9 @@ def _stop_resources(ctx, reporter, run_id: str, namespace: str, result: dict,
     """Delete the run's custom resources, wait for ACK, stop jobs left running; ``result``."""
     from assets.pipeline.naming import resource_names
 
-    from wizard.aws.errors import error_code, explain as explain_aws
+    from wizard.cleanup import sagemaker as jobs
+    from wizard.cleanup.common import REMOVED, Keep
+    from wizard.cleanup.plan import Item
     from wizard.kfp_ops import resources as crs
     from wizard.protocol import cmd
 
@@ -167,31 +162,21 @@ def _stop_resources(ctx, reporter, run_id: str, namespace: str, result: dict,
                              "--wait=false", note="ACK stops (jobs) or deletes the SageMaker side"))
     result["deleted"] = crs.delete_all(custom, namespace, run_id)
     result["left"] = _resources_gone(custom, namespace, result["deleted"], wait)
-    sagemaker = ctx.clients.aws("sagemaker")
     names = resource_names(run_id)
-    statuses = _job_statuses(sagemaker, run_id)
-    for role, (op, name_key, status_key) in JOB_ROLES.items():
-        name = names[role]
-        if statuses.get(name) != "InProgress":
+    statuses = _job_statuses(ctx, run_id)
+    for role, kind in JOB_KINDS.items():
+        job = Item(kind, names[role])
+        if statuses.get(job.name) != "InProgress":
             continue
         # still running with its resource gone or stuck: stop it ourselves
-        reporter.command(cmd("aws", "sagemaker", f"stop-{op.replace('_', '-')}",
-                             f"--{name_key[0].lower()}{_kebab(name_key[1:])}", name))
+        reporter.command(jobs.command(job))
         try:
-            getattr(sagemaker, f"stop_{op}")(**{name_key: name})
-            result["stopped"].append(name)
-        except Exception as exc:  # noqa: BLE001
-            # ACK (or SageMaker itself) got there first: the job is no longer InProgress
-            if error_code(exc) != "ValidationException":
-                raise explain_aws(exc, f"stopping {name}") from None
-    result["jobs"] = _job_statuses(sagemaker, run_id)
+            if jobs.remove(ctx, job, wait=wait) == REMOVED:
+                result["stopped"].append(job.name)
+        except Keep:
+            result["stopped"].append(job.name)  # asked to stop; still Stopping after the wait
+    result["jobs"] = _job_statuses(ctx, run_id)
     return result
-
-
-def _kebab(camel: str) -> str:
-    """``ProcessingJobName`` → ``-processing-job-name`` (after the first letter) for aws CLI
-    option names."""
-    return "".join(f"-{c.lower()}" if c.isupper() else c for c in camel)
 
 
 def _lab_run(doc: dict) -> tuple[str | None, str | None]:
