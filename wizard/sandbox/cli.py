@@ -75,6 +75,10 @@ def _print_table(st: dict) -> None:
         console.print(f"region {info.get('region')}, account {info.get('account_id')}, "
                       f"cluster {info.get('cluster_name')}, bucket {info.get('bucket')}")
         console.print(f"execution role {info.get('execution_role_arn')}")
+    ctl = (st.get("services", {}).get("ack") or {}).get("controller") or {}
+    if ctl.get("kind") == "real":
+        console.print(f"ACK controller: the real one, {ctl.get('binary')} (pid {ctl.get('pid')})")
+        console.print(f"its log: {ctl.get('log')}")
     if st.get("faults"):
         console.print(f"faults in force: {', '.join(st['faults'])}")
     console.print('Use it from a shell with: eval "$(labwiz sandbox env)"')
@@ -91,9 +95,12 @@ def _print_table(st: dict) -> None:
 @click.option("--kfp-port", type=int, default=0, help="Fixed port for the KFP API.")
 @click.option("--timeout", type=float, default=manager.START_TIMEOUT, show_default=True,
               help="Seconds to wait for every service to be healthy.")
+@click.option("--ack", "ack", type=click.Choice(manager.ACK_MODES), default=None,
+              help="ACK SageMaker controller: builtin (default; LABWIZ_SANDBOX_ACK overrides) "
+                   "or real (the controller `labwiz sandbox build-ack` builds).")
 @click.option("--json", "as_json", is_flag=True, help="Print sandbox.json instead of a table.")
 @click.pass_context
-def up(ctx, region, fail_specs, aws_port, kube_port, kfp_port, timeout, as_json):
+def up(ctx, region, fail_specs, aws_port, kube_port, kfp_port, timeout, ack, as_json):
     """Start the sandbox in the background (or reuse the running one)."""
     state_dir = _state_dir(ctx)
     try:
@@ -102,7 +109,7 @@ def up(ctx, region, fail_specs, aws_port, kube_port, kfp_port, timeout, as_json)
         _fail(str(exc), ExitCode.USAGE)
     try:
         info = manager.up(state_dir, region=region, faults=faults, timeout=timeout,
-                          ports={"aws": aws_port, "kube": kube_port, "kfp": kfp_port})
+                          ports={"aws": aws_port, "kube": kube_port, "kfp": kfp_port}, ack=ack)
     except manager.SandboxError as exc:
         _fail(str(exc))
     if as_json:
@@ -197,6 +204,34 @@ def fail(ctx, specs, clear, list_):
         click.echo("Faults in force: " + ", ".join(str(f) for f in current))
     else:
         click.echo("No faults in force.")
+
+
+@sandbox.command("build-ack")
+@click.option("--version", "version", default=None, metavar="vX.Y.Z",
+              help="Controller release (default: v1.9.1, the release the lab's CRDs come from).")
+@click.option("--force", is_flag=True, help="Build again even when the cache has the binary.")
+def build_ack(version, force):
+    """Build the real ACK SageMaker controller with `go install` into labwiz's cache.
+
+    `labwiz sandbox up --ack real` then runs it against the sandbox. Needs Go and the Go
+    module proxy; a binary already in the cache is reused.
+    """
+    from . import realack
+
+    version = version or realack.DEFAULT_VERSION
+    try:
+        result = realack.build(version, progress=lambda line: click.echo(line, err=True),
+                               force=force)
+    except realack.RealAckError as exc:
+        _fail(exc.message + (f"\nWhat to do: {exc.remediation}" if exc.remediation else ""))
+    click.echo(f"controller {version}: {result.binary} "
+               f"({'reused' if result.reused else f'built in {result.seconds:.0f} s'})")
+    if result.crds is not None:
+        click.echo(f"CRDs: {result.crds}")
+    else:
+        click.echo(f"CRDs: none found; set {realack.ENV_CRDS} to the release's "
+                   "config/crd/bases before `labwiz sandbox up --ack real`")
+    click.echo("Run it against the sandbox with: labwiz sandbox up --ack real")
 
 
 if __name__ == "__main__":

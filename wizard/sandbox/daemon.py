@@ -134,17 +134,26 @@ class Part:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape in ``runtime.json``."""
-        return {"state": self.state, "url": self.url, "detail": self.detail,
-                "healthy": self.healthy}
+        out = {"state": self.state, "url": self.url, "detail": self.detail,
+               "healthy": self.healthy}
+        if self.obj is not None and hasattr(self.obj, "describe"):
+            out["controller"] = self.obj.describe()  # the real ACK controller: pid, log
+        return out
 
 
 class Daemon:
     """Composes the sandbox's servers; see the module docstring."""
 
-    def __init__(self, data_dir: Path, region: str, ports: dict[str, int]):
+    def __init__(self, data_dir: Path, region: str, ports: dict[str, int],
+                 ack_mode: str = "builtin"):
         self.data_dir = Path(data_dir)
         self.region = region
         self.ports = ports
+        #: "builtin" (the ACK-like controller in this process) or "real" (ACK's own binary)
+        self.ack_mode = ack_mode
+        #: the real controller's CRD directory, installed instead of the derived CRDs
+        self.real_ack_crds: Path | None = None
+        self.real_ack_binary: Path | None = None
         self.parts = {name: Part(name) for name in PARTS}
         self.phase = "starting"
         self.stop_event = threading.Event()
@@ -163,7 +172,7 @@ class Daemon:
         """Publish the phase and each part's state for ``labwiz sandbox status``."""
         write_json_atomic(self.data_dir / RUNTIME_FILE, {
             "pid": os.getpid(), "phase": self.phase, "region": self.region,
-            "started_at": self.started_at,
+            "started_at": self.started_at, "ack": self.ack_mode,
             "parts": {name: part.to_dict() for name, part in self.parts.items()},
         })
 
@@ -293,25 +302,38 @@ class Daemon:
         self.parts["kfp"].obj = server
         self._set("kfp", "running", url=server.url)
 
+    def find_real_ack(self) -> None:
+        """The real controller's binary and CRDs, or an error naming what is missing."""
+        from . import realack
+
+        binary, crds = realack.find_binary(), realack.find_crds()
+        if binary is None or crds is None:
+            raise RuntimeError("--ack real: " + realack.missing_message())
+        self.real_ack_binary, self.real_ack_crds = binary, crds
+        log.info("ack: real controller %s, CRDs from %s", binary, crds)
+
     def start_ack(self) -> None:
         """The ACK SageMaker controller, reconciling custom resources against SageMaker."""
         self._set("ack", "starting")
-        try:
-            from .ack import AckController
-            AckController  # noqa: B018 - the package resolves it lazily; fail here if absent
-        except (ImportError, AttributeError) as exc:
-            self._set("ack", "missing", f"the ACK controller is not in this build ({exc})")
-            return
+        if self.ack_mode == "real":
+            make_controller = self._real_controller_factory()
+        else:
+            try:
+                from .ack import AckController
+                AckController  # noqa: B018 - the package resolves it lazily; fail here if absent
+            except (ImportError, AttributeError) as exc:
+                self._set("ack", "missing", f"the ACK controller is not in this build ({exc})")
+                return
+
+            def make_controller() -> Any:
+                """A new controller (each resume gets a fresh one)."""
+                return call_with(AckController, kubeconfig=self.kubeconfig,
+                                 aws_url=self.parts["aws"].url, region=self.region,
+                                 account_id=self.account.account_id, poll_seconds=0.5)
         if self.parts["kube"].obj is None:
             self._set("ack", "failed", "needs the Kubernetes API, which is not running")
             return
         from .daemon_ack import AckScaleFollower
-
-        def make_controller() -> Any:
-            """A new controller (each resume gets a fresh one)."""
-            return call_with(AckController, kubeconfig=self.kubeconfig,
-                             aws_url=self.parts["aws"].url, region=self.region,
-                             account_id=self.account.account_id, poll_seconds=0.5)
 
         def on_change(paused: bool) -> None:
             """Show a pause (or resume) in runtime.json once the part is up."""
@@ -319,9 +341,21 @@ class Daemon:
                 self._set("ack", "running", PAUSED if paused else None)
 
         # the controller runs while its Deployment has replicas (kubectl scale pauses it)
-        follower = AckScaleFollower(self.parts["kube"].obj, make_controller, on_change).start()
+        follower = AckScaleFollower(self.parts["kube"].obj, make_controller, on_change)
         self.parts["ack"].obj = follower
+        follower.start()
         self._set("ack", "running", PAUSED if follower.paused else None)
+
+    def _real_controller_factory(self) -> Callable[[], Any]:
+        """Makes the real controller's process object (see :mod:`.realack_run`)."""
+        from .realack_run import RealAckController
+
+        def make_controller() -> Any:
+            """A new, unstarted child process with the sandbox's kubeconfig and AWS."""
+            return RealAckController(self.real_ack_binary, self.kubeconfig,
+                                     self.parts["aws"].url, self.region,
+                                     self.data_dir / "ack-real")
+        return make_controller
 
     # -- life cycle ------------------------------------------------------------------------
     def healthy(self) -> dict[str, bool]:
@@ -353,6 +387,8 @@ class Daemon:
 
     def start(self) -> None:
         """Start every part; record failures per part instead of giving up."""
+        if self.ack_mode == "real":
+            self.find_real_ack()
         steps = [("aws", self.start_aws), ("kube", self.start_kube),
                  ("provision", self.provision), ("kfp", self.start_kfp),
                  ("ack", self.start_ack)]
@@ -392,7 +428,7 @@ class Daemon:
         acct = self.account
         self.info = {
             "pid": os.getpid(), "started_at": self.started_at, "region": self.region,
-            "account_id": acct.account_id,
+            "account_id": acct.account_id, "ack": self.ack_mode,
             "services": {n: {"url": self.parts[n].url} for n in ("aws", "kube", "kfp")},
             "kubeconfig": str(self.kubeconfig), "pod_kubeconfig": str(self.pod_kubeconfig),
             "cluster_name": acct.cluster_name, "bucket": acct.bucket,
@@ -451,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wizard.sandbox.daemon")
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--region", default="eu-west-1")
+    parser.add_argument("--ack", choices=("builtin", "real"), default="builtin",
+                        help="which ACK SageMaker controller reconciles the custom resources")
     for name in ("aws", "kube", "kfp"):
         parser.add_argument(f"--{name}-port", type=int, default=0,
                             help=f"fixed port for the {name} API (default: free port)")
@@ -461,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock(args.data_dir)
     daemon = Daemon(args.data_dir, args.region,
-                    {"aws": args.aws_port, "kube": args.kube_port, "kfp": args.kfp_port})
+                    {"aws": args.aws_port, "kube": args.kube_port, "kfp": args.kfp_port},
+                    ack_mode=args.ack)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping", signum)

@@ -100,6 +100,12 @@ class AckScaleFollower:
         with self._lock:
             was_paused = self.paused
             want = self.wanted()
+            exited = getattr(self.controller, "exited", None)
+            if want > 0 and exited is not None and exited():
+                # as a kubelet restarts a crashed container (the log keeps every run)
+                log.warning("ack: the controller process exited; starting it again")
+                self.controller.stop(timeout=1)
+                self.controller = None
             if want > 0 and self.controller is None:
                 controller = self.make_controller()
                 controller.start()
@@ -146,8 +152,18 @@ class AckScaleFollower:
         controller = self.controller
         if controller is None:
             return self.paused
+        if hasattr(controller, "healthy"):  # the real controller: its process and /healthz
+            return bool(controller.healthy())
         threads = getattr(controller, "_threads", None)
         return bool(threads) and all(t.is_alive() for t in threads)
+
+    def describe(self) -> dict[str, Any]:
+        """Which controller runs (``sandbox status`` shows it): the real one's pid and log."""
+        controller = self.controller
+        if controller is not None and hasattr(controller, "describe"):
+            self._described = dict(controller.describe(), pid=None)
+            return controller.describe()
+        return getattr(self, "_described", None) or {"kind": "builtin"}
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop following and stop the controller."""

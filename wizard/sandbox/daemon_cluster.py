@@ -42,14 +42,19 @@ def seed_cluster(daemon: "Daemon", kube: Any) -> None:
     from .kube import seed_kubeflow_cluster, write_kubeconfig
 
     began = time.monotonic()
-    try:
-        from .ack import derive_crds
+    real_crds = getattr(daemon, "real_ack_crds", None)
+    if real_crds is not None:  # --ack real: the controller's own CRDs, not derived ones
+        crds: list[Any] = [real_crds]
+        log.info("installing the real controller's CRDs from %s", real_crds)
+    else:
+        try:
+            from .ack import derive_crds
 
-        crds = derive_crds()
-        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
-    except ImportError as exc:
-        log.warning("no ACK CRDs to install: %s", exc)
-        crds = []
+            crds = derive_crds()
+            log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
+        except ImportError as exc:
+            log.warning("no ACK CRDs to install: %s", exc)
+            crds = []
     acct = daemon.account
     call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
               profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)

@@ -176,6 +176,7 @@ def status(state_dir: Path) -> dict[str, Any]:
         "state_dir": str(state_dir), "running": pid is not None, "pid": pid,
         "phase": runtime.get("phase") if pid else "stopped",
         "region": (info or runtime).get("region"), "services": {}, "problems": [],
+        "ack": runtime.get("ack", "builtin") if pid else None,
         "faults": [str(f) for f in faults_mod.read(sdir)],
     }
     if pid is None:
@@ -204,10 +205,19 @@ def status(state_dir: Path) -> dict[str, Any]:
                 entry["healthy"] = bool(aws_health.get("sagemaker"))
                 if not entry["healthy"]:
                     entry["detail"] = aws_health.get("sagemaker_problem") or "not answering"
+            elif (part.get("controller") or {}).get("health_url"):
+                # the real ACK controller: its own health endpoint, and where its log is
+                ctl = entry["controller"] = part["controller"]
+                ok, body = _probe(ctl["health_url"])
+                entry["healthy"] = ok and part.get("healthy") is not False
+                if not entry["healthy"]:
+                    entry["detail"] = f"{body}; its log: {ctl.get('log')}"
             else:  # ack, provision: no address of their own; the daemon checks them
                 entry["healthy"] = part.get("healthy") is not False
                 if not entry["healthy"]:
                     entry["detail"] = "its threads stopped (see daemon.log)"
+                if part.get("controller"):
+                    entry["controller"] = part["controller"]
         out["services"][name] = entry
         if not entry["healthy"]:
             out["problems"].append(f"{name}: {entry['state']}"
@@ -224,12 +234,13 @@ def status(state_dir: Path) -> dict[str, Any]:
     return out
 
 
-def _spawn(state_dir: Path, region: str, ports: dict[str, int] | None) -> subprocess.Popen:
+def _spawn(state_dir: Path, region: str, ports: dict[str, int] | None,
+           ack: str = "builtin") -> subprocess.Popen:
     sdir = sandbox_dir(state_dir)
     sdir.mkdir(parents=True, exist_ok=True)
     os.chmod(state_dir, 0o700)
     cmd = [sys.executable, "-m", "wizard.sandbox.daemon", "--data-dir", str(sdir),
-           "--region", region]
+           "--region", region, "--ack", ack]
     for name, port in (ports or {}).items():
         if port:
             cmd += [f"--{name}-port", str(int(port))]
@@ -323,19 +334,51 @@ def sagemaker_pace() -> float:
     return pace
 
 
+ACK_MODES = ("builtin", "real")
+
+
+def ack_mode(explicit: str | None = None) -> str:
+    """Which ACK controller a new sandbox runs: ``explicit``, else ``LABWIZ_SANDBOX_ACK``, else
+    the builtin one. Raises :class:`SandboxError` for anything but builtin or real."""
+    mode = (explicit or os.environ.get("LABWIZ_SANDBOX_ACK") or "builtin").strip().lower()
+    if mode not in ACK_MODES:
+        raise SandboxError(f"unknown ACK controller {mode!r}: use builtin or real "
+                           "(--ack, or LABWIZ_SANDBOX_ACK)")
+    return mode
+
+
+def _check_real_ack() -> None:
+    """Refuse ``--ack real`` at once, with what to do, when the binary or CRDs are missing."""
+    from . import realack
+
+    try:
+        problem = realack.missing_message()
+    except realack.RealAckError as exc:
+        problem = exc.message
+    if problem:
+        raise SandboxError(
+            f"--ack real needs the real ACK SageMaker controller: {problem}. Build it with "
+            f"`labwiz sandbox build-ack` (needs Go), or set {realack.ENV_BINARY} and "
+            f"{realack.ENV_CRDS}; `labwiz sandbox up` without --ack uses the builtin one.")
+
+
 def up(state_dir: Path, region: str | None = None, faults: list | None = None,
-       ports: dict[str, int] | None = None, timeout: float = START_TIMEOUT) -> SandboxInfo:
+       ports: dict[str, int] | None = None, timeout: float = START_TIMEOUT,
+       ack: str | None = None) -> SandboxInfo:
     """Start the sandbox (or reuse the running one) and wait until every service is healthy.
 
     ``region`` None means the sandbox's own: the running one's, else the region it last ran
     in (its data is kept per state directory), else eu-west-1.
     ``faults`` (``Fault`` objects or ``KIND=VALUE`` strings), when not empty, replace the
     fault set, also on a sandbox that is already running.
-    Raises :class:`SandboxError` with the log's tail when it cannot get healthy in time.
+    ``ack`` picks the ACK controller (:func:`ack_mode`); asking a running sandbox for another
+    one is refused. Raises :class:`SandboxError` with the log's tail when it cannot get
+    healthy in time.
     """
     state_dir = Path(state_dir)
     sdir = sandbox_dir(state_dir)
     sagemaker_pace()  # a bad LABWIZ_SAGEMAKER_DELAY is refused here, not in the daemon
+    mode = ack_mode(ack)
     parsed = [f if isinstance(f, faults_mod.Fault) else faults_mod.parse(f) for f in faults or []]
     if parsed:  # no faults given: keep those already set (`labwiz sandbox fail --clear` clears)
         faults_mod.write(sdir, parsed)
@@ -348,6 +391,11 @@ def up(state_dir: Path, region: str | None = None, faults: list | None = None,
             raise SandboxError(
                 f"the sandbox is running in {runtime['region']}, not {region}; `labwiz sandbox "
                 f"down` first, or `labwiz sandbox reset` to start over in {region}")
+        running_mode = runtime.get("ack", "builtin")
+        if ack is not None and running_mode != mode:
+            raise SandboxError(
+                f"the sandbox is running with the {running_mode} ACK controller, not the "
+                f"{mode} one; `labwiz sandbox down` first, then `labwiz sandbox up --ack {mode}`")
         info = read_info(state_dir)
         if info is not None:
             info.reused = True
@@ -363,9 +411,11 @@ def up(state_dir: Path, region: str | None = None, faults: list | None = None,
             raise SandboxError(
                 f"port {port} for {name} on 127.0.0.1 is in use by another program; free it, "
                 f"or drop --{name}-port to let the sandbox pick a free port")
+    if mode == "real":
+        _check_real_ack()
     for stale in ("sandbox.json", "runtime.json"):
         (sdir / stale).unlink(missing_ok=True)
-    proc = _spawn(state_dir, region, ports)
+    proc = _spawn(state_dir, region, ports, mode)
     return _wait_ready(state_dir, proc, timeout)
 
 
@@ -378,6 +428,7 @@ def down(state_dir: Path, timeout: float = STOP_TIMEOUT) -> bool:
     pid = _daemon_pid(sdir)
     if pid is None:
         (sdir / "sandbox.json").unlink(missing_ok=True)
+        _stop_real_ack(sdir)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -388,7 +439,16 @@ def down(state_dir: Path, timeout: float = STOP_TIMEOUT) -> bool:
         while _is_daemon(pid):
             time.sleep(0.05)
     (sdir / "sandbox.json").unlink(missing_ok=True)
+    _stop_real_ack(sdir)
     return True
+
+
+def _stop_real_ack(sdir: Path) -> None:
+    """Stop a real ACK controller the daemon could not stop (it was killed)."""
+    if (sdir / "ack-real" / "controller.pid").exists():
+        from .realack_run import stop_stale
+
+        stop_stale(sdir / "ack-real")
 
 
 def reset(state_dir: Path) -> None:
