@@ -2,7 +2,10 @@
 
 Every AWS request reaches this one app. It
 
-* answers ``GET /_labwiz/health`` (not a valid bucket name, so it cannot shadow S3),
+* answers ``GET /_labwiz/health`` (not a valid bucket name, so it cannot shadow S3) and
+  ``GET /_labwiz/calls?service=sagemaker&since=N``: the outside calls in the order they came,
+  with the SageMaker resource each named and the HTTP status answered (the differential tests
+  compare what two controllers sent),
 * recognises the internal clients of the sandbox (they sign with :data:`INTERNAL_ACCESS_KEY_ID`)
   and lets them past every fault,
 * applies the fault configuration to everyone else, answering in the protocol the caller's SDK
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import deque
 import logging
 import re
 import threading
@@ -31,6 +35,10 @@ log = logging.getLogger(__name__)
 INTERNAL_ACCESS_KEY_ID = "AKIALABWIZINTERNAL00"
 INTERNAL_SECRET_ACCESS_KEY = "labwiz-internal-not-a-secret"
 HEALTH_PATH = "/_labwiz/health"
+CALLS_PATH = "/_labwiz/calls"
+#: how many calls the ordered log keeps (older ones fall off)
+CALL_LOG_SIZE = 20000
+_VERBS = ("Create", "Describe", "Update", "Stop", "Delete", "List", "Add")
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _INVOCATIONS = re.compile(r"^/endpoints/[^/]+/invocations(-response-stream|-async)?$")
@@ -192,6 +200,9 @@ class AwsDispatcher:
         #: so tests can count what the wizard really sent, e.g. "s3:PUT"
         self.calls: dict[str, int] = {}
         self._calls_lock = threading.Lock()
+        #: the same calls in order: {"seq", "service", "operation", "name", "status"}
+        self.call_log: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_SIZE)
+        self._seq = 0
 
     def attach_sagemaker(self, app: WsgiApp | None, problem: str | None = None) -> None:
         """Serve SageMaker with ``app``, or record ``problem`` if there is none."""
@@ -255,17 +266,18 @@ class AwsDispatcher:
         """Route one request (WSGI entry point)."""
         self.requests += 1
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        if environ.get("PATH_INFO") == HEALTH_PATH:
-            body = json.dumps(self.health()).encode()
+        if environ.get("PATH_INFO") in (HEALTH_PATH, CALLS_PATH):
+            doc = self.health() if environ["PATH_INFO"] == HEALTH_PATH else \
+                self.calls_since(environ.get("QUERY_STRING", ""))
+            body = json.dumps(doc).encode()
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
         try:
             info = classify(environ)
             if not info.internal:
-                with self._calls_lock:
-                    key = f"{info.service}:{info.operation}"
-                    self.calls[key] = self.calls.get(key, 0) + 1
+                entry = self._log_call(info, environ)
+                start_response = _recording_status(start_response, entry)
             failure = self._fault(info, method) or self._expected_owner(info, environ, method)
             if failure is not None:
                 status, headers, body = failure
@@ -282,6 +294,32 @@ class AwsDispatcher:
             )
             start_response(status, headers)
             return [body]
+
+    def _log_call(self, info: CallInfo, environ: dict) -> dict[str, Any]:
+        """Count an outside call and append it to the ordered log (the entry is returned so
+        the answer's status can be filled in)."""
+        name = _resource_name(info, environ) if info.sagemaker else None
+        with self._calls_lock:
+            key = f"{info.service}:{info.operation}"
+            self.calls[key] = self.calls.get(key, 0) + 1
+            self._seq += 1
+            entry = {"seq": self._seq, "service": info.service, "operation": info.operation,
+                     "name": name, "status": None}
+            self.call_log.append(entry)
+        return entry
+
+    def calls_since(self, query: str) -> dict[str, Any]:
+        """The ordered log after ``since`` (a seq), optionally of one ``service``."""
+        args = parse_qs(query)
+        try:
+            since = int((args.get("since") or ["0"])[0])
+        except ValueError:
+            since = 0
+        service = (args.get("service") or [None])[0]
+        with self._calls_lock:
+            calls = [dict(c) for c in self.call_log if c["seq"] > since
+                     and (service is None or c["service"] == service)]
+            return {"last": self._seq, "calls": calls}
 
     @staticmethod
     def _expected_owner(info: CallInfo, environ: dict,
@@ -329,3 +367,40 @@ class AwsDispatcher:
         if not info.read_only:
             store.mark_dirty(info.service)
         return [body]
+
+
+def _resource_name(info: CallInfo, environ: dict) -> str | None:
+    """The SageMaker resource a JSON call names (``TrainingJobName`` for ``*TrainingJob``;
+    ``ResourceArn`` for the tag calls); the body is read and put back for the app."""
+    if info.protocol != "json":
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        params = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(params, dict):
+        return None
+    op = info.operation
+    kind = next((op[len(v):] for v in _VERBS if op.startswith(v)), op)
+    for key in (f"{kind}Name", "ResourceArn"):
+        if isinstance(params.get(key), str):
+            return params[key]
+    return None
+
+
+def _recording_status(start_response: StartResponse, entry: dict[str, Any]) -> StartResponse:
+    """A ``start_response`` that notes the HTTP status in ``entry``."""
+    def recording(status: str, headers: list, exc_info: Any = None) -> Any:
+        try:
+            entry["status"] = int(status.split(" ", 1)[0])
+        except ValueError:
+            pass
+        return start_response(status, headers, exc_info) if exc_info else \
+            start_response(status, headers)
+    return recording

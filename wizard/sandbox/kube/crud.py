@@ -392,6 +392,10 @@ class Crud:
             new = copy.deepcopy(old)
             new["metadata"].update(deletionTimestamp=now_iso(), deletionGracePeriodSeconds=0,
                                    resourceVersion=self.store.next_rv())
+            # as the real server marks an object deleting: its generation goes up, which is
+            # what controllers filtering on generation changes (ACK's runtime) react to
+            if int(new["metadata"].get("generation") or 0) > 0:
+                new["metadata"]["generation"] = int(new["metadata"]["generation"]) + 1
             return self.store.put(skey, new, "MODIFIED")
         return self._remove(skey, old)
 

@@ -54,6 +54,7 @@ def create_endpoint_config(app: Any, params: dict) -> dict:
             require(app, "Model", variant["ModelName"])
     record = request_part(params)
     record["CreationTime"] = now()
+    record.setdefault("EnableNetworkIsolation", False)  # as DescribeEndpointConfig shows it
     arn = claim(app, "EndpointConfig", name, record, params.get("Tags"))
     return {"EndpointConfigArn": arn}
 

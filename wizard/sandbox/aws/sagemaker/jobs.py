@@ -180,6 +180,11 @@ def training_record(params: dict, tuning: dict | None = None) -> dict:
     spec.setdefault("TrainingInputMode", "File")
     spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
     record.setdefault("ResourceConfig", {}).setdefault("InstanceCount", 1)
+    # what DescribeTrainingJob shows for an output config given without them (ACK's late
+    # initialisation waits until every one of these defaults is there)
+    output = record.setdefault("OutputDataConfig", {})
+    output.setdefault("KmsKeyId", "")
+    output.setdefault("CompressionType", "GZIP")
     record["SecondaryStatus"] = "Starting"
     record["SecondaryStatusTransitions"] = [{"Status": "Starting", "StartTime": record[
         "CreationTime"], "StatusMessage": "Launching requested ML instances"}]
@@ -211,6 +216,9 @@ def create_transform_job(app: Any, params: dict) -> dict:
     record = _new("TransformJob", params)
     record.setdefault("BatchStrategy", "MultiRecord")
     record.setdefault("MaxPayloadInMB", 6)
+    # DescribeTransformJob shows the input's defaults (ACK late-initialises them into spec)
+    record.setdefault("TransformInput", {}).setdefault("CompressionType", "None")
+    record["TransformInput"].setdefault("SplitType", "None")
     arn = claim(app, "TransformJob", name, record, params.get("Tags"))
     extra = {"model": {k: v for k, v in model.items() if not k.startswith("_")}}
     app.spawn(drive, app, "TransformJob", name, extra, name=f"transform:{name}")

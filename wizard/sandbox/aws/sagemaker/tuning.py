@@ -105,6 +105,30 @@ def candidates(name: str, strategy: str, ranges: list) -> Iterator[dict]:
         yield choice
 
 
+#: the metrics SageMaker's built-in k-means emits, as DescribeHyperParameterTuningJob lists them
+#: for a built-in algorithm's training job definition (the regexes are the sandbox's own)
+KMEANS_METRIC_DEFINITIONS = [
+    {"Name": "test:msd", "Regex": r"#quality_metric: host=\S+, test msd <loss>=(\S+)"},
+    {"Name": "test:ssd", "Regex": r"#quality_metric: host=\S+, test ssd <loss>=(\S+)"},
+]
+
+
+def _describe_defaults(record: dict, image: str) -> None:
+    """The defaults DescribeHyperParameterTuningJob shows in the training job definition
+    (ACK's late initialisation copies them into spec and waits until they are there)."""
+    for definition in [record.get("TrainingJobDefinition")] + list(
+            record.get("TrainingJobDefinitions") or []):
+        if not isinstance(definition, dict):
+            continue
+        for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
+                     "EnableManagedSpotTraining"):
+            definition.setdefault(flag, False)
+        definition.setdefault("ResourceConfig", {}).setdefault("InstanceCount", 1)
+        spec = definition.setdefault("AlgorithmSpecification", {})
+        if parse_kmeans_image(image):
+            spec.setdefault("MetricDefinitions", [dict(m) for m in KMEANS_METRIC_DEFINITIONS])
+
+
 def create_tuning_job(app: Any, params: dict) -> dict:
     """CreateHyperParameterTuningJob."""
     name = params["HyperParameterTuningJobName"]
@@ -139,6 +163,7 @@ def create_tuning_job(app: Any, params: dict) -> dict:
     app.ctx.check_role(definition["RoleArn"], app.scenario("role") == "AccessDenied")
     t = now()
     record = request_part(params)
+    _describe_defaults(record, image)
     record.update({
         "HyperParameterTuningJobStatus": "InProgress", "CreationTime": t, "LastModifiedTime": t,
         "TrainingJobStatusCounters": {"Completed": 0, "InProgress": 0, "RetryableError": 0,
