@@ -171,13 +171,13 @@ def go_binary() -> str:
 def _proxy_refusal(output: str) -> str | None:
     """The module proxy's answer when the output says it refused the module, else None."""
     for line_no, line in enumerate(output.splitlines()):
-        if "reading https://" in line and re.search(r": (4\d\d|5\d\d) ", line):
+        if re.search(r"reading https?://", line) and re.search(r": (4\d\d|5\d\d) ", line):
             lines = output.splitlines()
             answer = line.split(": ")[-1].strip()
             following = lines[line_no + 1].strip() if line_no + 1 < len(lines) else ""
             if following.startswith("server response:"):
                 answer += " (" + following.split(":", 1)[1].strip() + ")"
-            url = re.search(r"reading (https://\S+?):", line)
+            url = re.search(r"reading (https?://\S+?): \d{3}", line)
             return f"{url.group(1) if url else 'the proxy'} answered {answer}"
     return None
 

@@ -41,9 +41,11 @@ def free_port() -> int:
 
 
 def controller_flags(aws_url: str, region: str, metrics_port: int, health_port: int,
-                     kinds: tuple[str, ...] = LAB_KINDS, log_level: str = "info") -> list[str]:
+                     kinds: tuple[str, ...] = LAB_KINDS, log_level: str = "info",
+                     watch_namespace: str | None = None) -> list[str]:
     """The command-line flags, all of them ACK runtime v0.62's (``pkg/config``)."""
-    return [
+    extra = [f"--watch-namespace={watch_namespace}"] if watch_namespace else []
+    return extra + [
         f"--aws-region={region}",
         f"--aws-endpoint-url={aws_url}",
         f"--aws-identity-endpoint-url={aws_url}",  # STS GetCallerIdentity at start-up
@@ -102,13 +104,14 @@ class RealAckController:
     def __init__(self, binary: Path, kubeconfig: Path, aws_url: str, region: str,
                  work_dir: Path, access_key_id: str = "testing",
                  secret_access_key: str = "testing", kinds: tuple[str, ...] = LAB_KINDS,
-                 log_level: str | None = None):
+                 log_level: str | None = None, watch_namespace: str | None = None):
         self.binary = Path(binary)
         self.kubeconfig = Path(kubeconfig)
         self.aws_url = aws_url
         self.region = region
         self.work_dir = Path(work_dir)
         self.kinds = kinds
+        self.watch_namespace = watch_namespace  # None: every namespace, as the lab installs it
         self.log_level = log_level or os.environ.get("LABWIZ_ACK_LOG_LEVEL", "info")
         self._credentials = (access_key_id, secret_access_key)
         self.proc: subprocess.Popen | None = None
@@ -124,7 +127,8 @@ class RealAckController:
     def command(self, metrics_port: int, health_port: int) -> list[str]:
         """The full command line."""
         return [str(self.binary), *controller_flags(self.aws_url, self.region, metrics_port,
-                                                    health_port, self.kinds, self.log_level)]
+                                                    health_port, self.kinds, self.log_level,
+                                                    self.watch_namespace)]
 
     def environment(self) -> dict[str, str]:
         """The child's environment: the sandbox's, never the user's AWS or kube config."""
