@@ -33,6 +33,30 @@ FINALIZER = ("the real finalizer is finalizers.sagemaker.services.k8s.aws/<Kind>
 CLASSIFY = ("the real controller reports this SageMaker error as ACK.Recoverable and retries; "
             "the builtin one sets ACK.Terminal (the per-kind classification is being changed "
             "to ACK's generator.yaml facts on another branch: AFTER-I14A)")
+RETRY = ("the real controller keeps retrying a create it sees as recoverable (and creates the "
+         "resource once it can); the builtin one stops at ACK.Terminal: AFTER-I14A")
+SYNCED_UNKNOWN = ("on a failed create the real controller sets ACK.ResourceSynced Unknown "
+                  "(\"Unable to determine if desired resource state matches latest observed "
+                  "state\") and writes ackResourceMetadata (region, owner account) without an "
+                  "ARN; the builtin one sets ResourceSynced False and writes no status "
+                  "(conditions.py: AFTER-I14A)")
+UNMANAGED = ("the real controller holds no finalizer on a resource whose create failed and "
+             "was never made; the builtin one adds its finalizer first (reconcile.py: "
+             "AFTER-I14A)")
+API_ERROR = ("the real message is the Go SDK's error text, \"api error <Code>: <message>\"; the "
+             "builtin one writes \"<Code>: <message>\" (conditions.py: AFTER-I14A)")
+IMMUTABLE = ("the real TrainingJob refuses a spec change after it finished with ACK.Terminal "
+             "(only warm pool or profiler settings can be updated); the builtin one ignores "
+             "the change (reconcile.py's update handling: AFTER-I14A)")
+_ERROR_PATTERNS = [
+    (r"condition (ACK\.Recoverable|ACK\.Terminal): real .* / builtin", CLASSIFY),
+    (r"condition ACK\.ResourceSynced: real \('Unknown', 'Unable to determine if'\) / builtin",
+     SYNCED_UNKNOWN),
+    (r"status_keys: real \['ackResourceMetadata'\] / builtin \[\]", SYNCED_UNKNOWN),
+    (r"finalizers: real \[\] / builtin \['finalizers", UNMANAGED),
+    (r"calls: real \['Create(\w+)!', 'Create\1'(, 'Delete\1')?\] / builtin "
+     r"\['Create\1!'\]", RETRY),
+]
 KNOWN: dict[str, list[tuple[str, str]]] = {
     "*": [
         (r"condition Ready: real \(.*\) / builtin None", READY),
@@ -41,6 +65,42 @@ KNOWN: dict[str, list[tuple[str, str]]] = {
         (r"finalizers: real \['finalizers\.sagemaker\.services\.k8s\.aws/[A-Z]\w+'\] / "
          r"builtin \['finalizers\.sagemaker\.services\.k8s\.aws/[a-z]+s'\]", FINALIZER),
     ],
+    "validation_error": _ERROR_PATTERNS,
+    "bad_role": _ERROR_PATTERNS,
+    "limit_training": _ERROR_PATTERNS,
+    "limit_endpoint": _ERROR_PATTERNS,
+    "access_denied": _ERROR_PATTERNS + [
+        (r"condition ACK\.Recoverable: real \('True', 'api error AccessDeniedException: User:'\)"
+         r" / builtin \('True', 'AccessDeniedException: User: the caller'\)", API_ERROR)],
+    # the real controller waits for the model and the config and ends InService
+    "hosting_at_once": _ERROR_PATTERNS + [
+        (r"(config|endpoint): (arn|status|status_keys): real", RETRY),
+        (r"(config|endpoint): condition ACK\.ResourceSynced: real \('True'", RETRY)],
+    "spec_change_completed": [(r"train: condition ACK\.Terminal: real \('True', 'only Warm "
+                               r"Pool or'\) / builtin None", IMMUTABLE)],
+}
+
+#: what the real controller must show in each scenario (so that a sandbox that stops
+#: reproducing it fails here, whatever the builtin side does): scenario -> checks
+REAL_FACTS = {
+    "chain": lambda o: o.resources["endpoint"]["status"] == "InService" and all(
+        r.get("after_delete") in ("absent", "Completed") for r in o.resources.values()),
+    "hosting_at_once": lambda o: o.resources["endpoint"]["status"] == "InService",
+    "validation_error": lambda o: o.resources["train"]["conditions"]["ACK.Recoverable"][0]
+    == "True",
+    "bad_role": lambda o: o.resources["model"]["conditions"]["ACK.Recoverable"][1].startswith(
+        "api error ValidationException: Could"),
+    "delete_in_progress": lambda o: o.resources["proc"]["after_delete"] == "Stopped",
+    "endpoint_update": lambda o: o.calls["endpoint"] == ["CreateEndpoint", "UpdateEndpoint",
+                                                         "DeleteEndpoint"],
+    "spec_change_completed": lambda o: o.resources["train"]["conditions"]["ACK.Terminal"][0]
+    == "True",
+    "limit_training": lambda o: o.resources["train"]["conditions"]["ACK.Recoverable"][1]
+    .startswith("ResourceLimitExceeded:"),
+    "limit_endpoint": lambda o: o.resources["endpoint"]["conditions"]["ACK.Recoverable"][1]
+    .startswith("ResourceLimitExceeded:"),
+    "access_denied": lambda o: o.resources["model"]["conditions"]["ACK.Recoverable"][0]
+    == "True",
 }
 
 #: every scenario's outcome, for the table printed at the end of the module
@@ -54,6 +114,13 @@ def _record(duo, name: str, obs: dict[str, Observation]) -> list[str]:
     diffs = differences(obs)
     accepted = KNOWN.get(name, []) + KNOWN.get("*", [])
     unexplained = [d for d in diffs if not any(re.search(p, d) for p, _ in accepted)]
+    try:
+        real_ok = bool(REAL_FACTS[name](obs["real"]))
+    except (KeyError, IndexError, TypeError) as exc:
+        real_ok = False
+        print(f"   real side lacks what {name} checks: {exc!r}")
+    if not real_ok:
+        unexplained.append(f"the real controller no longer shows what {name} expects of it")
     with _lock:
         RESULTS[name] = {"real": obs["real"].__dict__, "builtin": obs["builtin"].__dict__,
                          "differences": diffs, "unexplained": unexplained}
@@ -137,11 +204,27 @@ def test_access_denied(duo):
     assert not any(unexplained.values()), json.dumps(unexplained, indent=1)
 
 
-def test_table(duo, tmp_path_factory):
-    """Print the scenario x real x builtin table (and keep it as JSON next to the logs)."""
+def _outcome(obs: dict) -> str:
+    """One cell of the table: each resource's status and true conditions, and its fate."""
+    cells = []
+    short = {"ACK.ResourceSynced": "Synced", "ACK.Terminal": "Terminal",
+             "ACK.Recoverable": "Recoverable", "ACK.LateInitialized": "LateInit"}
+    for logical, facts in obs["resources"].items():
+        conds = facts.get("conditions") or {}
+        shown = [f"{short.get(t, t)}={v[0]}" for t, v in conds.items() if t in short]
+        text = f"{logical}: {facts.get('status') or ''} {' '.join(shown)}".replace("  ", " ")
+        if "after_delete" in facts:
+            text += f", deleted ({facts['after_delete']} in SageMaker)"
+        cells.append(text.strip())
+    return "; ".join(cells)
+
+
+def test_table(duo):
+    """Print the scenario x real x builtin table (markdown) and keep the JSON beside it."""
     assert RESULTS, "no scenario ran"
-    path = duo.root / "differential.json"
-    path.write_text(json.dumps(RESULTS, indent=1, default=str))
-    print(f"\nresults kept in {path}")
+    print(f"\nresults kept in {duo.root / 'differential.json'}\n")
+    print("| scenario | real controller | builtin controller | differences (all kept, see "
+          "below) |\n| --- | --- | --- | ---: |")
     for name, result in RESULTS.items():
-        print(f"{name}: {len(result['differences'])} difference(s)")
+        print(f"| {name} | {_outcome(result['real'])} | {_outcome(result['builtin'])} | "
+              f"{len(result['differences'])} |")
