@@ -196,8 +196,11 @@ def hosting_at_once(side: Side) -> Observation:
     side.create("Model", sc, "model", model_spec(side, n["model"], side.duo.seed_model))
     obs.resources["endpoint"] = side.facts("Endpoint", n["endpoint"], side.wait_settled(
         "Endpoint", n["endpoint"], status_in=("InService", "Failed"), timeout=300))
-    obs.resources["config"] = side.facts("EndpointConfig", n["config"])
-    obs.resources["model"] = side.facts("Model", n["model"])
+    # each settles (or fails) on its own time: look once the controller has dealt with it
+    obs.resources["config"] = side.facts("EndpointConfig", n["config"], side.wait_settled(
+        "EndpointConfig", n["config"]))
+    obs.resources["model"] = side.facts("Model", n["model"], side.wait_settled("Model",
+                                                                               n["model"]))
     delete_and_observe(side, obs, [("Endpoint", "endpoint", n["endpoint"]),
                                    ("EndpointConfig", "config", n["config"]),
                                    ("Model", "model", n["model"])])
