@@ -47,10 +47,28 @@ def availability() -> tuple[Path | None, Path | None, str]:
         if shutil.which("go") is None:
             why += "; Go is absent, so `labwiz sandbox build-ack` cannot build it"
         else:
-            why += ("; `labwiz sandbox build-ack` builds it where the Go module proxy serves "
-                    f"{realack.MODULE}@{realack.DEFAULT_VERSION} (the proxy here answers 403)")
+            why += "; " + _proxy_verdict()
         return None, None, why
     return None, None, f"no ACK CRDs ({realack.ENV_CRDS} unset)"
+
+
+def _proxy_verdict() -> str:
+    """Whether the Go module proxy would let `labwiz sandbox build-ack` build it, in words."""
+    import subprocess
+
+    from wizard.sandbox import realack
+
+    target = f"{realack.MODULE}@{realack.DEFAULT_VERSION}"
+    try:
+        proc = subprocess.run(["go", "list", "-m", "-json", target], capture_output=True,
+                              text=True, timeout=60, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"asking the Go module proxy for {target} failed ({exc})"
+    if proc.returncode == 0:
+        return f"the Go module proxy serves {target}: run `labwiz sandbox build-ack` (minutes)"
+    refusal = next((line.strip() for line in proc.stderr.splitlines() if " 40" in line), "")
+    return (f"it cannot be built here: the Go module proxy refuses {target} "
+            f"({refusal.rsplit(': ', 1)[-1] or proc.stderr.strip()[-120:]})")
 
 
 def plural(kind: str) -> str:
