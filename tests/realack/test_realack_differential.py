@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-import scenarios as sc
+import realack_scenarios as sc
 from realack_harness import Observation, differences
 
 pytestmark = pytest.mark.timeout(900)
