@@ -130,7 +130,12 @@ def sagemaker_state(side: Side, kind: str, name: str) -> str:
                                   "ProcessingJobStatus"),
                 "Model": ("describe_model", "ModelName", None),
                 "EndpointConfig": ("describe_endpoint_config", "EndpointConfigName", None),
-                "Endpoint": ("describe_endpoint", "EndpointName", "EndpointStatus")}[kind]
+                "Endpoint": ("describe_endpoint", "EndpointName", "EndpointStatus"),
+                "TransformJob": ("describe_transform_job", "TransformJobName",
+                                 "TransformJobStatus"),
+                "HyperParameterTuningJob": ("describe_hyper_parameter_tuning_job",
+                                            "HyperParameterTuningJobName",
+                                            "HyperParameterTuningJobStatus")}[kind]
     try:
         out = getattr(sm, describe[0])(**{describe[1]: name})
     except sm.exceptions.ClientError as exc:
@@ -286,6 +291,67 @@ def spec_change_completed(side: Side) -> Observation:
         obs.notes.append("no error condition within 45 s")
     obs.resources["train"] = side.facts("TrainingJob", name, obj)
     delete_and_observe(side, obs, [("TrainingJob", "train", name)])
+    return finish(side, sc, obs)
+
+
+def tuning(side: Side) -> Observation:
+    """A HyperParameterTuningJob of two k-means jobs, to its best training job; then deleted."""
+    from wizard.kmeans_images import kmeans_image_uri
+
+    sc, obs = "tuning", Observation()
+    name = side.sm_name(sc, "hpo")
+    bucket = side.duo.account.bucket
+    channel = lambda ch: {"channelName": ch, "contentType": "text/csv", "dataSource": {  # noqa
+        "s3DataSource": {"s3DataType": "S3Prefix", "s3URI": f"s3://{bucket}/{TRAIN_PREFIX}",
+                         "s3DataDistributionType": "FullyReplicated"}}}
+    side.create("HyperParameterTuningJob", sc, "hpo", {
+        "hyperParameterTuningJobName": name,
+        "hyperParameterTuningJobConfig": {
+            "strategy": "Random",
+            "hyperParameterTuningJobObjective": {"type_": "Minimize", "metricName": "test:msd"},
+            "resourceLimits": {"maxNumberOfTrainingJobs": 2, "maxParallelTrainingJobs": 2},
+            "parameterRanges": {"integerParameterRanges": [
+                {"name": "mini_batch_size", "minValue": "40", "maxValue": "60",
+                 "scalingType": "Auto"}]},
+            "trainingJobEarlyStoppingType": "Off"},
+        "trainingJobDefinition": {
+            "staticHyperParameters": {"k": "3", "feature_dim": "4"},
+            "algorithmSpecification": {"trainingImage": kmeans_image_uri(REGION),
+                                       "trainingInputMode": "File"},
+            "roleARN": side.duo.account.execution_role_arn,
+            "inputDataConfig": [channel("train"), channel("test")],
+            "outputDataConfig": {"s3OutputPath": f"s3://{bucket}/realack/hpo/"},
+            "resourceConfig": {"instanceCount": 1, "instanceType": "ml.m5.large",
+                               "volumeSizeInGB": 5},
+            "stoppingCondition": {"maxRuntimeInSeconds": 3600}}})
+    job = side.wait_settled("HyperParameterTuningJob", name, status_in=("Completed", "Failed"),
+                            timeout=300)
+    obs.resources["hpo"] = side.facts("HyperParameterTuningJob", name, job)
+    obs.resources["hpo"]["best_job"] = bool(
+        ((job.get("status") or {}).get("bestTrainingJob") or {}).get("trainingJobName"))
+    delete_and_observe(side, obs, [("HyperParameterTuningJob", "hpo", name)])
+    return finish(side, sc, obs)
+
+
+def transform(side: Side) -> Observation:
+    """A batch TransformJob over the training CSV with the seed model; then deleted."""
+    sc, obs = "transform", Observation()
+    n = {x: side.sm_name(sc, x) for x in ("model", "job")}
+    bucket = side.duo.account.bucket
+    side.create("Model", sc, "model", model_spec(side, n["model"], side.duo.seed_model))
+    side.wait_settled("Model", n["model"])
+    side.create("TransformJob", sc, "job", {
+        "transformJobName": n["job"], "modelName": n["model"],
+        "transformInput": {"contentType": "text/csv", "splitType": "Line", "dataSource": {
+            "s3DataSource": {"s3DataType": "S3Prefix",
+                             "s3URI": f"s3://{bucket}/{TRAIN_PREFIX}"}}},
+        "transformOutput": {"s3OutputPath": f"s3://{bucket}/realack/{side.prefix}-transform/",
+                            "assembleWith": "Line"},
+        "transformResources": {"instanceCount": 1, "instanceType": "ml.m5.large"}})
+    obs.resources["job"] = side.facts("TransformJob", n["job"], side.wait_settled(
+        "TransformJob", n["job"], status_in=("Completed", "Failed"), timeout=300))
+    delete_and_observe(side, obs, [("TransformJob", "job", n["job"]),
+                                   ("Model", "model", n["model"])])
     return finish(side, sc, obs)
 
 

@@ -95,6 +95,10 @@ REAL_FACTS = {
                                                          "DeleteEndpoint"],
     "spec_change_completed": lambda o: o.resources["train"]["conditions"]["ACK.Terminal"][0]
     == "True",
+    "tuning": lambda o: o.resources["hpo"]["status"] == "Completed" and o.resources["hpo"][
+        "best_job"],
+    "transform": lambda o: o.resources["job"]["status"] == "Completed"
+    and o.resources["model"]["after_delete"] == "absent",
     "limit_training": lambda o: o.resources["train"]["conditions"]["ACK.Recoverable"][1]
     .startswith("ResourceLimitExceeded:"),
     "limit_endpoint": lambda o: o.resources["endpoint"]["conditions"]["ACK.Recoverable"][1]
@@ -173,10 +177,10 @@ def test_real_controller_started(duo):
 
 def test_scenarios_without_faults(duo):
     """The chain, hosting at once, a validation error, a bad role, delete while running, an
-    endpoint update and a spec change on a completed job."""
+    endpoint update, a spec change on a completed job, a tuning job and a transform job."""
     unexplained = _run_phase(duo, [sc.chain, sc.hosting_at_once, sc.validation_error,
                                    sc.bad_role, sc.delete_in_progress, sc.endpoint_update,
-                                   sc.spec_change_completed])
+                                   sc.spec_change_completed, sc.tuning, sc.transform])
     assert not any(unexplained.values()), json.dumps(unexplained, indent=1)
 
 

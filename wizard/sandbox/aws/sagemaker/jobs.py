@@ -214,11 +214,18 @@ def create_transform_job(app: Any, params: dict) -> dict:
         claim(app, "TransformJob", name, {}, None)
     model = require(app, "Model", params["ModelName"])
     record = _new("TransformJob", params)
-    record.setdefault("BatchStrategy", "MultiRecord")
-    record.setdefault("MaxPayloadInMB", 6)
     # DescribeTransformJob shows the input's defaults (ACK late-initialises them into spec)
+    # and the output's and data processing's (ACK's delta fills those in before comparing);
+    # it does not show BatchStrategy or MaxPayloadInMB when the request left them out: ACK
+    # would see a spec change it cannot make and end Terminal ("not implemented"). The
+    # compute applies their defaults (MultiRecord, 6 MB) itself.
     record.setdefault("TransformInput", {}).setdefault("CompressionType", "None")
     record["TransformInput"].setdefault("SplitType", "None")
+    output = record.setdefault("TransformOutput", {})
+    output.setdefault("AssembleWith", "None")
+    output.setdefault("KmsKeyId", "")
+    record.setdefault("DataProcessing", {"InputFilter": "$", "OutputFilter": "$",
+                                         "JoinSource": "None"})
     arn = claim(app, "TransformJob", name, record, params.get("Tags"))
     extra = {"model": {k: v for k, v in model.items() if not k.startswith("_")}}
     app.spawn(drive, app, "TransformJob", name, extra, name=f"transform:{name}")
