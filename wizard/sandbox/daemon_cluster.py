@@ -42,14 +42,10 @@ def seed_cluster(daemon: "Daemon", kube: Any) -> None:
     from .kube import seed_kubeflow_cluster, write_kubeconfig
 
     began = time.monotonic()
-    try:
-        from .ack import derive_crds
+    from .ack import derive_crds  # part of the sandbox: a failing import is a broken install
 
-        crds = derive_crds()
-        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
-    except ImportError as exc:
-        log.warning("no ACK CRDs to install: %s", exc)
-        crds = []
+    crds = derive_crds()
+    log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
     acct = daemon.account
     call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
               profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)
