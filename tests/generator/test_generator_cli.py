@@ -75,10 +75,14 @@ def test_prompt_on_a_terminal(tmp_path):
     """With a TTY and no --crd, a numbered list is shown; a bad answer is re-asked; a number picks."""
     pid, fd = pty.fork()
     if pid == 0:  # child: become the generator, attached to the pty
-        os.chdir(REPO_ROOT)
-        # TERM=dumb: the plain numbered list (a capable terminal gets the arrow-key menu)
-        os.execve(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
-                                "--out", str(tmp_path)], {**os.environ, "TERM": "dumb"})
+        try:
+            os.chdir(REPO_ROOT)
+            # TERM=dumb: the plain numbered list (a capable terminal gets the arrow-key menu)
+            os.execve(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir",
+                                    str(CRD_DIR), "--out", str(tmp_path)],
+                      {**os.environ, "TERM": "dumb"})
+        finally:  # exec failed: the child must not go on running pytest
+            os._exit(127)
     output = b""
     answers = [(b"Number or kind [TrainingJob]:", b"Trainingjobz\r"), (b"Type a number from 1 to 26", b"25\r")]
     deadline = time.monotonic() + 60
@@ -106,8 +110,11 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
     """Run argv on a pseudo-terminal, answering prompts; kill it if it overruns."""
     pid, fd = pty.fork()
     if pid == 0:
-        os.chdir(REPO_ROOT)
-        os.execve(argv[0], argv, env)
+        try:
+            os.chdir(REPO_ROOT)
+            os.execve(argv[0], argv, env)
+        finally:  # exec failed: the child must not go on running pytest
+            os._exit(127)
     output = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
