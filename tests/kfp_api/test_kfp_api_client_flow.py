@@ -12,7 +12,7 @@ RUN_TIMEOUT = 90
 
 def _raw(url: str) -> dict:
     """GET a JSON document from the server without the SDK's models."""
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(url, timeout=120) as resp:
         return json.loads(resp.read())
 
 

@@ -17,7 +17,7 @@ def call(url: str, method: str = "GET", body: bytes | None = None,
     """Send a raw request; return (status, JSON body)."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=120) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
@@ -184,7 +184,7 @@ def test_garbage_on_the_socket_does_not_kill_the_server(kfp_server):
     host, port = kfp_server.host, kfp_server.port
     for junk in (b"\x00\x01\x02 garbage\r\n\r\n", b"GET /apis/v2beta1/runs HTTP/1.1\r\n"
                  b"Content-Length: 999999\r\n\r\n{", b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"):
-        with socket.create_connection((host, port), timeout=5) as sock:
+        with socket.create_connection((host, port), timeout=60) as sock:
             sock.sendall(junk)
             sock.shutdown(socket.SHUT_WR)
             try:

@@ -19,7 +19,7 @@ def _call(cluster, method: str, path: str, body=None, content_type="application/
     req.add_header("Authorization", f"Bearer {token or cluster.token}")
     req.add_header("Content-Type", content_type)
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=120) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

@@ -38,7 +38,7 @@ def _aws_calls(sandbox_info) -> dict:
     import urllib.request
 
     url = sandbox_info["services"]["aws"]["url"] + "/_labwiz/health"
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(url, timeout=120) as resp:
         return json.loads(resp.read())["calls"]
 
 
