@@ -115,7 +115,7 @@ def test_kubectl_with_the_pod_kubeconfig_is_the_profile_editor_under_rbac(sandbo
            "metadata": {"name": "rbac-probe", "namespace": NS}, "spec": {}}
     denied = _kubectl(home, pod_kc, "create", "-f", "-", "--dry-run=server",
                       stdin=json.dumps(job), check=False)
-    assert denied.returncode != 0 and "forbidden" in denied.stderr.lower(), denied.stderr
+    assert denied.returncode == 1 and "forbidden" in denied.stderr.lower(), denied.stderr
     _kubectl(home, admin_kc, "create", "role", "ack-jobs", "-n", NS, "--verb=create,get,list",
              f"--resource=trainingjobs.{GROUP}")
     _kubectl(home, admin_kc, "create", "rolebinding", "ack-jobs", "-n", NS, "--role=ack-jobs",
