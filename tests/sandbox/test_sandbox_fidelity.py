@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import time
@@ -18,8 +17,7 @@ from sandbox_helpers import boto, sandbox_cli, sandbox_env, wait_for
 pytestmark = pytest.mark.timeout(300)
 NS = "kubeflow-user-example-com"
 GROUP = "sagemaker.services.k8s.aws"
-needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None,
-                                   reason="kubectl is not installed")
+needs_kubectl = pytest.mark.tools("kubectl")  # missing: the test fails naming it
 
 
 @pytest.fixture(scope="module")
