@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import RichLog
 
 from tui_helpers import wait_for
@@ -33,7 +33,11 @@ async def _palette(pilot, entry: str) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
     await pilot.press(*entry)
-    await pilot.pause(0.3)  # the palette searches its providers in the background
+    # the palette searches its providers in the background: wait until the entry is listed
+    # first, however long that takes on a busy machine
+    results = pilot.app.screen.query_one(CommandList)
+    await wait_for(pilot, lambda: results.option_count and entry in str(
+        results.get_option_at_index(0).prompt))
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette))
 
