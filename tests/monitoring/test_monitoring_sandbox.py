@@ -162,11 +162,16 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
     assert re.search(rf"└ training job {plan.hpo_name}-\d{{3}}-[0-9a-f]{{8}} \(InProgress\)",
                      running), running
 
-    # Every refresh draws a newer elapsed time for the running job (the refused one is frozen).
-    time.sleep(2.2)
-    follower._resources()
-    later = _text("resources", follower.resources)
-    assert _elapsed(later, plan.hpo_name) >= _elapsed(running, plan.hpo_name) + 2, (running, later)
+    # Every refresh draws a newer elapsed time for the running job (the refused one is frozen):
+    # refresh until two more seconds show, with a generous bound, rather than sleep and hope
+    deadline = time.monotonic() + 120
+    while True:
+        follower._resources()
+        later = _text("resources", follower.resources)
+        if _elapsed(later, plan.hpo_name) >= _elapsed(running, plan.hpo_name) + 2:
+            break
+        assert time.monotonic() < deadline, (running, later)
+        time.sleep(0.5)
     assert _elapsed(later, plan.train_name) == _elapsed(running, plan.train_name)
     # ...and the follower hands the view to the front-end on every poll, not only on changes
     assert [k for k, _ in reporter.shows].count("resources") >= 2
