@@ -281,10 +281,10 @@ def test_terminate_stops_the_lab_run_and_its_sagemaker_jobs(lab, sandbox_info, a
     # The equivalent commands, and what was done.
     assert f"$ curl -X POST {sandbox_info['services']['kfp']['url']}/apis/v2beta1/runs/" \
            f"{run_id}:terminate" in out, out
-    # who deletes the resource is a race: the task's own delete-on-termination, or terminate
-    if f"$ kubectl delete -n {ns} processingjobs {names['proc']} --wait=false" in out:
-        assert f"deleted processingjobs/{names['proc']}" in out, out
-    else:
+    # who deletes the resource is a race: the task's own delete-on-termination, or terminate;
+    # terminate may also list it, print its delete, and find it gone by then (on a busy
+    # machine, seen): either way it must say which, and the cluster (above) has none left
+    if f"deleted processingjobs/{names['proc']}" not in out:
         assert f"No custom resource of run {run_id} is left: its tasks deleted their own" in out, out
     assert re.search(rf"SageMaker job {names['proc']}: Stopp(ed|ing)", out), out
     # The ledger says the run ended, so a resumed lab starts a new run instead of re-attaching.
