@@ -5,6 +5,7 @@ import os
 import pty
 import select
 import subprocess
+import termios
 import time
 
 import pytest
@@ -106,6 +107,14 @@ def test_prompt_on_a_terminal(tmp_path):
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text
 
 
+def _reading_keys(fd: int) -> bool:
+    """Whether the program on the pty reads single keys now (canonical mode is off)."""
+    try:
+        return not termios.tcgetattr(fd)[3] & termios.ICANON
+    except termios.error:  # the child closed the terminal
+        return False
+
+
 def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -> tuple[str, int]:
     """Run argv on a pseudo-terminal, answering prompts; kill it if it overruns."""
     pid, fd = pty.fork()
@@ -127,8 +136,10 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
             if not chunk:
                 break
             output += chunk
-        if answers and answers[0][0] in output:
-            time.sleep(0.3)  # let the menu finish drawing before keys arrive
+        # a key goes in once its prompt shows and the menu reads keys: readchar switches the
+        # terminal out of canonical mode for each key with TCSAFLUSH, which drops anything
+        # typed before, so wait for that switch (the pty's own flags), never a guessed time
+        if answers and answers[0][0] in output and _reading_keys(fd):
             os.write(fd, answers.pop(0)[1])
     else:
         os.kill(pid, 9)
