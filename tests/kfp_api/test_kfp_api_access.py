@@ -98,10 +98,10 @@ def test_multi_user_mode_needs_namespaces(tmp_path):
         experiment = client.create_experiment("mu")  # the client fills in its namespace
         assert experiment.namespace == "kubeflow-user-example-com"
         with pytest.raises(Exception) as exc:
-            client._experiment_api.experiment_service_list_experiments()
+            client.experiments.experiment_service_list_experiments()
         assert exc.value.status == 400 and "namespace" in exc.value.body
         with pytest.raises(Exception) as exc:
-            client._run_api.run_service_list_runs()
+            client.runs.run_service_list_runs()
         assert exc.value.status == 400
         assert client.list_runs(namespace="kubeflow-user-example-com").total_size == 0
     finally:

@@ -126,10 +126,10 @@ def test_duplicates_are_already_exists(kfp_server, pipelines):
         client.upload_pipeline_version(str(pipelines["sum"]), "v1",
                                        pipeline_id=pipeline.pipeline_id)
     assert exc.value.status == 409
-    client._experiment_api.experiment_service_create_experiment(
+    client.experiments.experiment_service_create_experiment(
         experiment={"display_name": "dup-exp"})
     with pytest.raises(Exception) as exc:
-        client._experiment_api.experiment_service_create_experiment(
+        client.experiments.experiment_service_create_experiment(
             experiment={"display_name": "dup-exp"})
     assert exc.value.status == 409
 
@@ -160,7 +160,7 @@ def test_list_filter_sort_and_pages(kfp_server, pipelines):
         client.upload_pipeline(str(pipelines["sum"]), pipeline_name=name, namespace="paging")
     seen, token = [], ""
     while True:
-        page = client._pipelines_api.pipeline_service_list_pipelines(
+        page = client.pipelines.pipeline_service_list_pipelines(
             namespace="paging", page_size=2, page_token=token, sort_by="display_name desc")
         assert page.total_size == 5
         seen += [p.display_name for p in page.pipelines]
@@ -170,13 +170,13 @@ def test_list_filter_sort_and_pages(kfp_server, pipelines):
     assert seen == sorted(names, reverse=True)
     flt = json.dumps({"predicates": [{"operation": "IN", "key": "name",
                                       "string_values": {"values": ["page-1", "page-3"]}}]})
-    found = client._pipelines_api.pipeline_service_list_pipelines(namespace="paging", filter=flt)
+    found = client.pipelines.pipeline_service_list_pipelines(namespace="paging", filter=flt)
     assert sorted(p.name for p in found.pipelines) == ["page-1", "page-3"]
     sub = json.dumps({"predicates": [{"operation": 9, "key": "display_name",
                                       "stringValue": "ge-4"}]})
-    found = client._pipelines_api.pipeline_service_list_pipelines(namespace="paging", filter=sub)
+    found = client.pipelines.pipeline_service_list_pipelines(namespace="paging", filter=sub)
     assert [p.name for p in found.pipelines] == ["page-4"]
-    assert client._pipelines_api.pipeline_service_get_pipeline_by_name(
+    assert client.pipelines.pipeline_service_get_pipeline_by_name(
         name="page-2", namespace="paging").display_name == "page-2"
 
 

@@ -91,7 +91,7 @@ def test_terminate_kills_the_process_group_and_cancels(server_factory, pipelines
     assert exc.value.status == 400
 
     # retry runs it again from the start
-    client._run_api.run_service_retry_run(run_id=run.run_id)
+    client.runs.run_service_retry_run(run_id=run.run_id)
     wait_task_running(client, run.run_id)
     client.terminate_run(run.run_id)
     wait_state(client, run.run_id, ("CANCELED",))
