@@ -6,21 +6,28 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 export MOTO_IAM_LOAD_MANAGED_POLICIES := true
 
-.PHONY: demo test install bench clean
+.PHONY: demo test tools install bench bench-suite clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# the demo runs the offline sandbox, so it installs the sandbox's engines (labwiz[sandbox]);
+# `pip install labwiz` alone is the lean install for real AWS
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[sandbox]'
 	touch $@
 
+# the test extra includes the sandbox's
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)
+
+## make tools: kubectl, tmux and the aws CLI on PATH (installed when root can), or fail naming them
+tools: $(STAMP_TEST)
+	bash .ci/tools $(abspath $(BIN))
 
 DEMO_STATE := .labwiz-demo
 
@@ -31,13 +38,19 @@ demo: $(STAMP_RUN)
 	$(BIN)/labwiz --state-dir $(DEMO_STATE) run --sandbox --yes
 	@echo "The sandbox is still up: $(BIN)/labwiz --state-dir $(DEMO_STATE) sandbox status (or sandbox down)."
 
-## make test: install with the test extra and run the suite
-test: $(STAMP_TEST)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+## make test: install with the test extra, find or install the tools, and run the suite
+## (the venv's bin first on PATH: the suite runs labwiz, kfp and, when pip put it there, aws)
+PYTEST_ARGS ?= -q -n 2 --dist loadfile
+test: tools
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make bench: run every benchmark and write bench/RESULTS.md
 bench: $(STAMP_TEST)
 	$(BIN)/python -m bench
+
+## make bench-suite: time the suite as make test runs it, with its 15 slowest tests
+bench-suite: tools
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench.bench_suite
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.tools("kubectl", ...)``: the test drives these real CLIs. A missing one
+    fails the test with its name (make test installs them, see .ci/tools); never a skip."""
+    for mark in item.iter_markers("tools"):
+        missing = [name for name in mark.args if shutil.which(name) is None]
+        if missing:
+            pytest.fail(f"{', '.join(missing)} not on PATH: this test drives the real CLI; "
+                        "'make test' installs it or names what to install (.ci/tools)",
+                        pytrace=False)
 
 
 @pytest.fixture

@@ -42,12 +42,18 @@ class LazyGroup(click.Group):
         if command is not None or name not in LAZY_COMMANDS:
             return command
         module, attr, _ = LAZY_COMMANDS[name]
-        try:
-            import importlib
+        import importlib
 
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # only the command's own module being absent means "not in this version"; any
+            # other failing import is a broken install and surfaces as the error it is
+            if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+                raise
             return _unavailable(name)
+        command = getattr(loaded, attr, None)
+        return command if command is not None else _unavailable(name)
 
     def format_commands(self, ctx, formatter):
         rows = []

@@ -124,6 +124,8 @@ class Clients:
 
         import kfp
 
+        from wizard.retry import reporting_retry
+
         kwargs = {"host": self.target.kfp_host}
         if self.target.kfp_token:
             kwargs["existing_token"] = self.target.kfp_token.reveal()
@@ -137,13 +139,26 @@ class Clients:
             # which the KFP steps report as an error
             warnings.simplefilter("ignore", FutureWarning)
             kfp_client = kfp.Client(**kwargs)
-        # kfp.Client builds its one HTTP client itself (all its APIs share it); the retry policy
-        # goes into the pool manager, and pools made before (kfp.Client may ask healthz while
-        # starting) are dropped so that every later call gets it
-        from wizard.retry import reporting_retry
-
-        pools = kfp_client._run_api.api_client.rest_client.pool_manager
-        pools.connection_pool_kw["retries"] = reporting_retry("Kubeflow Pipelines", self.notify,
-                                                          self.http_retries)
-        pools.clear()
+        _install_kfp_retries(kfp_client, reporting_retry("Kubeflow Pipelines", self.notify,
+                                                         self.http_retries))
         return kfp_client
+
+
+def _install_kfp_retries(kfp_client, retries) -> None:
+    """Give every API of ``kfp_client`` the retry policy ``retries``, through public names only.
+
+    kfp.Client builds one generated ``kfp_server_api.ApiClient`` that all its APIs share and
+    takes no retry option. It exposes its generated APIs publicly (``client.runs``,
+    ``client.pipelines``, ...), each with that shared client as ``api_client``.
+    ``Configuration.retries`` is kfp_server_api's documented knob ("retries to override
+    urllib3's default"), read when a ``RESTClientObject`` is built; so the shared client gets a
+    REST client built from its configuration with the policy set. Pools made before (kfp.Client
+    may ask healthz while starting) close with the old REST client.
+    """
+    import kfp_server_api
+
+    api_client = kfp_client.runs.api_client
+    api_client.configuration.retries = retries
+    old = api_client.rest_client
+    api_client.rest_client = kfp_server_api.rest.RESTClientObject(api_client.configuration)
+    old.pool_manager.clear()

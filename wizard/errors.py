@@ -6,9 +6,11 @@ not a :class:`LabwizError` is a bug or an unexpected failure of a service, and i
 
 from __future__ import annotations
 
+import enum
 
-class ExitCode:
-    """The CLI's documented exit codes (see README)."""
+
+class ExitCode(enum.IntEnum):
+    """The CLI's documented exit codes (see README's table); ints, so ``sys.exit`` takes them."""
 
     OK = 0
     STEP_FAILED = 1          # a step failed; the resume command is printed

@@ -26,19 +26,15 @@ def launch(ctx: click.Context, headless: Callable[[], int] | None = None) -> Non
     ``headless`` runner when the user gave ``--answers`` or ``--yes``, else help."""
     obj = ctx.obj
     if usable_terminal() and not obj.get("plain"):
-        try:
-            from wizard.tui.app import run_app
-        except ImportError:
-            run_app = None
-        if run_app is not None:
-            ctx.exit(run_app(obj))
+        # textual and inquirer are labwiz's own dependencies: an ImportError is a broken
+        # install and surfaces as one, never as a silent fall back to another front-end
+        from wizard.tui.app import run_app
+
+        ctx.exit(run_app(obj))
     if sys.stdin.isatty() and sys.stdout.isatty():
-        try:
-            from wizard.plain import run_plain
-        except ImportError:
-            run_plain = None
-        if run_plain is not None:
-            ctx.exit(run_plain(obj))
+        from wizard.plain import run_plain
+
+        ctx.exit(run_plain(obj))
     if headless is not None and (obj.get("answers") or obj.get("yes")):
         ctx.exit(headless())
     click.echo(ctx.get_help())

@@ -96,6 +96,18 @@ def obtain_mnist(ctx: Context, reporter: Reporter, given: str | None) -> Path:
                 reporter.log(f"Could not fetch {uri}: {error_code(exc) or type(exc).__name__}.",
                              "warning")
                 cache.unlink(missing_ok=True)
+    from wizard.extras import missing
+
+    # the stand-in is built from scikit-learn's digits, which the lean install has not got
+    absent = missing({"sklearn": "scikit-learn", "numpy": "numpy"})
+    if absent:
+        from wizard.errors import StepError
+
+        raise StepError(
+            f"mnist.pkl.gz could not be downloaded from {LAB_ASSET_URI} or {SAMPLE_FILES_URI}, "
+            f"and the offline stand-in needs {', '.join(absent)}, which this install has not got.",
+            remediation="Check this machine can reach S3 (see the warnings above), or install "
+                        "the sandbox's engines for the stand-in: pip install 'labwiz[sandbox]'.")
     from wizard.sandbox.mnist import build_mnist_pkl_gz
 
     reporter.log("Using the offline stand-in for MNIST (real handwritten digits shipped with "

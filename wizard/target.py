@@ -102,15 +102,13 @@ def aws_target(region: str | None = None) -> Target:
 def resolve_target(state_dir: Path, *, sandbox: bool, region: str | None = None) -> Target:
     """The target for a command: start (or reuse) the sandbox when asked, else real AWS."""
     if sandbox:
-        from wizard.errors import EnvironmentProblem
+        from wizard.extras import require_sandbox
 
-        try:
-            from wizard.sandbox import manager
-        except ImportError as exc:  # the sandbox package is part of labwiz; this is a broken install
-            raise EnvironmentProblem(
-                f"The offline sandbox is not available in this installation ({exc}).",
-                remediation="Reinstall labwiz with 'make install' (or pip install -e .).",
-            ) from None
+        # the lean install has no sandbox engines: say what to install; a sandbox that is
+        # installed but fails to import raises its own ImportError, reported as the bug it is
+        require_sandbox()
+        from wizard.sandbox import manager
+
         info = manager.ensure_running(state_dir, region=region)
         return sandbox_target(_as_dict(info))
     return aws_target(region)

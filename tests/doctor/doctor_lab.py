@@ -167,7 +167,7 @@ class Lab:
             if exc.status != 404:
                 raise
 
-    def wait_condition(self, kind: str, name: str, ctype: str, timeout: float = 30) -> dict:
+    def wait_condition(self, kind: str, name: str, ctype: str, timeout: float = 120) -> dict:
         """Wait until a custom resource has condition ``ctype`` True; return it."""
         api = self.clients.custom_objects()
         deadline = time.monotonic() + timeout

@@ -357,7 +357,7 @@ def test_run_stuck_in_pending(lab, monkeypatch):
         stuck = lab.doctor("run-pending")["run-pending"]
         monkeypatch.undo()
         lab.set_faults()  # the pods can be scheduled again: the held run starts
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # generous: a loaded machine runs it slowly
         while client.get_run(run_id).state in ("PENDING", "RUNNING") and \
                 time.monotonic() < deadline:
             time.sleep(0.3)
@@ -383,7 +383,9 @@ def test_pending_run_terminated_is_canceled(lab):
     try:
         client.terminate_run(run_id)
         lab.set_faults()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 120  # wait for the run to leave PENDING, not a set time
+        while client.get_run(run_id).state == "PENDING" and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert client.get_run(run_id).state == "CANCELED"
     finally:
         lab.set_faults()

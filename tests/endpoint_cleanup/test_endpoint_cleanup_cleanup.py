@@ -115,7 +115,7 @@ def test_cleanup_of_secret_access_removes_user_key_and_secret(lab, aws, kube, sa
     kfp_ids = _kfp_objects(lab)
     # not confirmed (headless without --yes): nothing is deleted
     declined = run_lab(lab, "--only", "cleanup", yes=False)
-    assert declined.returncode != 0
+    assert declined.returncode == 1  # the cleanup step fails: it was not confirmed
     assert "Cleanup was not confirmed; nothing was deleted" in declined.stdout
     assert users[0] in {u["UserName"] for u in aws("iam").list_users()["Users"]}
     result = run_lab(lab, "--only", "cleanup")

@@ -95,7 +95,7 @@ def test_invoke_denied_is_explained(lab, staged, sandbox_home):
         result = run_lab(lab, "--only", "endpoint-test")
     finally:
         _faults(sandbox_home)
-    assert result.returncode != 0
+    assert result.returncode == 1  # the step fails: the invoke is denied
     error = state(lab)["steps"]["endpoint-test"]["error"]
     assert "may not invoke the endpoint ec-ok" in error["message"]
     assert "sagemaker:InvokeEndpoint" in error["remediation"]
@@ -114,7 +114,7 @@ def test_endpoint_failing_shows_sagemakers_reason(lab, staged, sandbox_home):
         result = run_lab(lab, "--only", "endpoint-test")
     finally:
         _faults(sandbox_home)
-    assert result.returncode != 0
+    assert result.returncode == 1  # the step fails: the endpoint failed
     error = state(lab)["steps"]["endpoint-test"]["error"]
     assert "The endpoint ec-failed is Failed" in error["message"]
     assert "did not pass the ping health check" in error["message"]
@@ -142,6 +142,6 @@ def test_bad_digit_count_is_refused(lab, staged):
     """A digit count that is not a number is refused with what to give."""
     _copy(staged, lab)
     result = run_lab(lab, "--only", "endpoint-test", answers={"test_digits": "lots"})
-    assert result.returncode != 0
+    assert result.returncode == 2  # refused before the step starts
     assert "'lots' is not a whole number of digits" in result.stdout + result.stderr
     assert "Give a number from 1 to 1000" in result.stdout + result.stderr

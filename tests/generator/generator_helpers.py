@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -10,7 +11,8 @@ from pathlib import Path
 
 CRD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "ack-crds" / "v1.9.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+#: the interpreter running the tests (make test's venv, or any other): never a hard-coded path
+PYTHON = Path(sys.executable)
 REPO_PATH = "/repos/aws-controllers-k8s/sagemaker-controller"
 
 

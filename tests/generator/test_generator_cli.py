@@ -5,6 +5,7 @@ import os
 import pty
 import select
 import subprocess
+import termios
 import time
 
 import pytest
@@ -75,10 +76,14 @@ def test_prompt_on_a_terminal(tmp_path):
     """With a TTY and no --crd, a numbered list is shown; a bad answer is re-asked; a number picks."""
     pid, fd = pty.fork()
     if pid == 0:  # child: become the generator, attached to the pty
-        os.chdir(REPO_ROOT)
-        # TERM=dumb: the plain numbered list (a capable terminal gets the arrow-key menu)
-        os.execve(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
-                                "--out", str(tmp_path)], {**os.environ, "TERM": "dumb"})
+        try:
+            os.chdir(REPO_ROOT)
+            # TERM=dumb: the plain numbered list (a capable terminal gets the arrow-key menu)
+            os.execve(str(PYTHON), [str(PYTHON), "-m", "wizard.generator", "--crd-dir",
+                                    str(CRD_DIR), "--out", str(tmp_path)],
+                      {**os.environ, "TERM": "dumb"})
+        finally:  # exec failed: the child must not go on running pytest
+            os._exit(127)
     output = b""
     answers = [(b"Number or kind [TrainingJob]:", b"Trainingjobz\r"), (b"Type a number from 1 to 26", b"25\r")]
     deadline = time.monotonic() + 60
@@ -102,12 +107,23 @@ def test_prompt_on_a_terminal(tmp_path):
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text
 
 
+def _reading_keys(fd: int) -> bool:
+    """Whether the program on the pty reads single keys now (canonical mode is off)."""
+    try:
+        return not termios.tcgetattr(fd)[3] & termios.ICANON
+    except termios.error:  # the child closed the terminal
+        return False
+
+
 def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -> tuple[str, int]:
     """Run argv on a pseudo-terminal, answering prompts; kill it if it overruns."""
     pid, fd = pty.fork()
     if pid == 0:
-        os.chdir(REPO_ROOT)
-        os.execve(argv[0], argv, env)
+        try:
+            os.chdir(REPO_ROOT)
+            os.execve(argv[0], argv, env)
+        finally:  # exec failed: the child must not go on running pytest
+            os._exit(127)
     output = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -120,8 +136,10 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
             if not chunk:
                 break
             output += chunk
-        if answers and answers[0][0] in output:
-            time.sleep(0.3)  # let the menu finish drawing before keys arrive
+        # a key goes in once its prompt shows and the menu reads keys: readchar switches the
+        # terminal out of canonical mode for each key with TCSAFLUSH, which drops anything
+        # typed before, so wait for that switch (the pty's own flags), never a guessed time
+        if answers and answers[0][0] in output and _reading_keys(fd):
             os.write(fd, answers.pop(0)[1])
     else:
         os.kill(pid, 9)

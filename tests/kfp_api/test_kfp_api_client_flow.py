@@ -12,7 +12,7 @@ RUN_TIMEOUT = 90
 
 def _raw(url: str) -> dict:
     """GET a JSON document from the server without the SDK's models."""
-    with urllib.request.urlopen(url, timeout=10) as resp:
+    with urllib.request.urlopen(url, timeout=120) as resp:
         return json.loads(resp.read())
 
 
@@ -95,7 +95,7 @@ def test_run_without_experiment_gets_the_default_one(kfp_server, client, pipelin
     import yaml
 
     spec = yaml.safe_load(pipelines["sum"].read_text())
-    created = client._run_api.run_service_create_run(
+    created = client.runs.run_service_create_run(
         run=V2beta1Run(display_name="no-experiment", pipeline_spec=spec))
     default = client.get_experiment(experiment_name="Default")
     assert created.experiment_id == default.experiment_id

@@ -17,7 +17,7 @@ def call(url: str, method: str = "GET", body: bytes | None = None,
     """Send a raw request; return (status, JSON body)."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=120) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
@@ -126,10 +126,10 @@ def test_duplicates_are_already_exists(kfp_server, pipelines):
         client.upload_pipeline_version(str(pipelines["sum"]), "v1",
                                        pipeline_id=pipeline.pipeline_id)
     assert exc.value.status == 409
-    client._experiment_api.experiment_service_create_experiment(
+    client.experiments.experiment_service_create_experiment(
         experiment={"display_name": "dup-exp"})
     with pytest.raises(Exception) as exc:
-        client._experiment_api.experiment_service_create_experiment(
+        client.experiments.experiment_service_create_experiment(
             experiment={"display_name": "dup-exp"})
     assert exc.value.status == 409
 
@@ -160,7 +160,7 @@ def test_list_filter_sort_and_pages(kfp_server, pipelines):
         client.upload_pipeline(str(pipelines["sum"]), pipeline_name=name, namespace="paging")
     seen, token = [], ""
     while True:
-        page = client._pipelines_api.pipeline_service_list_pipelines(
+        page = client.pipelines.pipeline_service_list_pipelines(
             namespace="paging", page_size=2, page_token=token, sort_by="display_name desc")
         assert page.total_size == 5
         seen += [p.display_name for p in page.pipelines]
@@ -170,13 +170,13 @@ def test_list_filter_sort_and_pages(kfp_server, pipelines):
     assert seen == sorted(names, reverse=True)
     flt = json.dumps({"predicates": [{"operation": "IN", "key": "name",
                                       "string_values": {"values": ["page-1", "page-3"]}}]})
-    found = client._pipelines_api.pipeline_service_list_pipelines(namespace="paging", filter=flt)
+    found = client.pipelines.pipeline_service_list_pipelines(namespace="paging", filter=flt)
     assert sorted(p.name for p in found.pipelines) == ["page-1", "page-3"]
     sub = json.dumps({"predicates": [{"operation": 9, "key": "display_name",
                                       "stringValue": "ge-4"}]})
-    found = client._pipelines_api.pipeline_service_list_pipelines(namespace="paging", filter=sub)
+    found = client.pipelines.pipeline_service_list_pipelines(namespace="paging", filter=sub)
     assert [p.name for p in found.pipelines] == ["page-4"]
-    assert client._pipelines_api.pipeline_service_get_pipeline_by_name(
+    assert client.pipelines.pipeline_service_get_pipeline_by_name(
         name="page-2", namespace="paging").display_name == "page-2"
 
 
@@ -184,7 +184,7 @@ def test_garbage_on_the_socket_does_not_kill_the_server(kfp_server):
     host, port = kfp_server.host, kfp_server.port
     for junk in (b"\x00\x01\x02 garbage\r\n\r\n", b"GET /apis/v2beta1/runs HTTP/1.1\r\n"
                  b"Content-Length: 999999\r\n\r\n{", b"POST / HTTP/1.1\r\nHost: x\r\n\r\n"):
-        with socket.create_connection((host, port), timeout=5) as sock:
+        with socket.create_connection((host, port), timeout=60) as sock:
             sock.sendall(junk)
             sock.shutdown(socket.SHUT_WR)
             try:

@@ -16,7 +16,7 @@ def _get(cluster, path: str, accept: str):
     req = urllib.request.Request(cluster.url + path)
     req.add_header("Authorization", f"Bearer {cluster.token}")
     req.add_header("Accept", accept)
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=120) as resp:
         return resp.headers["Content-Type"], json.loads(resp.read())
 
 

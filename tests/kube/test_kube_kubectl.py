@@ -277,7 +277,7 @@ def test_openapi_v2_answers_json_and_protobuf(cluster):
         "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
         "Authorization": f"Bearer {cluster.token}"})
     context = ssl._create_unverified_context() if cluster.url.startswith("https") else None
-    with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+    with urllib.request.urlopen(req, timeout=120, context=context) as resp:
         assert resp.headers["Content-Type"] == OPENAPI_V2_PROTOBUF
         body = resp.read()
     assert body.startswith(b"\x0a\x032.0")  # field 1 (swagger) = "2.0"

@@ -86,7 +86,7 @@ def _watch_lines(cluster, query: str) -> list[dict]:
     """Read a whole (short) watch response."""
     req = urllib.request.Request(f"{cluster.url}/api/v1/namespaces/default/configmaps?{query}")
     req.add_header("Authorization", f"Bearer {cluster.token}")
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=120) as resp:
         return [json.loads(line) for line in resp.read().splitlines() if line.strip()]
 
 

@@ -81,7 +81,13 @@ def test_sigkill_loses_nothing_settled(tmp_path):
             for n in range(20)]
         core.delete_namespaced_secret("s-0", "default")
         last_rv = int(core.list_namespaced_secret("default").metadata.resource_version)
-        time.sleep(0.3)  # the flush window is a few tens of milliseconds
+        # settled means written: the store writes its meta file (the last resourceVersion)
+        # after the objects of a flush, so wait on it, not on the flush window's length
+        meta = tmp_path / "store-meta.json"
+        deadline = time.monotonic() + 60
+        while not (meta.exists() and json.loads(meta.read_text() or "{}").get("rv", 0) >= last_rv):
+            assert time.monotonic() < deadline, "the store never wrote its last change"
+            time.sleep(0.02)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)

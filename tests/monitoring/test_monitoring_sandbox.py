@@ -162,11 +162,16 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
     assert re.search(rf"└ training job {plan.hpo_name}-\d{{3}}-[0-9a-f]{{8}} \(InProgress\)",
                      running), running
 
-    # Every refresh draws a newer elapsed time for the running job (the refused one is frozen).
-    time.sleep(2.2)
-    follower._resources()
-    later = _text("resources", follower.resources)
-    assert _elapsed(later, plan.hpo_name) >= _elapsed(running, plan.hpo_name) + 2, (running, later)
+    # Every refresh draws a newer elapsed time for the running job (the refused one is frozen):
+    # refresh until two more seconds show, with a generous bound, rather than sleep and hope
+    deadline = time.monotonic() + 120
+    while True:
+        follower._resources()
+        later = _text("resources", follower.resources)
+        if _elapsed(later, plan.hpo_name) >= _elapsed(running, plan.hpo_name) + 2:
+            break
+        assert time.monotonic() < deadline, (running, later)
+        time.sleep(0.5)
     assert _elapsed(later, plan.train_name) == _elapsed(running, plan.train_name)
     # ...and the follower hands the view to the front-end on every poll, not only on changes
     assert [k for k, _ in reporter.shows].count("resources") >= 2
@@ -276,10 +281,10 @@ def test_terminate_stops_the_lab_run_and_its_sagemaker_jobs(lab, sandbox_info, a
     # The equivalent commands, and what was done.
     assert f"$ curl -X POST {sandbox_info['services']['kfp']['url']}/apis/v2beta1/runs/" \
            f"{run_id}:terminate" in out, out
-    # who deletes the resource is a race: the task's own delete-on-termination, or terminate
-    if f"$ kubectl delete -n {ns} processingjobs {names['proc']} --wait=false" in out:
-        assert f"deleted processingjobs/{names['proc']}" in out, out
-    else:
+    # who deletes the resource is a race: the task's own delete-on-termination, or terminate;
+    # terminate may also list it, print its delete, and find it gone by then (on a busy
+    # machine, seen): either way it must say which, and the cluster (above) has none left
+    if f"deleted processingjobs/{names['proc']}" not in out:
         assert f"No custom resource of run {run_id} is left: its tasks deleted their own" in out, out
     assert re.search(rf"SageMaker job {names['proc']}: Stopp(ed|ing)", out), out
     # The ledger says the run ended, so a resumed lab starts a new run instead of re-attaching.

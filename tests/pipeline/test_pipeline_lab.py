@@ -92,14 +92,14 @@ def test_bad_host_and_non_pipeline_file(lab, tmp_path):
     answers.write_text(json.dumps({"kfp_host": "http://127.0.0.1:9"}))
     bad = run_lab(lab, "--from", "upload", "--only", "upload", "--answers", str(answers),
                   timeout=120)
-    assert bad.returncode != 0
+    assert bad.returncode == 1  # the step starts and cannot reach the host
     assert "not reachable at http://127.0.0.1:9" in bad.stdout + bad.stderr
     notes = tmp_path / "notes.yaml"
     notes.write_text("just: notes\n")
     answers.write_text(json.dumps({"package_path": str(notes)}))
     wrong = run_lab(lab, "--from", "upload", "--only", "upload", "--answers", str(answers),
                     timeout=120)
-    assert wrong.returncode != 0
+    assert wrong.returncode == 2  # the answer is refused before the step starts
     assert "not a KFP v2 pipeline package" in wrong.stdout + wrong.stderr
     # refused before it was kept: the next run asks again instead of failing the same way
     assert "package_path" not in state(lab).get("inputs", {})

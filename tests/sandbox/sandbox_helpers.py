@@ -56,7 +56,7 @@ def sandbox_env(state_dir: Path) -> dict[str, str]:
     return clean_env(parse_exports(result.stdout))
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0,
+def wait_for(what: str, probe: Callable[[], Any], timeout: float = 120.0,
              every: float = 0.1) -> Any:
     """Poll ``probe`` until it returns something truthy; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout
@@ -74,7 +74,7 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0,
 
 def aws_health(aws_url: str) -> dict:
     """The AWS endpoint's health document."""
-    with urllib.request.urlopen(f"{aws_url}/_labwiz/health", timeout=5) as resp:
+    with urllib.request.urlopen(f"{aws_url}/_labwiz/health", timeout=120) as resp:
         return json.loads(resp.read())
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -81,7 +80,7 @@ def test_boto3_reaches_iam_sts_s3_eks_and_logs(sandbox):
     assert [e["message"] for e in events] == ["hello"]
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the aws CLI is not installed")
+@pytest.mark.tools("aws")
 def test_aws_cli_and_a_plain_boto3_script_work_with_the_env_alone(sandbox, tmp_path):
     state_dir, _ = sandbox
     env, info = sandbox_env(state_dir), _info(state_dir)
@@ -125,7 +124,7 @@ def test_kubernetes_and_kfp_clients_reach_it(sandbox):
     assert result.stdout.split()[0] == _info(state_dir)["ack_role_arn"]
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.tools("kubectl")
 def test_kubectl_reaches_it(sandbox):
     state_dir, _ = sandbox
     env = sandbox_env(state_dir)

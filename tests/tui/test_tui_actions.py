@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets import RichLog
 
 from tui_helpers import wait_for
@@ -33,7 +33,11 @@ async def _palette(pilot, entry: str) -> None:
     await pilot.press("ctrl+p")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
     await pilot.press(*entry)
-    await pilot.pause(0.3)  # the palette searches its providers in the background
+    # the palette searches its providers in the background: wait until the entry is listed
+    # first, however long that takes on a busy machine
+    results = pilot.app.screen.query_one(CommandList)
+    await wait_for(pilot, lambda: results.option_count and entry in str(
+        results.get_option_at_index(0).prompt))
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(pilot.app.screen, CommandPalette))
 
@@ -95,15 +99,20 @@ async def test_copy_writes_the_commands_to_a_file_and_the_clipboard(tui_env):
     """y puts the step's commands on the clipboard (OSC 52: see test_tui_terminal) and in a file
     whose path the notification shows."""
     app = LabwizApp(tui_env["obj"], blink=False)
+    # every notification as it is made: a toast times out, and on a busy machine it may be gone
+    # before the test looks, so the test hears app.notify (public) instead of reading the toasts
+    notes: list[str] = []
+    shown = app.notify
+    app.notify = lambda message, *args, **kwargs: (notes.append(str(message)),
+                                                   shown(message, *args, **kwargs))[1]
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.planned.get("prepare"))  # the commands are worked out
         await pilot.press("y")
         copied = tui_env["state_dir"] / "commands" / "prepare.copy.sh"
-        await wait_for(pilot, lambda: copied.exists())
+        await wait_for(pilot, lambda: any("Copied" in note for note in notes))
         assert app.clipboard == "aws s3 mb s3://lab-bucket\n"
         assert copied.read_text().splitlines()[1:] == ["aws s3 mb s3://lab-bucket"]
         assert copied.stat().st_mode & 0o777 == 0o600
-        notes = [n.message for n in app._notifications]
         assert any(str(copied) in note and "Copied 1 command(s)" in note for note in notes), notes
         # after a run, the commands that ran are copied too
         await pilot.press("r")

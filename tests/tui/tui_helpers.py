@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
+async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
     """Let the app run until ``condition()`` holds; fail with a clear message after ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -52,7 +52,7 @@ class Tmux:
         self.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
                  check=True)
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
         """Poll the screen until ``text`` shows; return the screen (fail after ``timeout``)."""
         import time
 

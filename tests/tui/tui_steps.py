@@ -103,7 +103,7 @@ class TrainStep(Step):
 
         reporter.command(cmd("kfp", "run", "create", "--experiment-name", "lab"))
         # 'hold-train' keeps the step busy (bounded) so a test can press keys while it runs
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 300  # generous: a loaded machine is slow to press keys
         while (workdir() / "hold-train").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         reporter.show("graph", GRAPH)

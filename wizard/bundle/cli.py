@@ -64,8 +64,6 @@ def inspect_cmd(bundle_path, plain, events):
 
 def _tui_inspect():
     """The TUI's inspect view (``wizard.tui.inspect.run_inspect(view)``), if it provides one."""
-    try:
-        from wizard.tui.inspect import run_inspect
-    except ImportError:
-        return None
+    from wizard.tui.inspect import run_inspect  # labwiz's own: a failing import is a broken install
+
     return run_inspect

@@ -225,14 +225,11 @@ class Daemon:
         self.parts["aws"].obj = server
         self._set("aws", "running", url=server.url)
         self._set("sagemaker", "starting")
+        # an ImportError here is a broken install (`labwiz[sandbox]` is checked before the
+        # daemon starts): it fails the part with its own message, never "not in this build"
         try:
             from .aws.sagemaker import make_sagemaker_app
-        except ImportError as exc:
-            problem = f"wizard/sandbox/aws/sagemaker is not in this build ({exc})"
-            server.attach_sagemaker(None, problem)
-            self._set("sagemaker", "missing", problem, url=server.url)
-            return
-        try:
+
             # statuses still move through real time, at a pace that keeps the lab a rehearsal
             # (LABWIZ_SAGEMAKER_DELAY overrides it, e.g. to demo slower)
             from .manager import sagemaker_pace
@@ -253,11 +250,8 @@ class Daemon:
     def start_kube(self) -> None:
         """The Kubernetes API server."""
         self._set("kube", "starting")
-        try:
-            from .kube import KubeApiServer
-        except ImportError as exc:
-            self._set("kube", "missing", f"wizard/sandbox/kube is not in this build ({exc})")
-            return
+        from .kube import KubeApiServer
+
         server = self._bind("kube", lambda port: call_with(
             KubeApiServer, data_dir=self.data_dir / "kube", host=HOST, port=port,
             faults=self.faults))
@@ -285,11 +279,8 @@ class Daemon:
     def start_kfp(self) -> None:
         """The KFP API, whose runs get a pod's environment (``run_env``)."""
         self._set("kfp", "starting")
-        try:
-            from .kfp_api import KfpApiServer
-        except ImportError as exc:
-            self._set("kfp", "missing", f"wizard/sandbox/kfp_api is not in this build ({exc})")
-            return
+        from .kfp_api import KfpApiServer
+
         from .daemon_cluster import pod_run_env
 
         run_env = pod_run_env(self)
@@ -318,12 +309,8 @@ class Daemon:
         if self.ack_mode == "real":
             make_controller = self._real_controller_factory()
         else:
-            try:
-                from .ack import AckController
-                AckController  # noqa: B018 - the package resolves it lazily; fail here if absent
-            except (ImportError, AttributeError) as exc:
-                self._set("ack", "missing", f"the ACK controller is not in this build ({exc})")
-                return
+            from .ack import AckController
+            AckController  # noqa: B018 - the package resolves it lazily; a broken one fails here
 
             def make_controller() -> Any:
                 """A new controller (each resume gets a fresh one)."""

@@ -47,14 +47,10 @@ def seed_cluster(daemon: "Daemon", kube: Any) -> None:
         crds: list[Any] = [real_crds]
         log.info("installing the real controller's CRDs from %s", real_crds)
     else:
-        try:
-            from .ack import derive_crds
+        from .ack import derive_crds  # part of the sandbox: a failing import is a broken install
 
-            crds = derive_crds()
-            log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
-        except ImportError as exc:
-            log.warning("no ACK CRDs to install: %s", exc)
-            crds = []
+        crds = derive_crds()
+        log.info("%d ACK CRDs derived in %.2f s", len(crds), time.monotonic() - began)
     acct = daemon.account
     call_with(seed_kubeflow_cluster, server_or_store=kube, server=kube, crds=crds,
               profile_namespace=PROFILE_NAMESPACE, service_account=SERVICE_ACCOUNT)

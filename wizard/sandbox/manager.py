@@ -375,6 +375,9 @@ def up(state_dir: Path, region: str | None = None, faults: list | None = None,
     one is refused. Raises :class:`SandboxError` with the log's tail when it cannot get
     healthy in time.
     """
+    from wizard.extras import require_sandbox
+
+    require_sandbox()  # before anything is written: the lean install says what to install
     state_dir = Path(state_dir)
     sdir = sandbox_dir(state_dir)
     sagemaker_pace()  # a bad LABWIZ_SAGEMAKER_DELAY is refused here, not in the daemon

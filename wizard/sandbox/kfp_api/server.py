@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import socket
 import threading
 import urllib.error
@@ -18,6 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
 
 from .errors import ApiError, invalid
 from .multipart import parse_upload
@@ -28,7 +30,6 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 API = "/apis/v2beta1"
-_ID = r"([^/:]+)"
 
 
 class KfpApiServer:
@@ -99,8 +100,9 @@ class KfpApiServer:
         self.runs.stop()
 
     # routing -----------------------------------------------------------------------------------
-    def _routes(self) -> list[tuple[str, re.Pattern, Callable[..., Any]]]:
-        """(method, path pattern, handler(match, query, request)) in match order."""
+    def _routes(self) -> Any:
+        """The API's routes: a werkzeug routing ``Map`` whose endpoints are
+        ``handler(args, query, request)``, ``args`` the path's decoded ids by name."""
         r, rs = self.resources, self.runs
 
         def body(req: "_Handler") -> dict:
@@ -108,67 +110,69 @@ class KfpApiServer:
             return req.json_body()
 
         table: list[tuple[str, str, Callable[..., Any]]] = [
-            ("GET", "/healthz", lambda m, q, req: self.healthz()),
-            ("POST", "/pipelines/upload", lambda m, q, req: r.upload_pipeline(
+            ("GET", "/healthz", lambda a, q, req: self.healthz()),
+            ("POST", "/pipelines/upload", lambda a, q, req: r.upload_pipeline(
                 q, *parse_upload(req.headers, req.raw_body()))),
-            ("POST", "/pipelines/upload_version", lambda m, q, req: r.upload_version(
+            ("POST", "/pipelines/upload_version", lambda a, q, req: r.upload_version(
                 q, *parse_upload(req.headers, req.raw_body()))),
-            ("POST", "/pipelines/create", lambda m, q, req: r.create_pipeline_and_version(
+            ("POST", "/pipelines/create", lambda a, q, req: r.create_pipeline_and_version(
                 body(req))),
-            ("POST", "/pipelines", lambda m, q, req: r.create_pipeline(body(req))),
-            ("GET", "/pipelines", lambda m, q, req: r.list_pipelines(q)),
-            ("GET", f"/pipelines/names/{_ID}", lambda m, q, req: r.get_pipeline_by_name(
-                m[1], q)),
-            ("GET", f"/pipelines/{_ID}", lambda m, q, req: r.get_pipeline(m[1])),
-            ("DELETE", f"/pipelines/{_ID}", lambda m, q, req: r.delete_pipeline(m[1], q)),
-            ("POST", f"/pipelines/{_ID}/versions", lambda m, q, req: r.create_version(
-                m[1], body(req))),
-            ("GET", f"/pipelines/{_ID}/versions", lambda m, q, req: r.list_versions(m[1], q)),
-            ("GET", f"/pipelines/{_ID}/versions/{_ID}", lambda m, q, req: r.get_version(
-                m[1], m[2])),
-            ("DELETE", f"/pipelines/{_ID}/versions/{_ID}", lambda m, q, req: r.delete_version(
-                m[1], m[2])),
-            ("POST", "/experiments", lambda m, q, req: self.create_experiment(body(req))),
-            ("GET", "/experiments", lambda m, q, req: self.list_experiments(q)),
-            ("GET", f"/experiments/{_ID}", lambda m, q, req: r.get_experiment(m[1])),
-            ("DELETE", f"/experiments/{_ID}", lambda m, q, req: rs.delete_experiment(m[1])),
-            ("POST", f"/experiments/{_ID}:archive",
-             lambda m, q, req: rs.archive_experiment(m[1], True)),
-            ("POST", f"/experiments/{_ID}:unarchive",
-             lambda m, q, req: rs.archive_experiment(m[1], False)),
-            ("POST", "/runs", lambda m, q, req: rs.create(body(req))),
-            ("GET", "/runs", lambda m, q, req: self.list_runs(q)),
-            ("GET", f"/runs/{_ID}", lambda m, q, req: rs.get(m[1])),
-            ("DELETE", f"/runs/{_ID}", lambda m, q, req: rs.delete(m[1])),
-            ("POST", f"/runs/{_ID}:terminate", lambda m, q, req: rs.terminate(m[1])),
-            ("POST", f"/runs/{_ID}:retry", lambda m, q, req: rs.retry(m[1])),
-            ("POST", f"/runs/{_ID}:archive", lambda m, q, req: rs.set_storage(m[1], "ARCHIVED")),
-            ("POST", f"/runs/{_ID}:unarchive",
-             lambda m, q, req: rs.set_storage(m[1], "AVAILABLE")),
-            ("GET", f"/sandbox/runs/{_ID}/tasks", lambda m, q, req: rs.task_outputs(m[1])),
-            ("GET", f"/sandbox/runs/{_ID}/tasks/([^/]+)/log",
-             lambda m, q, req: _Text(rs.task_log(m[1], m[2]))),
+            ("POST", "/pipelines", lambda a, q, req: r.create_pipeline(body(req))),
+            ("GET", "/pipelines", lambda a, q, req: r.list_pipelines(q)),
+            ("GET", "/pipelines/names/<id:name>", lambda a, q, req: r.get_pipeline_by_name(
+                a["name"], q)),
+            ("GET", "/pipelines/<id:pipeline>", lambda a, q, req: r.get_pipeline(a["pipeline"])),
+            ("DELETE", "/pipelines/<id:pipeline>", lambda a, q, req: r.delete_pipeline(
+                a["pipeline"], q)),
+            ("POST", "/pipelines/<id:pipeline>/versions", lambda a, q, req: r.create_version(
+                a["pipeline"], body(req))),
+            ("GET", "/pipelines/<id:pipeline>/versions", lambda a, q, req: r.list_versions(
+                a["pipeline"], q)),
+            ("GET", "/pipelines/<id:pipeline>/versions/<id:version>",
+             lambda a, q, req: r.get_version(a["pipeline"], a["version"])),
+            ("DELETE", "/pipelines/<id:pipeline>/versions/<id:version>",
+             lambda a, q, req: r.delete_version(a["pipeline"], a["version"])),
+            ("POST", "/experiments", lambda a, q, req: self.create_experiment(body(req))),
+            ("GET", "/experiments", lambda a, q, req: self.list_experiments(q)),
+            ("GET", "/experiments/<id:exp>", lambda a, q, req: r.get_experiment(a["exp"])),
+            ("DELETE", "/experiments/<id:exp>", lambda a, q, req: rs.delete_experiment(a["exp"])),
+            ("POST", "/experiments/<id:exp>:archive",
+             lambda a, q, req: rs.archive_experiment(a["exp"], True)),
+            ("POST", "/experiments/<id:exp>:unarchive",
+             lambda a, q, req: rs.archive_experiment(a["exp"], False)),
+            ("POST", "/runs", lambda a, q, req: rs.create(body(req))),
+            ("GET", "/runs", lambda a, q, req: self.list_runs(q)),
+            ("GET", "/runs/<id:run>", lambda a, q, req: rs.get(a["run"])),
+            ("DELETE", "/runs/<id:run>", lambda a, q, req: rs.delete(a["run"])),
+            ("POST", "/runs/<id:run>:terminate", lambda a, q, req: rs.terminate(a["run"])),
+            ("POST", "/runs/<id:run>:retry", lambda a, q, req: rs.retry(a["run"])),
+            ("POST", "/runs/<id:run>:archive",
+             lambda a, q, req: rs.set_storage(a["run"], "ARCHIVED")),
+            ("POST", "/runs/<id:run>:unarchive",
+             lambda a, q, req: rs.set_storage(a["run"], "AVAILABLE")),
+            ("GET", "/sandbox/runs/<id:run>/tasks", lambda a, q, req: rs.task_outputs(a["run"])),
+            ("GET", "/sandbox/runs/<id:run>/tasks/<task>/log",
+             lambda a, q, req: _Text(rs.task_log(a["run"], a["task"]))),
         ]
-        return [(method, re.compile(f"^{re.escape(API)}{pattern}$"), fn)
-                for method, pattern, fn in table]
+        # paths arrive as they were sent (percent-encoded); ids are decoded after matching
+        return Map([Rule(API + path, endpoint=fn, methods=[method]) for method, path, fn in table],
+                   converters={"id": _IdConverter}, strict_slashes=False, merge_slashes=False)
 
     def dispatch(self, method: str, path: str, query: dict, req: "_Handler") -> Any:
         """Find the handler for ``method path`` and call it."""
-        allowed = []
-        for route_method, pattern, fn in self.routes:
-            match = pattern.match(path)
-            if match:
-                if route_method == method:
-                    groups = [match[0]] + [unquote(g) for g in match.groups()]
-                    return fn(groups, query, req)
-                allowed.append(route_method)
-        if allowed:
+        try:
+            handler, args = self.routes.bind("sandbox").match(path, method)
+        except MethodNotAllowed as exc:
+            allowed = sorted(set(exc.valid_methods or ()) - {"HEAD", "OPTIONS"})
             raise ApiError("UNIMPLEMENTED", f"Method {method} is not allowed on {path}; use "
-                           f"{', '.join(sorted(set(allowed)))}")
-        if path.startswith(f"{API}/recurringruns"):
-            raise ApiError("UNIMPLEMENTED", "recurring runs are not available in the sandbox; "
-                           "create one-off runs instead")
-        raise ApiError("NOT_FOUND", f"Not Found: {path} is not a KFP v2beta1 API path")
+                           f"{', '.join(allowed)}") from None
+        except NotFound:
+            if path.startswith(f"{API}/recurringruns"):
+                raise ApiError("UNIMPLEMENTED", "recurring runs are not available in the "
+                               "sandbox; create one-off runs instead") from None
+            raise ApiError("NOT_FOUND", f"Not Found: {path} is not a KFP v2beta1 API "
+                           "path") from None
+        return handler({name: unquote(value) for name, value in args.items()}, query, req)
 
     # calls with server-level policy -----------------------------------------------------------
     def healthz(self) -> dict:
@@ -209,6 +213,12 @@ class KfpApiServer:
             if name == "authservice_session" and value == self.auth_token:
                 return True
         return False
+
+
+class _IdConverter(BaseConverter):
+    """A KFP id in a path: anything up to the next ``/`` or ``:`` (``/runs/<id>:terminate``)."""
+
+    regex = "[^/:]+"
 
 
 class _Text(str):

@@ -1,5 +1,8 @@
 """The patch formats the API server accepts: JSON merge, JSON patch and strategic merge.
 
+JSON patch (RFC 6902) and its pointers (RFC 6901) are the ``jsonpatch`` and ``jsonpointer``
+libraries'; this module gives their refusals the errors kube-apiserver gives.
+
 Strategic merge follows Kubernetes' patch strategies for the fields the lab's built-in kinds
 use (lists of containers, env, ports, volumes, conditions... merged by key; ``finalizers``
 merged as a set) and understands the directives kubectl sends (``$patch``,
@@ -37,108 +40,78 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _pointer(path: str) -> list[str]:
-    """Split an RFC 6901 JSON pointer into unescaped tokens."""
-    if path == "":
-        return []
-    if not path.startswith("/"):
+OPERATIONS = ("add", "remove", "replace", "move", "copy", "test")
+
+
+def _pointer(path: Any) -> "jsonpointer.JsonPointer":
+    """Parse an RFC 6901 JSON pointer (jsonpointer's parser); 400 as kube-apiserver says it."""
+    import jsonpointer
+
+    try:
+        return jsonpointer.JsonPointer(path)
+    except (jsonpointer.JsonPointerException, TypeError, AttributeError):
         raise bad_request(f'the server rejected our request due to an error in our request: '
-                          f'JSON pointer "{path}" must start with "/"')
-    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+                          f'JSON pointer "{path}" must start with "/"') from None
 
 
-def _parent(doc: Any, tokens: list[str], path: str) -> tuple[Any, str]:
-    """The container that holds the last token of ``path``, and that token."""
-    cur = doc
-    for tok in tokens[:-1]:
-        if isinstance(cur, dict) and tok in cur:
-            cur = cur[tok]
-        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur):
-            cur = cur[int(tok)]
-        else:
-            raise ApiError(422, f"jsonpatch: path {path} does not exist: missing value", "Invalid")
-    return cur, tokens[-1]
+def _missing(path: str) -> ApiError:
+    """kube-apiserver's answer for a pointer that leads nowhere."""
+    return ApiError(422, f"jsonpatch: path {path} does not exist: missing value", "Invalid")
+
+
+def _why_not(doc: Any, op: dict) -> ApiError:
+    """The error kube-apiserver (evanphx/json-patch) gives for an operation that does not apply,
+    worked out with jsonpointer from the document it was applied to."""
+    import jsonpointer
+
+    kind, path = op["op"], op["path"]
+    if kind == "test":
+        return ApiError(422, f"jsonpatch: testing value {path} failed: test failed", "Invalid")
+    if kind == "remove":
+        return ApiError(422, f"jsonpatch: remove operation does not apply: doc is missing path: "
+                             f"{path}: missing value", "Invalid")
+    absent = object()
+    if kind in ("move", "copy") and _pointer(op["from"]).resolve(doc, absent) is absent:
+        return _missing(op["from"])
+    if kind == "replace":
+        return _missing(path)
+    pointer = _pointer(path)
+    parent = jsonpointer.JsonPointer.from_parts(pointer.parts[:-1]).resolve(doc, absent)
+    if parent is absent:
+        return _missing(path)
+    if isinstance(parent, list):
+        return ApiError(422, f"jsonpatch: add operation index {pointer.parts[-1]} out of bounds",
+                        "Invalid")
+    return ApiError(422, f"jsonpatch: add operation does not apply: doc is missing path: {path}",
+                    "Invalid")
 
 
 def json_patch(doc: Any, ops: Any) -> Any:
-    """RFC 6902 JSON patch (add, remove, replace, move, copy, test)."""
+    """RFC 6902 JSON patch (add, remove, replace, move, copy, test), applied by ``jsonpatch``;
+    requests it refuses get kube-apiserver's errors (400 for a malformed patch, 422 for an
+    operation that does not apply, naming the path)."""
+    import jsonpatch
+    import jsonpointer
+
     if not isinstance(ops, list):
         raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    doc = copy.deepcopy(doc)
-    for op in ops:
+    for op in ops:  # the shape first: nothing is applied from a malformed patch
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise bad_request(f"invalid JSON patch operation: {op!r}; each needs 'op' and 'path'")
         kind, path = op["op"], op["path"]
+        if kind not in OPERATIONS:
+            raise bad_request(f"unexpected JSON patch operation '{kind}'")
         if kind in ("add", "replace", "test") and "value" not in op:
             raise bad_request(f"JSON patch '{kind}' operation at {path} is missing 'value'")
-        if kind == "test":
-            if _get(doc, path) != op["value"]:
-                raise ApiError(422, f"jsonpatch: testing value {path} failed: test failed",
-                               "Invalid")
-            continue
+        _pointer(path)
         if kind in ("move", "copy"):
-            value = copy.deepcopy(_get(doc, op.get("from", "")))
-            if kind == "move":
-                doc = _remove(doc, op["from"])
-            doc = _add(doc, path, value)
-        elif kind == "add":
-            doc = _add(doc, path, copy.deepcopy(op["value"]))
-        elif kind == "remove":
-            doc = _remove(doc, path)
-        elif kind == "replace":
-            _get(doc, path)
-            doc = _remove(doc, path)
-            doc = _add(doc, path, copy.deepcopy(op["value"]))
-        else:
-            raise bad_request(f"unexpected JSON patch operation '{kind}'")
-    return doc
-
-
-def _get(doc: Any, path: str) -> Any:
-    """The value at a JSON pointer, or 422 when there is none."""
-    cur = doc
-    for tok in _pointer(path):
-        if isinstance(cur, dict) and tok in cur:
-            cur = cur[tok]
-        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur):
-            cur = cur[int(tok)]
-        else:
-            raise ApiError(422, f"jsonpatch: path {path} does not exist: missing value", "Invalid")
-    return cur
-
-
-def _add(doc: Any, path: str, value: Any) -> Any:
-    """Add ``value`` at ``path`` (``-`` appends to a list)."""
-    tokens = _pointer(path)
-    if not tokens:
-        return value
-    parent, last = _parent(doc, tokens, path)
-    if isinstance(parent, dict):
-        parent[last] = value
-    elif isinstance(parent, list):
-        if last == "-":
-            parent.append(value)
-        elif last.isdigit() and int(last) <= len(parent):
-            parent.insert(int(last), value)
-        else:
-            raise ApiError(422, f"jsonpatch: add operation index {last} out of bounds", "Invalid")
-    else:
-        raise ApiError(422, f"jsonpatch: add operation does not apply: doc is missing path: {path}",
-                       "Invalid")
-    return doc
-
-
-def _remove(doc: Any, path: str) -> Any:
-    """Remove the value at ``path`` (422 when absent)."""
-    tokens = _pointer(path)
-    parent, last = _parent(doc, tokens, path)
-    if isinstance(parent, dict) and last in parent:
-        del parent[last]
-    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        del parent[int(last)]
-    else:
-        raise ApiError(422, f"jsonpatch: remove operation does not apply: doc is missing path: "
-                            f"{path}: missing value", "Invalid")
+            _pointer(op.get("from", ""))
+    doc = copy.deepcopy(doc)
+    for op in ops:  # one at a time, so an error names the operation that failed
+        try:
+            doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):
+            raise _why_not(doc, op) from None
     return doc
 
 

@@ -4,6 +4,7 @@ Follows what the API server does with a CRD's ``openAPIV3Schema``: unknown field
 (unless ``x-kubernetes-preserve-unknown-fields``), ``null`` in non-nullable fields is dropped,
 ``default`` values are filled in, then the object is validated and every error is reported with
 its field path, in the real server's words (``spec.trainingJobName: Required value``).
+Validation is ``jsonschema``'s; this module words its errors as kube-apiserver does.
 CEL rules (``x-kubernetes-validations``) are not evaluated.
 """
 
@@ -104,12 +105,30 @@ def _cause(field: str, reason: str, message: str) -> dict[str, str]:
 
 def validate(value: Any, schema: dict[str, Any] | None, path: str = "",
              root: bool = True) -> list[dict[str, str]]:
-    """Every violation of ``schema`` in ``value`` as StatusCauses with field paths."""
+    """Every violation of ``schema`` in ``value`` as StatusCauses with field paths.
+
+    ``jsonschema`` checks the value (its Draft 4 validator: OpenAPI v3.0's schema object is
+    Draft 4's, plus ``nullable``, ``x-kubernetes-int-or-string`` and integers written ``1.0``,
+    which :func:`_openapi_type` adds); each error is then worded as kube-apiserver words it.
+    Like the API server: ``metadata`` is the API server's own business at the root, a value
+    of the wrong type gets that one error (nothing about its contents), and a ``null`` that
+    is allowed is not checked further.
+    """
     if not isinstance(schema, dict):
         return []
-    errors: list[dict[str, str]] = []
-    _check(value, schema, path, errors, root)
-    return errors
+    if root and isinstance(value, dict) and "metadata" in value:
+        value = {k: v for k, v in value.items() if k != "metadata"}
+    errors = [e for e in _validator(schema).iter_errors(value) if _reported(e)]
+    mistyped = [tuple(e.absolute_path) for e in errors if e.validator == "type"]
+    causes = []
+    for error in errors:
+        where = tuple(error.absolute_path)
+        if error.validator != "type" and any(where[:len(t)] == t for t in mistyped):
+            continue  # inside (or at) a value of the wrong type: the type error says it all
+        cause = _cause_of(error, _field(path, where))
+        if cause not in causes:
+            causes.append(cause)
+    return causes
 
 
 def _type_ok(value: Any, want: str, schema: dict[str, Any]) -> bool:
@@ -124,92 +143,93 @@ def _type_ok(value: Any, want: str, schema: dict[str, Any]) -> bool:
     return have == want
 
 
-def _check(value: Any, schema: dict[str, Any], path: str, errors: list, root: bool) -> None:
-    """Validate one node and recurse into its children."""
-    want = schema.get("type")
-    if value is None:
-        if not schema.get("nullable") and want:
-            errors.append(_cause(path, "FieldValueTypeInvalid",
-                                 f'Invalid value: "null": {path} in body must be of type {want}: '
-                                 f'"null"'))
+def _openapi_type(validator: Any, want: Any, instance: Any, schema: dict[str, Any]):
+    """The ``type`` keyword as OpenAPI v3 and Kubernetes read it."""
+    from jsonschema import ValidationError
+
+    if instance is None and schema.get("nullable"):
         return
-    if want and not _type_ok(value, want, schema):
-        errors.append(_cause(path, "FieldValueTypeInvalid",
-                             f"Invalid value: {json.dumps(_type_name(value))}: {path} in body must "
-                             f"be of type {want}: {json.dumps(_type_name(value))}"))
+    wanted = want if isinstance(want, list) else [want]
+    if instance is not None and any(_type_ok(instance, w, schema) for w in wanted):
         return
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        errors.append(_cause(path, "FieldValueNotSupported",
-                             f"Unsupported value: {_render(value)}: supported values: {allowed}"))
-    if isinstance(value, str):
-        _check_string(value, schema, path, errors)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        _check_number(value, schema, path, errors)
-    elif isinstance(value, dict):
-        _check_object(value, schema, path, errors, root)
-    elif isinstance(value, list):
-        items = schema.get("items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(_cause(path, "FieldValueTooMany",
-                                 f"Too many: {len(value)}: must have at most {schema['maxItems']} "
-                                 "items"))
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(_cause(path, "FieldValueInvalid",
-                                 f"Invalid value: {len(value)}: {path} in body should have at least "
-                                 f"{schema['minItems']} items"))
-        if isinstance(items, dict):
-            for n, item in enumerate(value):
-                _check(item, items, f"{path}[{n}]", errors, False)
+    yield ValidationError(f"{_type_name(instance)} is not of type {want}")
 
 
-def _check_string(value: str, schema: dict[str, Any], path: str, errors: list) -> None:
-    """String constraints: length, pattern, date-time format."""
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        errors.append(_cause(path, "FieldValueTooLong",
-                             f"Too long: may not be more than {schema['maxLength']} bytes"))
-    if "minLength" in schema and len(value) < schema["minLength"]:
-        errors.append(_cause(path, "FieldValueInvalid",
-                             f"Invalid value: {_render(value)}: {path} in body should be at least "
-                             f"{schema['minLength']} chars long"))
-    if "pattern" in schema and not re.search(schema["pattern"], value):
-        errors.append(_cause(path, "FieldValueInvalid",
-                             f"Invalid value: {_render(value)}: {path} in body should match "
-                             f"'{schema['pattern']}'"))
-    if schema.get("format") == "date-time" and not _DATE_TIME.fullmatch(value):
-        errors.append(_cause(path, "FieldValueInvalid",
-                             f"Invalid value: {_render(value)}: {path} in body must be of type "
-                             f"date-time: {_render(value)}"))
+def _required(validator: Any, required: Any, instance: Any, schema: dict[str, Any]):
+    """``required``, with each missing field in the error's path (Kubernetes names the field
+    that is missing, not the object that lacks it)."""
+    from jsonschema import ValidationError
+
+    if isinstance(instance, dict):
+        for name in required:
+            if name not in instance:
+                yield ValidationError(f"{name!r} is a required property", path=(name,))
 
 
-def _check_number(value: float, schema: dict[str, Any], path: str, errors: list) -> None:
-    """Numeric bounds."""
-    if "maximum" in schema and value > schema["maximum"]:
-        errors.append(_cause(path, "FieldValueInvalid",
-                             f"Invalid value: {value}: {path} in body should be less than or equal "
-                             f"to {schema['maximum']}"))
-    if "minimum" in schema and value < schema["minimum"]:
-        errors.append(_cause(path, "FieldValueInvalid",
-                             f"Invalid value: {value}: {path} in body should be greater than or "
-                             f"equal to {schema['minimum']}"))
+def _validator(schema: dict[str, Any]) -> Any:
+    """A jsonschema validator for one OpenAPI v3 schema (date-time checked, other formats not:
+    the API server checks only the formats it knows, and the lab's CRDs use date-time)."""
+    from jsonschema import Draft4Validator, FormatChecker, validators
+
+    global _OpenApiValidator, _FORMATS
+    if _OpenApiValidator is None:
+        _OpenApiValidator = validators.extend(
+            Draft4Validator, {"type": _openapi_type, "required": _required})
+        _FORMATS = FormatChecker(formats=())
+        _FORMATS.checks("date-time")(lambda text: not isinstance(text, str)
+                                     or bool(_DATE_TIME.fullmatch(text)))
+    return _OpenApiValidator(schema, format_checker=_FORMATS)
 
 
-def _check_object(value: dict, schema: dict[str, Any], path: str, errors: list,
-                  root: bool) -> None:
-    """Required properties, then each property (or map value) against its schema."""
-    for req in schema.get("required") or []:
-        if req not in value:
-            errors.append(_cause(_join(path, req), "FieldValueRequired", "Required value"))
-    props = schema.get("properties") or {}
-    addl = schema.get("additionalProperties")
-    for key, child in value.items():
-        if root and key == "metadata":
-            continue
-        sub = props.get(key)
-        if sub is None and isinstance(addl, dict):
-            sub = addl
-        if isinstance(sub, dict):
-            _check(child, sub, _join(path, key), errors, False)
+_OpenApiValidator: Any = None
+_FORMATS: Any = None
+
+
+def _reported(error: Any) -> bool:
+    """Whether the API server reports this error (it prunes unknown fields rather than refuse
+    them, and checks nothing but the type of a ``null``)."""
+    if error.validator == "additionalProperties" and not isinstance(error.validator_value, dict):
+        return False
+    return error.instance is not None or error.validator == "type"
+
+
+def _field(base: str, where: tuple) -> str:
+    """A field path as Kubernetes writes it: ``spec.tags[0].key``."""
+    out = base
+    for part in where:
+        out = f"{out}[{part}]" if isinstance(part, int) else _join(out, str(part))
+    return out
+
+
+def _cause_of(error: Any, path: str) -> dict[str, str]:
+    """One jsonschema error as the StatusCause kube-apiserver sends for it."""
+    keyword, limit, value = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        have = json.dumps(_type_name(value))
+        return _cause(path, "FieldValueTypeInvalid",
+                      f"Invalid value: {have}: {path} in body must be of type {limit}: {have}")
+    if keyword == "required":  # the path names the missing field (see _required)
+        return _cause(path, "FieldValueRequired", "Required value")
+    if keyword == "enum":
+        allowed = ", ".join(json.dumps(v) for v in limit)
+        return _cause(path, "FieldValueNotSupported",
+                      f"Unsupported value: {_render(value)}: supported values: {allowed}")
+    if keyword == "maxLength":
+        return _cause(path, "FieldValueTooLong", f"Too long: may not be more than {limit} bytes")
+    if keyword == "maxItems":
+        return _cause(path, "FieldValueTooMany",
+                      f"Too many: {len(value)}: must have at most {limit} items")
+    shown = len(value) if keyword == "minItems" else (
+        value if isinstance(value, (int, float)) else _render(value))
+    should = {
+        "minLength": f"should be at least {limit} chars long",
+        "minItems": f"should have at least {limit} items",
+        "pattern": f"should match '{limit}'",
+        "format": f"must be of type {limit}: {_render(value)}",
+        "maximum": f"should be less than or equal to {limit}",
+        "minimum": f"should be greater than or equal to {limit}",
+    }.get(keyword, error.message)
+    return _cause(path, "FieldValueInvalid", f"Invalid value: {shown}: {path} in body {should}")
 
 
 def unknown_fields(value: Any, schema: dict[str, Any] | None, path: str = "",

@@ -1,0 +1,94 @@
+"""The whole test suite as ``make test`` runs it: its wall time (target ≤ 8 min on a quiet 2-core
+machine) and its 15 slowest tests (pytest's ``--durations=15``).
+
+Run: ``make bench-suite`` (or ``.venv/bin/python -m bench suite``; ``python -m bench`` alone
+leaves it out, as it takes the suite's time). Prints the figures in bench's shared format and
+writes the list of slow tests to ``bench/SUITE.md``. The load average before and after is
+recorded beside the time: a figure taken on a loaded machine says so. Exits non-zero when the
+suite fails, after printing what it measured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import ROOT, report
+
+#: what `make test` passes to pytest (Makefile: PYTEST_ARGS)
+SUITE_ARGS = ["-q", "-n", "2", "--dist", "loadfile"]
+SLOWEST = 15
+TARGET_S = 8 * 60
+REPORT = ROOT / "bench" / "SUITE.md"
+#: "12.34s call     tests/tui/test_tui_flow.py::test_x[param]"
+_DURATION = re.compile(r"^\s*(?P<secs>\d+(?:\.\d+)?)s\s+(?P<phase>call|setup|teardown)\s+"
+                       r"(?P<test>\S.*?)\s*$")
+_SUMMARY = re.compile(r"(?P<n>\d+) (?P<what>passed|failed|errors?|skipped)")
+
+
+def slowest(output: str) -> list[tuple[float, str, str]]:
+    """(seconds, phase, test id) of the durations pytest listed, slowest first."""
+    rows, inside = [], False
+    for line in output.splitlines():
+        if "slowest" in line and "durations" in line:
+            inside = True
+            continue
+        if inside:
+            match = _DURATION.match(line)
+            if match:
+                rows.append((float(match["secs"]), match["phase"], match["test"]))
+            elif line.strip() and rows:
+                break
+    return sorted(rows, reverse=True)
+
+
+def counts(output: str) -> dict[str, int]:
+    """passed / failed / errors / skipped from pytest's last summary line."""
+    last = next((line for line in reversed(output.splitlines()) if " in " in line
+                 and _SUMMARY.search(line)), "")
+    return {m["what"].rstrip("s") if m["what"].startswith("error") else m["what"]: int(m["n"])
+            for m in _SUMMARY.finditer(last)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite once, print its figures, write bench/SUITE.md; the suite's exit code."""
+    args = SUITE_ARGS + (argv if argv is not None else sys.argv[1:])
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    # the tests run labwiz, kfp and aws from the interpreter's bin, as under make test
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args, f"--durations={SLOWEST}",
+                           "-p", "no:cacheprovider"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    wall = time.monotonic() - started
+    load_after = os.getloadavg()[0]
+    output = proc.stdout + proc.stderr
+    tally = counts(output)
+    report("make test: pytest " + " ".join(args), wall, "s",
+           f"<= {TARGET_S} on a quiet 2-core machine", runs=1, cpus=os.cpu_count(),
+           load_before=round(load_before, 2), load_after=round(load_after, 2),
+           exit_code=proc.returncode, **tally)
+    rows = slowest(output)
+    for rank, (secs, phase, test) in enumerate(rows[:SLOWEST], 1):
+        report(f"slowest {rank:2d}: {test} ({phase})", secs, "s")
+    lines = [f"# The suite's {SLOWEST} slowest tests", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `pytest {' '.join(args)}`: "
+             f"{wall:.0f} s in all (target {TARGET_S} s), exit code {proc.returncode}, "
+             f"{tally or 'no summary'}; {os.cpu_count()} CPUs, load average {load_before:.1f} "
+             f"before and {load_after:.1f} after.", "",
+             "| # | seconds | phase | test |", "| --- | --- | --- | --- |"]
+    lines += [f"| {n} | {secs:.1f} | {phase} | `{test}` |"
+              for n, (secs, phase, test) in enumerate(rows[:SLOWEST], 1)]
+    REPORT.write_text("\n".join(lines) + "\n")
+    if proc.returncode != 0:
+        print(output[-4000:], file=sys.stderr)
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
