@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 export MOTO_IAM_LOAD_MANAGED_POLICIES := true
 
-.PHONY: demo test tools install bench bench-suite clean
+.PHONY: demo test tools build-ack install bench bench-suite clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ install: $(STAMP_RUN)
 tools: $(STAMP_TEST)
 	bash .ci/tools $(abspath $(BIN))
 
+## make build-ack: the real ACK SageMaker controller, by `go install` of its module into labwiz's
+## cache (reused when present); says what is missing when Go or the module is not to be had
+build-ack: $(STAMP_RUN)
+	$(BIN)/labwiz sandbox build-ack
+
 DEMO_STATE := .labwiz-demo
 
 ## make demo: install into .venv and run the whole lab in the offline sandbox
@@ -41,7 +46,10 @@ demo: $(STAMP_RUN)
 ## make test: install with the test extra, find or install the tools, and run the suite
 ## (the venv's bin first on PATH: the suite runs labwiz, kfp and, when pip put it there, aws)
 PYTEST_ARGS ?= -q -n 2 --dist loadfile
+## the real-controller tests (tests/realack) run where a controller is built or cached; where Go
+## or the module is missing they skip and say why, so a failed build-ack does not stop the suite
 test: tools
+	-@command -v go >/dev/null && $(BIN)/labwiz sandbox build-ack || echo "make test: no real ACK controller (tests/realack will say why they skip)"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make bench: run every benchmark and write bench/RESULTS.md
