@@ -171,11 +171,11 @@ class SageMakerApp:
         try:
             body = _read_body(environ)
             match = _INVOKE.match(path)
-            target = self.in_region(self.region_of(environ))
+            regional = self.in_region(self.region_of(environ))
             if match and environ.get("REQUEST_METHOD", "POST").upper() == "POST":
-                return self._invoke(target, environ, match["name"], body, start_response,
+                return self._invoke(regional, environ, match["name"], body, start_response,
                                     request_id)
-            return self._api(target, environ, body, start_response, request_id)
+            return self._api(regional, environ, body, start_response, request_id)
         except Exception as err:  # noqa: BLE001 - a request never kills the server
             log.exception("SageMaker request failed")
             payload = json.dumps({"__type": "InternalFailure",
@@ -183,7 +183,7 @@ class SageMakerApp:
             return _respond(start_response, 500, payload.encode(),
                             "application/x-amz-json-1.1", request_id)
 
-    def _api(self, target: Any, environ: dict, body: bytes, start_response: Callable,
+    def _api(self, regional: Any, environ: dict, body: bytes, start_response: Callable,
              request_id: str) -> Iterable[bytes]:
         """A SageMaker API call."""
         from . import shapes
@@ -207,7 +207,7 @@ class SageMakerApp:
                     "InvalidAction", f"The sandbox does not implement SageMaker's {op_name}. "
                     f"It implements: {', '.join(sorted(self.operations))}.")
             shapes.validate(op_name, params)
-            result = handler(target, params) or {}
+            result = handler(regional, params) or {}
             payload = json.dumps(result).encode()
             return _respond(start_response, 200, payload, "application/x-amz-json-1.1", request_id)
         except SageMakerError as err:
@@ -215,14 +215,14 @@ class SageMakerApp:
             return _respond(start_response, err.status, payload, "application/x-amz-json-1.1",
                             request_id)
 
-    def _invoke(self, target: Any, environ: dict, name: str, body: bytes,
+    def _invoke(self, regional: Any, environ: dict, name: str, body: bytes,
                 start_response: Callable, request_id: str) -> Iterable[bytes]:
         """sagemaker-runtime InvokeEndpoint (rest-json: errors in x-amzn-ErrorType)."""
         from .hosting import invoke
 
         try:
             status, payload, ctype, extra = invoke(
-                target, name, body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
+                regional, name, body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
             return _respond(start_response, status, payload, ctype, request_id, extra)
         except SageMakerError as err:
             payload = json.dumps({"ErrorCode": err.code, "message": err.message}).encode()
