@@ -90,7 +90,8 @@ def test_every_sagemaker_task_gets_the_lineage_and_the_run_id(generated):
 
 def test_every_sagemaker_task_gets_the_region(generated):
     """The pipeline's region reaches every generated component (ACK's region annotation), so
-    SageMaker work happens in the lab's region, not the ACK controller's default one."""
+    SageMaker work happens in the lab's region, not the ACK controller's default one; so do the
+    two waiting bounds."""
     tmp, paths, _ = generated
     yaml_path, _ = package.compile_package(paths, tmp / "region", region="us-west-2", bucket="b",
                                            role_arn="")
@@ -98,10 +99,11 @@ def test_every_sagemaker_task_gets_the_region(generated):
     assert spec["root"]["inputDefinitions"]["parameters"]["region"]["defaultValue"] == "us-west-2"
     sagemaker_tasks = {"processing", "tuning", "training", "model", "endpoint-config", "endpoint",
                        "batch-transform"}
-    wired = {task["taskInfo"]["name"] for task in spec["root"]["dag"]["tasks"].values()
-             if (task["inputs"]["parameters"].get("region") or {}).get("componentInputParameter")
-             == "region"}
-    assert wired == sagemaker_tasks
+    for name in ("region", "recoverable_timeout_seconds", "controller_timeout_seconds"):
+        wired = {task["taskInfo"]["name"] for task in spec["root"]["dag"]["tasks"].values()
+                 if (task["inputs"]["parameters"].get(name) or {}).get("componentInputParameter")
+                 == name}
+        assert wired == sagemaker_tasks, name
 
 
 def test_a_fixed_endpoint_name_replaces_the_per_run_one():
