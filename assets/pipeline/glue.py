@@ -18,7 +18,8 @@ BASE_IMAGE = "python:3.11-slim"
 def plan(run_id: str, bucket: str, prefix: str, role_arn: str, processing_image: str,
          kmeans_image: str, data_uri: str, script_uri: str, processing_instance_type: str,
          training_instance_type: str, endpoint_instance_type: str,
-         transform_instance_type: str, max_jobs: int, max_parallel_jobs: int) -> NamedTuple(
+         transform_instance_type: str, max_jobs: int, max_parallel_jobs: int,
+         endpoint_name: str = "") -> NamedTuple(
         "Plan", [("proc_name", str), ("hpo_name", str), ("train_name", str), ("model_name", str),
                  ("epc_name", str), ("ep_name", str), ("bt_name", str),
                  ("proc_app", dict), ("proc_inputs", list), ("proc_outputs", dict),
@@ -29,7 +30,9 @@ def plan(run_id: str, bucket: str, prefix: str, role_arn: str, processing_image:
                  ("bt_resources", dict)]):
     """Name this run's resources and write every SageMaker spec the pipeline needs.
 
-    Names are ``mnist-<role>-<first 10 hex digits of the run id>`` (assets/pipeline/naming.py).
+    Names are ``mnist-<role>-<first 10 hex digits of the run id>`` (assets/pipeline/naming.py),
+    except the endpoint's when ``endpoint_name`` is given: a run with the same endpoint name
+    then updates that endpoint to its new endpoint config instead of making another endpoint.
     """
     from collections import namedtuple
 
@@ -38,6 +41,8 @@ def plan(run_id: str, bucket: str, prefix: str, role_arn: str, processing_image:
         raise ValueError(f"cannot derive a resource tag from run id {run_id!r}")
     names = {role: f"mnist-{role}-{tag}"
              for role in ("proc", "hpo", "train", "model", "epc", "ep", "bt")}
+    if endpoint_name.strip():
+        names["ep"] = endpoint_name.strip()
     prefix = prefix.strip("/")
     # the data-upload step's locations, unless the run names others
     data_uri = data_uri or f"s3://{bucket}/{prefix}/source_data/mnist.pkl.gz"

@@ -38,6 +38,12 @@ PARAMETERS = {
     "poll_interval_seconds": "how often each component checks its custom resource",
     "lineage": "labwiz's lab lineage: labels every custom resource and tags every SageMaker "
                "resource the run makes (empty: none)",
+    "recoverable_timeout_seconds": "how long a task waits on ACK.Recoverable (ACK retrying: a "
+                                   "quota, a missing dependency) before failing with its message",
+    "controller_timeout_seconds": "how long a task waits for any controller to report on its "
+                                  "resource before failing (no ACK controller installed?)",
+    "endpoint_name": "a fixed endpoint name (empty: one per run); a run naming an endpoint "
+                     "that exists updates it to the run's new model",
 }
 
 
@@ -89,6 +95,17 @@ def build_pipeline(components: dict, *, region: str = "eu-west-1", bucket: str =
             return {}
         return {"lineage": lineage, "run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER}
 
+    def where(kind: str, region, recoverable, controller) -> dict:
+        """The region (ACK's region annotation) and the two waiting bounds, for components that
+        have those inputs (an older generated component lacks them and keeps its defaults).
+
+        Without the region ACK would use its controller's default region, whatever the lab's is.
+        """
+        declared = ops[kind].component_spec.inputs or {}
+        given = {"region": region, "recoverable_timeout_seconds": recoverable,
+                 "controller_timeout_seconds": controller}
+        return {name: value for name, value in given.items() if name in declared}
+
     def sagemaker(task, name: str):
         """Common settings of a SageMaker task: display name, no caching (each run is new)."""
         task.set_display_name(name)
@@ -105,7 +122,8 @@ def build_pipeline(components: dict, *, region: str = "eu-west-1", bucket: str =
             endpoint_instance_type: str = "ml.m5.large",
             transform_instance_type: str = "ml.m5.large", max_jobs: int = 2,
             max_parallel_jobs: int = 2, poll_interval_seconds: int = 30,
-            lineage: str = lineage):
+            lineage: str = lineage, endpoint_name: str = "",
+            recoverable_timeout_seconds: int = 600, controller_timeout_seconds: int = 300):
         """MNIST k-means: process, tune, train, deploy and batch-transform on SageMaker."""
         p = sagemaker(glue.plan(
             run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER, bucket=bucket, prefix=prefix,
@@ -115,18 +133,21 @@ def build_pipeline(components: dict, *, region: str = "eu-west-1", bucket: str =
             training_instance_type=training_instance_type,
             endpoint_instance_type=endpoint_instance_type,
             transform_instance_type=transform_instance_type, max_jobs=max_jobs,
-            max_parallel_jobs=max_parallel_jobs), "plan").outputs
+            max_parallel_jobs=max_parallel_jobs, endpoint_name=endpoint_name), "plan").outputs
         poll = {"poll_interval_seconds": poll_interval_seconds}
+        bounds = (recoverable_timeout_seconds, controller_timeout_seconds)
         processing = sagemaker(ops["ProcessingJob"](
             processing_job_name=p["proc_name"], role_arn=role_arn,
             app_specification=p["proc_app"], processing_inputs=p["proc_inputs"],
             processing_output_config=p["proc_outputs"],
             processing_resources=p["proc_resources"], stopping_condition=p["stopping"],
-            **poll, **marks("ProcessingJob", lineage)), "processing")
+            **poll, **where("ProcessingJob", region, *bounds),
+            **marks("ProcessingJob", lineage)), "processing")
         tuning = sagemaker(ops["HyperParameterTuningJob"](
             hyper_parameter_tuning_job_name=p["hpo_name"],
             hyper_parameter_tuning_job_config=p["hpo_config"],
             training_job_definition=p["hpo_definition"], **poll,
+            **where("HyperParameterTuningJob", region, *bounds),
             **marks("HyperParameterTuningJob", lineage)), "tuning").after(processing)
         best = sagemaker(glue.best_hyperparameters(
             best_training_job=tuning.outputs["best_training_job"],
@@ -136,19 +157,22 @@ def build_pipeline(components: dict, *, region: str = "eu-west-1", bucket: str =
             algorithm_specification=p["algorithm"], hyper_parameters=best.output,
             input_data_config=p["channels"], output_data_config=p["train_output"],
             resource_config=p["train_resources"], stopping_condition=p["stopping"], **poll,
+            **where("TrainingJob", region, *bounds),
             **marks("TrainingJob", lineage)), "training")
         container = sagemaker(glue.model_container(
             model_artifacts=training.outputs["model_artifacts"], image=kmeans_image),
             "model-container")
         model = sagemaker(ops["Model"](
             model_name=p["model_name"], execution_role_arn=role_arn,
-            primary_container=container.outputs["container"], **poll, **marks("Model", lineage)),
-            "model")
+            primary_container=container.outputs["container"], **poll, **where("Model", region, *bounds),
+            **marks("Model", lineage)), "model")
         endpoint_config = sagemaker(ops["EndpointConfig"](
             endpoint_config_name=p["epc_name"], production_variants=p["variants"], **poll,
+            **where("EndpointConfig", region, *bounds),
             **marks("EndpointConfig", lineage)), "endpoint-config").after(model)
         sagemaker(ops["Endpoint"](
             endpoint_name=p["ep_name"], endpoint_config_name=p["epc_name"], **poll,
+            **where("Endpoint", region, *bounds),
             **marks("Endpoint", lineage)), "endpoint").after(endpoint_config)
         # kfp 2.16's local runner turns an unset optional int into int(None): pass them
         sagemaker(ops["TransformJob"](
@@ -156,6 +180,7 @@ def build_pipeline(components: dict, *, region: str = "eu-west-1", bucket: str =
             transform_input=p["bt_input"], transform_output=p["bt_output"],
             transform_resources=p["bt_resources"], batch_strategy="MultiRecord",
             max_concurrent_transforms=1, max_payload_in_mb=6, **poll,
+            **where("TransformJob", region, *bounds),
             **marks("TransformJob", lineage)), "batch-transform").after(model)
 
     return mnist_classification_pipeline

@@ -3,9 +3,10 @@
 $summary
 
 Source CRD: $crd_file ($group/$version, plural $plural).
-The component creates an ACK $kind custom resource in the run's namespace
-(or adopts an identical one left by an earlier attempt), waits until
-$wait_text, and returns the status fields as JSON strings.
+The component creates an ACK $kind custom resource in the run's namespace,
+annotated with the region ACK must use (or adopts an identical one left by an
+earlier attempt), waits until $wait_text, and returns the status fields as
+JSON strings.
 Regenerate rather than edit: labwiz generate --crd $kind --out DIR
 """
 from typing import NamedTuple, Optional
@@ -49,7 +50,9 @@ $values
         _result = _runtime.run_component(
             _component, _values, namespace=namespace, resource_name=resource_name,
             timeout_seconds=timeout_seconds, poll_interval_seconds=poll_interval_seconds,
-            delete_on_termination=delete_on_termination, lineage=lineage, run_id=run_id)
+            delete_on_termination=delete_on_termination, lineage=lineage, run_id=run_id,
+            region=region, recoverable_seconds=recoverable_timeout_seconds,
+            controller_seconds=controller_timeout_seconds)
     except _runtime.ComponentError as _exc:
         # raised, not sys.exit(1): the exception's message becomes the task's error
         raise _runtime.fail_task(_exc) from None

@@ -116,8 +116,9 @@ def run_chain(info: dict, custom: Any, run_id: str,
         "resourceConfig": p.train_resources, "stoppingCondition": p.stopping},
         "trainingJobStatus", "Completed"))
     container = glue.model_container.python_func(json.dumps(training["modelArtifacts"]), image)
-    # SageMaker refuses an endpoint config whose model does not exist yet (ACK.Terminal), so
-    # each hosting resource waits for the one before it, as the generated components do
+    # each hosting resource waits for the one before it, as the generated components do (an
+    # endpoint config applied before its model would only be ACK.Recoverable until the model
+    # exists: tests/ack/test_ack_semantics.py shows that case)
     stage("model", lambda: create_and_wait_synced(custom, ns, "models", "Model", {
         "modelName": p.model_name, "executionRoleARN": role,
         "primaryContainer": container.container}))

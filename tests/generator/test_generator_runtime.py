@@ -94,19 +94,23 @@ def test_namespace_resolution_order(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("status, verdict, words", [
-    ({}, "waiting", "trainingJobStatus=(not reported yet)"),
+    ({}, "unwatched", "no status yet"),
+    ({"ackResourceMetadata": {"region": "eu-west-1"}}, "waiting", "trainingJobStatus=(not reported yet)"),
     ({"trainingJobStatus": "InProgress"}, "waiting", "InProgress"),
     ({"trainingJobStatus": "Completed"}, "done", "Completed"),
     ({"trainingJobStatus": "Failed", "failureReason": "AlgorithmError: boom"}, "failed", "AlgorithmError: boom"),
     ({"trainingJobStatus": "Stopped"}, "failed", "no failureReason given"),
     ({**cond("ACK.Terminal", "InvalidParameterValue: no such image"), "trainingJobStatus": "InProgress"},
      "failed", "ACK.Terminal: InvalidParameterValue"),
-    (cond("ACK.Recoverable", "ValidationException: bad instance type"), "failed", "rejected the request"),
+    # ACK.Recoverable means ACK retries, whatever the error: e.g. a Model that does not exist yet
+    (cond("ACK.Recoverable", "api error ValidationException: Could not find model"), "recoverable",
+     "ACK.Recoverable: api error ValidationException: Could not find model"),
     (cond("ACK.Recoverable", "ThrottlingException: slow down"), "recoverable", "ThrottlingException"),
     (cond("ACK.Recoverable", "ValidationException: old", status="False"), "waiting", "(not reported yet)"),
 ])
 def test_evaluate_with_a_status_field(status, verdict, words):
-    """The kind's status field decides; Terminal and validation errors fail first."""
+    """The kind's status field decides; Terminal fails first, Recoverable is waited on, no status is
+    'unwatched'."""
     got, message = rt.evaluate({"status": status}, TRAINING_PLAN)
     assert got == verdict and words in message
 
@@ -116,7 +120,7 @@ def test_evaluate_without_a_status_field_uses_resource_synced():
     assert rt.evaluate({"status": synced()}, SYNCED_PLAN)[0] == "done"
     assert rt.evaluate({"status": cond("ACK.ResourceSynced", "", status="False")}, SYNCED_PLAN) == \
         ("waiting", "ACK.ResourceSynced=False")
-    assert rt.evaluate({}, SYNCED_PLAN)[0] == "waiting"
+    assert rt.evaluate({}, SYNCED_PLAN)[0] == "unwatched"
 
 
 def test_spec_difference_is_a_subset_match():
@@ -176,13 +180,13 @@ def test_create_then_adopt_then_refuse_a_different_spec(kube):
     client = ack(api)
     body = rt.build_resource(GROUP, VERSION, "Model", "adopt-me", NS, {"modelName": "adopt-me",
                                                                       "primaryContainer": {"image": "i"}})
-    assert rt.create_or_adopt(client, body)[1] is True
+    assert rt.create_or_adopt(client, body)[1] == "created"
     # the controller late-initialises a field we never set: still ours
     obj = client.get("adopt-me")
     obj["spec"]["primaryContainer"]["mode"] = "SingleModel"
     client.objects.replace_namespaced_custom_object(GROUP, VERSION, NS, "models", "adopt-me", obj)
-    again, created = rt.create_or_adopt(client, body)
-    assert created is False and again["metadata"]["name"] == "adopt-me"
+    again, how = rt.create_or_adopt(client, body)
+    assert how == "adopted" and again["metadata"]["name"] == "adopt-me"
     other = rt.build_resource(GROUP, VERSION, "Model", "adopt-me", NS, {"modelName": "adopt-me",
                                                                        "primaryContainer": {"image": "j"}})
     with pytest.raises(rt.ComponentError, match=r"already exists in namespace kubeflow-user-example-com with a "
@@ -260,13 +264,14 @@ def test_training_job_waits_for_completed(kube):
      r"this same resource, so delete it first: kubectl delete trainingjobs train-failed"),
     ("train-terminal", [cond("ACK.Terminal", "InvalidParameterValue: unknown image")],
      r"ACK.Terminal: InvalidParameterValue: unknown image"),
-    ("train-invalid", [cond("ACK.Recoverable", "ValidationException: instance type ml.x is not supported")],
-     r"SageMaker rejected the request \(ACK.Recoverable\): ValidationException"),
+    ("train-invalid", [cond("ACK.Recoverable", "api error ValidationException: instance type ml.x is not "
+                                               "supported")],
+     r"stayed in error for over 0s: ACK.Recoverable: api error ValidationException: instance type ml.x"),
     ("train-stuck", [cond("ACK.Recoverable", "AccessDeniedException: not authorized")],
      r"stayed in error for over 0s: ACK.Recoverable: AccessDeniedException"),
 ])
 def test_training_job_failures(kube, name, statuses, message):
-    """Failed, Terminal and validation errors fail at once; other recoverable errors after the bound."""
+    """Failed and Terminal fail at once; a recoverable error (validation included) after the bound."""
     api, _ = kube
     ctl = Controller(api, "trainingjobs", NS, name, statuses, gap=0.1)
     with pytest.raises(rt.ComponentError, match=message):

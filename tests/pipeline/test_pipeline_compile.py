@@ -32,9 +32,9 @@ def generated(request, tmp_path_factory):
     return tmp, paths, crds
 
 
-def _plan() -> dict:
-    """The plan component's outputs for a sample run, as a dict."""
-    result = glue.plan.python_func(
+def _plan_args() -> dict:
+    """The plan component's arguments for a sample run."""
+    return dict(
         run_id=RUN_ID, bucket="lab-bucket", prefix="lab1",
         role_arn="arn:aws:iam::123456789012:role/SageMakerExecutionRole",
         processing_image=processing_image_uri("eu-west-1"),
@@ -42,7 +42,11 @@ def _plan() -> dict:
         processing_instance_type="ml.m5.xlarge", training_instance_type="ml.m5.xlarge",
         endpoint_instance_type="ml.m5.large", transform_instance_type="ml.m5.large",
         max_jobs=2, max_parallel_jobs=2)
-    return result._asdict()
+
+
+def _plan() -> dict:
+    """The plan component's outputs for a sample run, as a dict."""
+    return glue.plan.python_func(**_plan_args())._asdict()
 
 
 def test_compiles_with_every_task_and_parameter(generated):
@@ -82,6 +86,33 @@ def test_every_sagemaker_task_gets_the_lineage_and_the_run_id(generated):
         assert params["lineage"]["componentInputParameter"] == "lineage", name
         assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}", name
     assert seen == sagemaker_tasks
+
+
+def test_every_sagemaker_task_gets_the_region(generated):
+    """The pipeline's region reaches every generated component (ACK's region annotation), so
+    SageMaker work happens in the lab's region, not the ACK controller's default one; so do the
+    two waiting bounds."""
+    tmp, paths, _ = generated
+    yaml_path, _ = package.compile_package(paths, tmp / "region", region="us-west-2", bucket="b",
+                                           role_arn="")
+    spec = package.read_spec(yaml_path)
+    assert spec["root"]["inputDefinitions"]["parameters"]["region"]["defaultValue"] == "us-west-2"
+    sagemaker_tasks = {"processing", "tuning", "training", "model", "endpoint-config", "endpoint",
+                       "batch-transform"}
+    for name in ("region", "recoverable_timeout_seconds", "controller_timeout_seconds"):
+        wired = {task["taskInfo"]["name"] for task in spec["root"]["dag"]["tasks"].values()
+                 if (task["inputs"]["parameters"].get(name) or {}).get("componentInputParameter")
+                 == name}
+        assert wired == sagemaker_tasks, name
+
+
+def test_a_fixed_endpoint_name_replaces_the_per_run_one():
+    """endpoint_name, when given, names the endpoint (a rerun then updates it); the rest keep
+    the per-run names."""
+    fixed = glue.plan.python_func(**{**_plan_args(), "endpoint_name": " lab-endpoint "})
+    assert fixed.ep_name == "lab-endpoint"
+    assert fixed.model_name == naming.resource_names(RUN_ID)["model"]
+    assert _plan()["ep_name"] == naming.resource_names(RUN_ID)["ep"]
 
 
 def test_components_without_lineage_inputs_still_build(generated, tmp_path):

@@ -139,6 +139,8 @@ def render_readme(model: ComponentModel, image: str, packages: tuple[str, ...], 
     return _template("README.md.tpl").substitute(
         kind=crd.kind, summary=_clean(crd.summary), crd_file=crd.file_name, group=crd.group,
         version=crd.version, plural=crd.plural, wait_text=_wait_text(model), module_file=module_file,
+        update_text=("; a same-named one with another spec is updated in place, as ACK updates "
+                     "this kind" if model.runtime_table()["updatable"] else ""),
         kfp_version=kfp.__version__, image_text=image, packages_text=", ".join(f"`{p}`" for p in packages),
         input_rows="\n".join(inputs), runtime_rows="\n".join(runtime), output_rows="\n".join(outputs))
 

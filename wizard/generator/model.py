@@ -22,7 +22,17 @@ RUNTIME_INPUTS: dict[str, tuple[str, str, str]] = {
     "resource_name": ("Optional[str]", "None",
                       "metadata.name of the resource; default: derived from the SageMaker name field, "
                       "so a retried task adopts its own resource."),
+    "region": ("str", "''",
+               "AWS region ACK creates the SageMaker resource in (annotation services.k8s.aws/region); "
+               "empty: the ACK controller's default region."),
     "timeout_seconds": ("int", "86400", "How long to wait for the resource before failing the task."),
+    "recoverable_timeout_seconds": ("int", "600",
+                                    "How long an ACK.Recoverable error (ACK is retrying: a quota, a missing "
+                                    "dependency, a permission) may last before the task fails with its message."),
+    "controller_timeout_seconds": ("int", "300",
+                                   "How long to wait for any controller to report on the resource before "
+                                   "failing (is the ACK SageMaker controller installed? kubectl get deploy "
+                                   "-n ack-system)."),
     "poll_interval_seconds": ("int", "30", "Seconds between status checks."),
     "delete_on_termination": ("bool", "True",
                               "Delete the resource if the task is terminated (run cancelled) or times out; "
@@ -35,6 +45,9 @@ RUNTIME_INPUTS: dict[str, tuple[str, str, str]] = {
                "when given (pass dsl.PIPELINE_JOB_ID_PLACEHOLDER)."),
 }
 FIXED_OUTPUTS = ("ack_resource_arn", "resource_name")
+#: kinds the ACK SageMaker controller updates in place when their spec changes (an Endpoint
+#: moves to a new EndpointConfig through UpdateEndpoint); others are created once
+UPDATABLE_KINDS = frozenset({"Endpoint"})
 PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
             "object": "dict", "array": "list"}
 
@@ -45,7 +58,7 @@ KNOWN_WAITS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "TransformJob": ("transformJobStatus", ("Completed",), ("Failed", "Stopped")),
     "HyperParameterTuningJob": ("hyperParameterTuningJobStatus", ("Completed",), ("Failed", "Stopped")),
     "LabelingJob": ("labelingJobStatus", ("Completed",), ("Failed", "Stopped")),
-    "Endpoint": ("endpointStatus", ("InService",), ("Failed",)),
+    "Endpoint": ("endpointStatus", ("InService",), ("Failed", "OutOfService")),
     "InferenceComponent": ("inferenceComponentStatus", ("InService",), ("Failed",)),
     "NotebookInstance": ("notebookInstanceStatus", ("InService",), ("Failed",)),
     "FeatureGroup": ("featureGroupStatus", ("Created",), ("CreateFailed",)),
@@ -138,6 +151,7 @@ class ComponentModel:
             "wait": self.wait,
             "outputs": {o.name: o.key for o in self.outputs},
             "tags_key": self.tags_key,
+            "updatable": self.crd.kind in UPDATABLE_KINDS,
         }
 
     @property

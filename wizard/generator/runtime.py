@@ -7,10 +7,17 @@ the component executes it as a fresh module, so the code tested here is the
 code that runs.
 
 What it does, in order: build the custom resource from the component's inputs
-(through the generated snake_case -> CRD key table), create it in the run's
-namespace or adopt an identical one left by an earlier attempt, wait for it
-the way the ACK controller reports progress, and return the status fields as
-JSON strings. SIGTERM (a cancelled run) deletes the resource unless told not
+(through the generated snake_case -> CRD key table), annotated with the region
+ACK must create it in, create it in the run's namespace, adopt an identical one
+left by an earlier attempt, or update one of a kind ACK can update (an
+Endpoint moved to a new EndpointConfig), wait for it the way the ACK controller
+reports progress, and return the status fields as JSON strings.
+
+Waiting follows ACK's meaning of its conditions: ACK.Terminal fails at once;
+ACK.Recoverable means the controller is retrying, so its message is logged at
+once and the task fails with it only when it lasts longer than a bound; a
+resource no controller has written any status into within a bound fails with
+a message naming the missing controller. SIGTERM (a cancelled run) deletes the resource unless told not
 to. Given the lab's lineage (and the run id), the resource is labelled and,
 where the kind carries SageMaker tags, tagged, so cleanup can find it.
 """
@@ -23,8 +30,9 @@ import hashlib
 
 SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 TRANSIENT_HTTP = (408, 429, 500, 502, 503, 504)
-VALIDATION_MARKERS = ("ValidationException", "ValidationError", "InvalidParameterValue",
-                      "InvalidParameterCombination", "MissingParameter")
+#: ACK's annotation choosing the region a resource is created in (else the controller's default)
+REGION_ANNOTATION = "services.k8s.aws/region"
+ACK_NAMESPACE = "ack-system"
 DNS_LABEL_MAX = 63
 # The same keys labwiz puts on what it creates itself (wizard/ledger.py). This module runs in
 # the step's container without labwiz, so it keeps copies; a test keeps the two in step.
@@ -140,12 +148,27 @@ def default_resource_name(kind, spec, name_key=None):
     return name[:DNS_LABEL_MAX].rstrip("-") or kind.lower()
 
 
-def build_resource(group, version, kind, name, namespace, spec, labels=None):
-    """The whole custom resource document."""
+def build_resource(group, version, kind, name, namespace, spec, labels=None, region=""):
+    """The whole custom resource document; `region` becomes ACK's region annotation."""
     metadata = {"name": name, "namespace": namespace}
     if labels:
         metadata["labels"] = dict(labels)
+    if region:
+        metadata["annotations"] = {REGION_ANNOTATION: region}
     return {"apiVersion": f"{group}/{version}", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def check_region(region):
+    """The region input, stripped; a ComponentError if it cannot be an AWS region name."""
+    region = (region or "").strip()
+    if region and not REGION_NAME.match(region):
+        raise ComponentError(f"input 'region' ({region!r}) is not an AWS region name such as "
+                             "eu-west-1; pass the lab's region, or leave it empty for the ACK "
+                             "controller's default region.")
+    return region
 
 
 def lineage_marks(lineage="", run_id=""):
@@ -295,6 +318,11 @@ class AckClient:
         return self._call("create", self.objects.create_namespaced_custom_object,
                           self.group, self.version, self.namespace, self.plural, body)
 
+    def patch(self, name, body):
+        """Merge-patch the resource (spec fields we set, labels); returns the new object."""
+        return self._call("patch", self.objects.patch_namespaced_custom_object,
+                          self.group, self.version, self.namespace, self.plural, name, body)
+
     def delete(self, name):
         """Delete the resource; True if it was there."""
         from kubernetes.client.exceptions import ApiException
@@ -336,18 +364,37 @@ def spec_difference(wanted, actual, path="spec"):
     return None if wanted == actual else path
 
 
-def create_or_adopt(ack, body):
-    """Create the resource, or adopt the same-named one if its spec matches ours.
+def progress_marker(obj):
+    """What changes when the controller acts on a new spec: SageMaker's lastModifiedTime and
+    the ResourceSynced condition's transition time."""
+    status = obj.get("status") or {}
+    synced = condition(obj, "ACK.ResourceSynced") or {}
+    return (json.dumps(status.get("lastModifiedTime"), sort_keys=True),
+            synced.get("lastTransitionTime"), synced.get("status"))
 
-    Returns (object, created: bool). A same-named resource with another spec
-    fails the task rather than silently reusing someone else's resource.
+
+def _region_of(obj):
+    """The region ACK reconciles a resource in: the recorded one, else its annotation."""
+    recorded = ((obj.get("status") or {}).get("ackResourceMetadata") or {}).get("region")
+    return recorded or ((obj.get("metadata") or {}).get("annotations") or {}).get(REGION_ANNOTATION)
+
+
+def create_or_adopt(ack, body, updatable=False):
+    """Create the resource, adopt the same-named one if its spec matches ours, or update it.
+
+    Returns (object, how) with how "created", "adopted" or "updated". A same-named
+    resource with another spec is updated when ACK can update the kind (`updatable`:
+    an Endpoint moved to a new EndpointConfig); otherwise it fails the task rather
+    than silently reusing someone else's resource.
     """
     from kubernetes.client.exceptions import ApiException
     name = body["metadata"]["name"]
     try:
         obj = ack.create(body)
-        log(f"created {body['kind']} {ack.namespace}/{name}")
-        return obj, True
+        region = (body["metadata"].get("annotations") or {}).get(REGION_ANNOTATION)
+        log(f"created {body['kind']} {ack.namespace}/{name}"
+            + (f" (ACK creates it in {region})" if region else " (in the ACK controller's default region)"))
+        return obj, "created"
     except ApiException as exc:
         if exc.status != 409:
             raise ComponentError(f"creating {body['kind']} {ack.namespace}/{name} was refused "
@@ -358,14 +405,27 @@ def create_or_adopt(ack, body):
     if (existing.get("metadata") or {}).get("deletionTimestamp"):
         raise ComponentError(f"{body['kind']} {ack.namespace}/{name} is being deleted; wait until "
                              f"`kubectl get {ack.plural} {name} -n {ack.namespace}` finds nothing, then rerun.")
+    wanted_region = (body["metadata"].get("annotations") or {}).get(REGION_ANNOTATION)
+    found_region = _region_of(existing)
+    if wanted_region and found_region and wanted_region != found_region:
+        raise ComponentError(
+            f"{body['kind']} {ack.namespace}/{name} already exists in region {found_region}, not "
+            f"{wanted_region}; ACK cannot move it. Delete it (kubectl delete {ack.plural} {name} "
+            f"-n {ack.namespace}) or pass another resource_name.")
     where = spec_difference(body["spec"], existing.get("spec") or {})
+    if where and updatable:
+        patch = {"spec": body["spec"], "metadata": {"labels": body["metadata"].get("labels") or {}}}
+        updated = ack.patch(name, patch)
+        log(f"updated the existing {body['kind']} {ack.namespace}/{name} (it differed at {where}); "
+            "the ACK controller applies the change to SageMaker")
+        return updated, "updated"
     if where:
         raise ComponentError(
             f"a {body['kind']} named {name} already exists in namespace {ack.namespace} with a different "
             f"spec (first difference at {where}). Delete it (kubectl delete {ack.plural} {name} "
             f"-n {ack.namespace}) or pass another resource_name.")
     log(f"adopted the existing {body['kind']} {ack.namespace}/{name} (same spec; an earlier attempt made it)")
-    return existing, False
+    return existing, "adopted"
 
 
 # ---------------------------------------------------------------- waiting
@@ -383,18 +443,20 @@ def evaluate(obj, plan):
 
     `plan` is {"status_field": name or None, "success": [...], "failure": [...],
     "reason_field": name or None}. ACK.Terminal always fails; ACK.Recoverable
-    with a validation error fails; the kind's own status field decides when it
-    has one, else ACK.ResourceSynced=True means done.
+    means ACK is retrying (a quota, a Model not there yet, a permission still
+    propagating), so it is "recoverable" whatever its message; the kind's own
+    status field decides when it has one, else ACK.ResourceSynced=True means done.
+    A resource with no status at all is "unwatched": no controller has seen it.
     """
     status = obj.get("status") or {}
+    if not status:
+        return "unwatched", "no status yet (waiting for the ACK controller to pick it up)"
     terminal = condition(obj, "ACK.Terminal")
     if terminal and str(terminal.get("status")) == "True":
         return "failed", f"ACK.Terminal: {terminal.get('message') or terminal.get('reason') or 'no message'}"
     recoverable = condition(obj, "ACK.Recoverable")
     if recoverable and str(recoverable.get("status")) == "True":
         text = recoverable.get("message") or recoverable.get("reason") or "no message"
-        if any(marker in text for marker in VALIDATION_MARKERS):
-            return "failed", f"SageMaker rejected the request (ACK.Recoverable): {text}"
         return "recoverable", f"ACK.Recoverable: {text}"
     field = plan.get("status_field")
     if field:
@@ -412,14 +474,30 @@ def evaluate(obj, plan):
     return "waiting", f"ACK.ResourceSynced={state}"
 
 
-def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverable_seconds=600.0):
+def no_controller_message(ack, name, seconds):
+    """Why a resource nobody reconciles fails the task, and how to check the controller."""
+    return (f"no ACK controller reported on {ack.plural}/{name} in namespace {ack.namespace} within "
+            f"{seconds:.0f}s (its status is still empty). Is the ACK SageMaker controller installed "
+            f"and running? Check: kubectl get deploy -n {ACK_NAMESPACE} (a ready "
+            f"ack-sagemaker-controller is expected), then kubectl logs -n {ACK_NAMESPACE} "
+            "deploy/<its name>; `labwiz doctor` checks it too.")
+
+
+def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverable_seconds=600.0,
+             controller_seconds=300.0, stale=None):
     """Poll until the resource is done; return it, or raise ComponentError.
 
-    Recoverable errors other than validation are waited on for at most
-    `recoverable_seconds` in a row, because ACK retries them itself.
+    ACK.Recoverable is waited on for at most `recoverable_seconds` in a row,
+    because ACK retries it itself; its message is logged as soon as it shows.
+    A resource whose status stays empty for `controller_seconds` has no
+    controller. `stale` is the progress_marker() taken before an update: a
+    "done" verdict while the marker is unchanged is the old state, not yet the
+    update's outcome.
     """
-    deadline = time.monotonic() + timeout_seconds
+    started = time.monotonic()
+    deadline = started + timeout_seconds
     recovering_since = None
+    moved = stale is None
     last = None
     while True:
         obj = ack.get(name)
@@ -427,6 +505,15 @@ def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverabl
             raise ComponentError(f"{ack.plural}/{name} disappeared from namespace {ack.namespace} "
                                  "while waiting (deleted by someone else?)")
         verdict, message = evaluate(obj, plan)
+        if not moved:
+            if verdict != "done" or progress_marker(obj) != stale:
+                moved = True
+            else:
+                verdict, message = "waiting", "waiting for the ACK controller to apply the update"
+        if verdict == "recoverable":
+            recovering_since = recovering_since or time.monotonic()
+            message = (f"{message} (ACK retries it; the task fails if it lasts "
+                       f"{recoverable_seconds:.0f}s)")
         if message != last:
             log(f"{name}: {message}")
             last = message
@@ -435,11 +522,13 @@ def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverabl
         if verdict == "failed":
             raise ComponentError(f"{name} failed: {message}. A rerun adopts this same resource, so delete "
                                  f"it first: kubectl delete {ack.plural} {name} -n {ack.namespace}")
+        if verdict == "unwatched" and time.monotonic() - started > controller_seconds:
+            raise ComponentError(no_controller_message(ack, name, controller_seconds))
         if verdict == "recoverable":
-            recovering_since = recovering_since or time.monotonic()
             if time.monotonic() - recovering_since > recoverable_seconds:
-                raise ComponentError(f"{name} stayed in error for over {recoverable_seconds:.0f}s: {message}. "
-                                     "Fix the cause (permissions? quota?) and rerun.")
+                text = message.split(" (ACK retries it", 1)[0]
+                raise ComponentError(f"{name} stayed in error for over {recoverable_seconds:.0f}s: {text}. "
+                                     "Fix the cause (permissions? quota? a resource it needs?) and rerun.")
         else:
             recovering_since = None
         if time.monotonic() + poll_interval_seconds > deadline:
@@ -475,22 +564,26 @@ def _install_sigterm():
 
 def run_component(component, values, namespace=None, resource_name=None, timeout_seconds=86400,
                   poll_interval_seconds=30, delete_on_termination=True, api=None,
-                  recoverable_seconds=600.0, sa_file=SA_NAMESPACE_FILE, lineage="", run_id=""):
-    """Create (or adopt) the resource, wait for it, and return the outputs dict.
+                  recoverable_seconds=600.0, sa_file=SA_NAMESPACE_FILE, lineage="", run_id="",
+                  region="", controller_seconds=300.0):
+    """Create (adopt, or update) the resource, wait for it, and return the outputs dict.
 
     `component` holds the generated constants: kind, group, version, plural,
     name_key, fields (the input table), wait (the plan), outputs (output
-    name -> status key) and tags_key (the spec's tags field, or None).
-    `values` are the CRD inputs by snake_case name. `lineage` and `run_id`
-    label the resource and tag what SageMaker makes of it.
+    name -> status key), tags_key (the spec's tags field, or None) and
+    updatable (ACK can update the kind in place). `values` are the CRD inputs
+    by snake_case name. `lineage` and `run_id` label the resource and tag what
+    SageMaker makes of it; `region` is ACK's region annotation.
     """
     kind = component["kind"]
+    region = check_region(region)
     spec = build_spec(component["fields"], values)
     labels, tags = lineage_marks(lineage, run_id)
     add_tags(spec, component.get("tags_key"), tags)
     namespace = resolve_namespace(namespace, sa_file)
     name = resource_name or default_resource_name(kind, spec, component.get("name_key"))
-    body = build_resource(component["group"], component["version"], kind, name, namespace, spec, labels)
+    body = build_resource(component["group"], component["version"], kind, name, namespace, spec, labels,
+                          region)
     log(f"{kind} {namespace}/{name}: {len(spec)} spec field(s) set"
         + (f"; labelled {LINEAGE_LABEL}={labels[LINEAGE_LABEL]}" if labels else ""))
     ack = AckClient(api or api_client(), component["group"], component["version"],
@@ -498,10 +591,14 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
     previous = _install_sigterm()
     owned = False
     try:
-        create_or_adopt(ack, body)
-        owned = True  # an adopted resource came from an earlier attempt of this same task
+        before = ack.get(name) if component.get("updatable") else None
+        obj, how = create_or_adopt(ack, body, bool(component.get("updatable")))
+        # an adopted resource came from an earlier attempt of this same task; an updated one
+        # belongs to an earlier run, so a cancelled update must not delete it
+        owned = how != "updated"
+        stale = progress_marker(before) if how == "updated" and before else None
         final = wait_for(ack, name, component["wait"], timeout_seconds, poll_interval_seconds,
-                         recoverable_seconds)
+                         recoverable_seconds, controller_seconds, stale)
         log(f"{kind} {name} finished")
         return collect_outputs(final, component["outputs"])
     except (Terminated, KeyboardInterrupt) as exc:
@@ -513,6 +610,11 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
             log(f"deleted {kind} {namespace}/{name}")
         raise SystemExit(130 if isinstance(exc, KeyboardInterrupt) else 143)
     except ComponentError as exc:
+        if owned and delete_on_termination and str(exc).startswith("no ACK controller"):
+            # with no finalizer on it the resource goes at once, so a controller installed
+            # later does not start SageMaker work that nobody waits for
+            ack.delete(name)
+            raise ComponentError(f"{exc} The resource was deleted (delete_on_termination).") from None
         if owned and delete_on_termination and str(exc).startswith("timed out"):
             ack.delete(name)
             log(f"deleted {kind} {namespace}/{name} after the timeout (delete_on_termination)")

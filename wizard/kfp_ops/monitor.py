@@ -120,6 +120,11 @@ class Follower:
                 if not old or old["status"] != row["status"] or old["secondary"] != row["secondary"]:
                     extra = f" ({row['secondary']})" if row["secondary"] else ""
                     self.reporter.log(f"{row['kind']} {row['name']}: {row['status']}{extra}")
+                retrying = _recoverable_message(row)
+                if retrying and retrying != _recoverable_message(old or {}):
+                    # ACK keeps retrying it, so the run is not failing (yet): say why it waits
+                    self.reporter.log(f"{row['kind']} {row['name']}: ACK.Recoverable (ACK "
+                                      f"retries): {retrying}", "warning")
             self.last_resources = compare
         self.reporter.show("resources", rows)
         self.resources = rows
@@ -190,6 +195,14 @@ def _as_datetime(value) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _recoverable_message(row: dict) -> str:
+    """The message of a row's ACK.Recoverable condition while it is True, else ''."""
+    for cond in row.get("conditions") or []:
+        if cond.get("type") == "ACK.Recoverable" and cond.get("status") == "True":
+            return cond.get("message") or "(no message)"
+    return ""
 
 
 def _sagemaker_name(obj: dict) -> str:

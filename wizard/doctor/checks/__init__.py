@@ -10,6 +10,7 @@ from wizard.doctor.checks import (  # noqa: F401 - imported for their registrati
     iam,
     s3,
     ack,
+    ack_watch,
     kfp,
     sagemaker,
     pipeline,

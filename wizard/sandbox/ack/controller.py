@@ -92,7 +92,8 @@ class AckController:
     """An ACK-like SageMaker controller for the sandbox.
 
     ``kubeconfig`` says how to reach the cluster; SageMaker is called through boto3 at
-    ``aws_url`` in ``region`` with the controller's own credentials (the moto test ones by
+    ``aws_url`` in ``region`` (or in the region a resource's ``services.k8s.aws/region``
+    annotation names) with the controller's own credentials (the moto test ones by
     default). ``namespace`` limits it to one namespace (None: all). Resources in progress are
     checked every ``poll_seconds``; failed calls are retried with backoff up to ``max_backoff``;
     every ``resync_seconds`` all resources are checked again even if unchanged. ``start()``
@@ -149,13 +150,25 @@ class AckController:
 
         api_client = config.new_client_from_config(config_file=str(self.kubeconfig))
         self._api = client.CustomObjectsApi(api_client)
-        sagemaker = boto3.client(
-            "sagemaker", endpoint_url=self.aws_url, region_name=self.region,
-            aws_access_key_id=self._credentials[0], aws_secret_access_key=self._credentials[1],
-            # the controller has its own backoff; botocore's short retries absorb blips
-            config=Config(retries={"max_attempts": 2, "mode": "standard"},
-                          connect_timeout=5, read_timeout=30),
-        )
+        clients: dict[str, Any] = {}
+        clients_lock = threading.Lock()
+
+        def sagemaker(region: str) -> Any:
+            """The SageMaker client for one region (a resource's region annotation picks it),
+            built once; the request is signed for that region, as real ACK's is."""
+            with clients_lock:
+                if region not in clients:
+                    clients[region] = boto3.client(
+                        "sagemaker", endpoint_url=self.aws_url, region_name=region,
+                        aws_access_key_id=self._credentials[0],
+                        aws_secret_access_key=self._credentials[1],
+                        # the controller has its own backoff; botocore's short retries absorb
+                        # blips
+                        config=Config(retries={"max_attempts": 2, "mode": "standard"},
+                                      connect_timeout=5, read_timeout=30),
+                    )
+                return clients[region]
+
         self._reconciler = Reconciler(self._api, sagemaker, self.region, self.account_id,
                                       self.poll_seconds)
         self._stop.clear()

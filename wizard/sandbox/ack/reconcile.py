@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.sandbox.ack import conditions as cond
+from wizard.sandbox.ack import facts
 from wizard.sandbox.ack.convert import SpecError, response_to_status, spec_to_request, to_api
 from wizard.sandbox.ack.model import operation
 from wizard.sandbox.ack.names import ack_field_name, kind_plural
@@ -42,9 +43,15 @@ class Reconciler:
 
     def __init__(self, custom_api: Any, sagemaker: Any, region: str, account_id: str,
                  poll_seconds: float):
-        """Keep the clients and the account facts every pass needs."""
+        """Keep the clients and the account facts every pass needs.
+
+        ``sagemaker`` is a boto3 client for ``region`` (the controller's default region), or a
+        callable returning the client for a region name: a resource annotated with
+        ``services.k8s.aws/region`` is reconciled in that region, as real ACK does.
+        """
         self.api = custom_api
-        self.sm = sagemaker
+        self._clients = sagemaker if callable(sagemaker) and not hasattr(
+            sagemaker, "describe_model") else (lambda _region, _c=sagemaker: _c)
         self.region = region
         self.account_id = account_id
         self.poll = poll_seconds
@@ -87,6 +94,31 @@ class Reconciler:
             GROUP, VERSION, meta["namespace"], kind_plural(kind), meta["name"], body
         )
 
+    # -- regions ------------------------------------------------------------------------
+
+    def region_of(self, obj: dict) -> str:
+        """The region a resource lives in, in real ACK's order: the region already recorded in
+        ``status.ackResourceMetadata``, else the resource's ``services.k8s.aws/region``
+        annotation, else the controller's own region. (Real ACK also reads a namespace's
+        ``services.k8s.aws/default-region`` annotation; the sandbox does not.)"""
+        recorded = ((obj.get("status") or {}).get("ackResourceMetadata") or {}).get("region")
+        if recorded:
+            return recorded
+        wanted = ((obj.get("metadata") or {}).get("annotations") or {}).get(
+            facts.REGION_ANNOTATION)
+        return wanted or self.region
+
+    def _drifted(self, obj: dict) -> str | None:
+        """Real ACK's refusal when the annotation names another region than the one the
+        resource already lives in (None when it does not)."""
+        recorded = ((obj.get("status") or {}).get("ackResourceMetadata") or {}).get("region")
+        wanted = ((obj.get("metadata") or {}).get("annotations") or {}).get(
+            facts.REGION_ANNOTATION)
+        if recorded and wanted and wanted != recorded:
+            return (f"Resource already exists in region {recorded}, but the desired state "
+                    f"specifies region {wanted}. ")
+        return None
+
     # -- the pass -----------------------------------------------------------------------
 
     def reconcile(self, kind: str, namespace: str, name: str) -> Outcome:
@@ -99,10 +131,18 @@ class Reconciler:
         kinfo = info(kind)
         finalizer = FINALIZER.format(kind=kind_plural(kind))
         finalizers = list(obj["metadata"].get("finalizers") or [])
+        drift = self._drifted(obj)
+        if drift:
+            # real ACK returns this before touching the resource: logged, retried with
+            # backoff, no condition written
+            log.warning("%s %s/%s: %s", kind, namespace, name, drift)
+            return Outcome(requeue=self.poll, backoff=True)
+        region = self.region_of(obj)
+        sm = self._clients(region)
         if obj["metadata"].get("deletionTimestamp"):
             if finalizer not in finalizers:
                 return Outcome()
-            return self._delete(kinfo, obj, finalizer, finalizers)
+            return self._delete(kinfo, obj, finalizer, finalizers, sm)
         if finalizer not in finalizers:
             obj = self._set_finalizers(kind, obj, finalizers + [finalizer])
         key = (kind, namespace, name)
@@ -111,32 +151,36 @@ class Reconciler:
             return Outcome()
         self._terminal_at.pop(key, None)
         status = copy.deepcopy(obj.get("status") or {})
+        # every pass derives the conditions afresh, as ACK's runtime does (it clears them and
+        # sets what this pass found); unchanged ones keep their transition time below
+        previous = status.pop("conditions", None) or []
         try:
-            outcome = self._sync(kinfo, obj, status)
+            outcome = self._sync(kinfo, obj, status, sm, region)
         except SpecError as exc:
-            outcome = self._terminal(key, generation, status, str(exc), "InvalidSpec")
+            outcome = self._terminal(key, generation, status, str(exc))
         except Exception as exc:  # an AWS error or a broken connection: sort it, never crash
-            code, message, _ = cond.error_code(exc)
-            if cond.is_terminal(exc):
-                outcome = self._terminal(key, generation, status, f"{code}: {message}", code)
+            if cond.is_terminal(kind, exc):
+                outcome = self._terminal(key, generation, status, cond.message_of(exc))
             else:
-                log.warning("%s %s/%s: recoverable error %s: %s", kind, namespace, name, code,
-                            message)
-                cond.set_condition(status, cond.RECOVERABLE, True, f"{code}: {message}", code)
-                cond.set_condition(status, cond.SYNCED, False, "the last call to SageMaker failed")
+                text = cond.message_of(exc)
+                log.warning("%s %s/%s: recoverable error: %s", kind, namespace, name, text)
+                cond.drop_condition(status, cond.SYNCED)
+                cond.set_condition(status, cond.RECOVERABLE, True, text)
+                cond.set_condition(status, cond.SYNCED, None, facts.UNKNOWN_SYNCED_MESSAGE)
                 outcome = Outcome(requeue=self.poll, backoff=True)
+        cond.set_ready(status)
+        cond.keep_transition_times(status, previous)
         self._write_status(kind, obj, status)
         return outcome
 
-    def _terminal(self, key: tuple[str, str, str], generation: int, status: dict, message: str,
-                  reason: str) -> Outcome:
+    def _terminal(self, key: tuple[str, str, str], generation: int, status: dict,
+                  message: str) -> Outcome:
         """Record an error retrying cannot fix, and stop until the spec changes."""
         log.warning("%s %s/%s: terminal: %s", *key, message)
         self._terminal_at[key] = generation
-        cond.drop_condition(status, cond.RECOVERABLE)
-        cond.set_condition(status, cond.TERMINAL, True, message, reason)
-        cond.set_condition(status, cond.SYNCED, False, "the resource cannot be synced: "
-                           "fix the spec (see ACK.Terminal)")
+        cond.drop_condition(status, cond.SYNCED)
+        cond.set_condition(status, cond.TERMINAL, True, message)
+        cond.set_condition(status, cond.SYNCED, False, facts.NOT_SYNCED_MESSAGE)
         return Outcome()
 
     def _aws_name(self, kinfo: KindInfo, obj: dict) -> str:
@@ -147,37 +191,35 @@ class Reconciler:
             raise SpecError(f"spec.{field}: Required value; set the SageMaker {kinfo.kind} name")
         return value
 
-    def _describe(self, kinfo: KindInfo, aws_name: str) -> dict | None:
-        """Describe<Kind>, or None when SageMaker has no such resource."""
+    def _describe(self, kinfo: KindInfo, aws_name: str, sm: Any) -> dict | None:
+        """Describe<Kind>, or None when SageMaker has no such resource (ACK's per-kind rule)."""
         try:
-            return getattr(self.sm, _snake(kinfo.describe_op))(**{kinfo.name_member: aws_name})
+            return getattr(sm, _snake(kinfo.describe_op))(**{kinfo.name_member: aws_name})
         except Exception as exc:
-            if cond.is_not_found(exc):
+            if cond.is_not_found(kinfo.kind, exc):
                 return None
             raise
 
-    def _sync(self, kinfo: KindInfo, obj: dict, status: dict) -> Outcome:
+    def _sync(self, kinfo: KindInfo, obj: dict, status: dict, sm: Any, region: str) -> Outcome:
         """Create or adopt the SageMaker resource, refresh status, and decide the requeue."""
         spec = obj.get("spec") or {}
         aws_name = self._aws_name(kinfo, obj)
-        described = self._describe(kinfo, aws_name)
+        described = self._describe(kinfo, aws_name, sm)
         if described is None:
             request = spec_to_request(kinfo.kind, spec)
             self._add_default_tags(kinfo, request, obj["metadata"]["namespace"])
-            created = getattr(self.sm, _snake(kinfo.create_op))(**request)
-            log.info("%s %s/%s: created %s", kinfo.kind, obj["metadata"]["namespace"],
-                     obj["metadata"]["name"], created.get(kinfo.arn_member))
-            self._set_metadata(status, created.get(kinfo.arn_member))
-            described = self._describe(kinfo, aws_name)
+            created = getattr(sm, _snake(kinfo.create_op))(**request)
+            log.info("%s %s/%s: created %s in %s", kinfo.kind, obj["metadata"]["namespace"],
+                     obj["metadata"]["name"], created.get(kinfo.arn_member), region)
+            self._set_metadata(status, created.get(kinfo.arn_member), region)
+            described = self._describe(kinfo, aws_name, sm)
             if described is None:
                 cond.set_condition(status, cond.SYNCED, False, "created; waiting for SageMaker "
                                    "to report it")
                 return Outcome(requeue=self.poll)
-        self._set_metadata(status, described.get(kinfo.arn_member))
+        self._set_metadata(status, described.get(kinfo.arn_member), region)
         status.update(response_to_status(kinfo.kind, described, set(spec)))
-        cond.drop_condition(status, cond.TERMINAL)
-        cond.drop_condition(status, cond.RECOVERABLE)
-        if kinfo.kind == "Endpoint" and self._maybe_update_endpoint(spec, described, status):
+        if kinfo.kind == "Endpoint" and self._maybe_update_endpoint(spec, described, status, sm):
             return Outcome(requeue=self.poll)
         state = described.get(kinfo.status_member) if kinfo.status_member else None
         if kinfo.status_member is None or state in kinfo.settled:
@@ -186,13 +228,13 @@ class Reconciler:
         cond.set_condition(status, cond.SYNCED, False, f"{kinfo.kind} is in {state} status.")
         return Outcome(requeue=self.poll)
 
-    def _set_metadata(self, status: dict, arn: str | None) -> None:
+    def _set_metadata(self, status: dict, arn: str | None, region: str) -> None:
         """Fill ``status.ackResourceMetadata`` (ARN once known, account, region)."""
         meta = status.setdefault("ackResourceMetadata", {})
         if arn:
             meta["arn"] = arn
         meta["ownerAccountID"] = self.account_id
-        meta["region"] = self.region
+        meta["region"] = region
 
     def _add_default_tags(self, kinfo: KindInfo, request: dict, namespace: str) -> None:
         """Add ACK's default tags (controller version, namespace) unless the user set them."""
@@ -205,7 +247,7 @@ class Reconciler:
             if key not in present:
                 tags.append({"Key": key, "Value": value})
 
-    def _maybe_update_endpoint(self, spec: dict, described: dict, status: dict) -> bool:
+    def _maybe_update_endpoint(self, spec: dict, described: dict, status: dict, sm: Any) -> bool:
         """Call UpdateEndpoint when the spec names another endpoint config; True if it did."""
         wanted = spec.get("endpointConfigName")
         current = described.get("EndpointConfigName")
@@ -221,25 +263,26 @@ class Reconciler:
         if spec.get("deploymentConfig") and "DeploymentConfig" in shape.members:
             request["DeploymentConfig"] = to_api(shape.members["DeploymentConfig"],
                                                  spec["deploymentConfig"], "spec.deploymentConfig")
-        self.sm.update_endpoint(**request)
+        sm.update_endpoint(**request)
         log.info("Endpoint %s: updating to endpoint config %s", described["EndpointName"], wanted)
         cond.set_condition(status, cond.SYNCED, False, "Endpoint is in Updating status.")
         return True
 
-    def _delete(self, kinfo: KindInfo, obj: dict, finalizer: str, finalizers: list[str]) -> Outcome:
+    def _delete(self, kinfo: KindInfo, obj: dict, finalizer: str, finalizers: list[str],
+                sm: Any) -> Outcome:
         """Stop (jobs) or delete (the rest) the SageMaker resource, then drop the finalizer."""
         meta = obj["metadata"]
         status = copy.deepcopy(obj.get("status") or {})
         retain = (meta.get("annotations") or {}).get(DELETION_POLICY, "").lower() == "retain"
         try:
-            done = retain or self._remove_from_aws(kinfo, obj)
+            done = retain or self._remove_from_aws(kinfo, obj, sm)
         except SpecError:
             done = True  # it never had a valid name, so SageMaker never had it
         except Exception as exc:
-            code, message, _ = cond.error_code(exc)
-            log.warning("%s %s/%s: delete failed: %s: %s", kinfo.kind, meta["namespace"],
-                        meta["name"], code, message)
-            cond.set_condition(status, cond.RECOVERABLE, True, f"{code}: {message}", code)
+            text = cond.message_of(exc)
+            log.warning("%s %s/%s: delete failed: %s", kinfo.kind, meta["namespace"],
+                        meta["name"], text)
+            cond.set_condition(status, cond.RECOVERABLE, True, text)
             self._write_status(kinfo.kind, obj, status)
             return Outcome(requeue=self.poll, backoff=True)
         if not done:
@@ -248,22 +291,22 @@ class Reconciler:
         log.info("%s %s/%s: deleted", kinfo.kind, meta["namespace"], meta["name"])
         return Outcome()
 
-    def _remove_from_aws(self, kinfo: KindInfo, obj: dict) -> bool:
+    def _remove_from_aws(self, kinfo: KindInfo, obj: dict, sm: Any) -> bool:
         """One step of removal; True once SageMaker holds nothing that still needs stopping."""
         aws_name = self._aws_name(kinfo, obj)
-        described = self._describe(kinfo, aws_name)
+        described = self._describe(kinfo, aws_name, sm)
         if described is None:
             return True
         state = described.get(kinfo.status_member) if kinfo.status_member else None
         if kinfo.is_job:
             if state in kinfo.stoppable:
-                getattr(self.sm, _snake(kinfo.remove_op))(**{kinfo.name_member: aws_name})
+                getattr(sm, _snake(kinfo.remove_op))(**{kinfo.name_member: aws_name})
                 log.info("%s %s: stop requested", kinfo.kind, aws_name)
                 return False
             return state in kinfo.settled  # Stopping: wait until it has stopped
         if state == "Deleting":
             return False
-        getattr(self.sm, _snake(kinfo.remove_op))(**{kinfo.name_member: aws_name})
+        getattr(sm, _snake(kinfo.remove_op))(**{kinfo.name_member: aws_name})
         # an endpoint goes through Deleting; the others are gone at once
         return kinfo.status_member is None
 

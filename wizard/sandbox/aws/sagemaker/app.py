@@ -27,6 +27,8 @@ DELAY_ENV = "LABWIZ_SAGEMAKER_DELAY"
 WORKERS_ENV = "LABWIZ_SAGEMAKER_WORKERS"
 DEFAULT_DELAY = 1.0
 _INVOKE = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+#: the region of a SigV4 credential scope (SageMaker keeps each region's resources apart)
+_SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/[^/]+/aws4_request")
 _REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             424: "Failed Dependency", 500: "Internal Server Error"}
 
@@ -78,6 +80,8 @@ class SageMakerApp:
         self.closed = threading.Event()
         self.served_models: dict[str, tuple[float, dict]] = {}
         self.operations: dict[str, Callable[["SageMakerApp", dict], dict]] = {}
+        self._regions: dict[str, "RegionalApp"] = {}
+        self._regions_lock = threading.Lock()
         from . import common, hosting, jobs, tuning
 
         for module in (jobs, tuning, hosting, common):
@@ -107,6 +111,22 @@ class SageMakerApp:
             elif status in ("Creating", "Updating", "SystemUpdating", "RollingBack"):
                 self.store.update("Endpoint", record["_name"], EndpointStatus="Failed",
                                   FailureReason=LOST_REASON.format(what="endpoint deployment"))
+
+    def in_region(self, region: str | None) -> Any:
+        """The app as seen from ``region``: itself for its own region, else a view with that
+        region's own store, ARNs and work folders (real SageMaker is regional: a name or ARN
+        in one region is unknown in another)."""
+        if not region or region == self.region:
+            return self
+        with self._regions_lock:
+            if region not in self._regions:
+                self._regions[region] = RegionalApp(self, region)
+            return self._regions[region]
+
+    def region_of(self, environ: dict) -> str | None:
+        """The region a request was signed for (None when unsigned)."""
+        match = _SCOPE_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return match["region"] if match else None
 
     def scenario(self, kind: str) -> str | None:
         """The scenario fault of ``kind`` in force, if any."""
@@ -151,9 +171,11 @@ class SageMakerApp:
         try:
             body = _read_body(environ)
             match = _INVOKE.match(path)
+            regional = self.in_region(self.region_of(environ))
             if match and environ.get("REQUEST_METHOD", "POST").upper() == "POST":
-                return self._invoke(environ, match["name"], body, start_response, request_id)
-            return self._api(environ, body, start_response, request_id)
+                return self._invoke(regional, environ, match["name"], body, start_response,
+                                    request_id)
+            return self._api(regional, environ, body, start_response, request_id)
         except Exception as err:  # noqa: BLE001 - a request never kills the server
             log.exception("SageMaker request failed")
             payload = json.dumps({"__type": "InternalFailure",
@@ -161,7 +183,7 @@ class SageMakerApp:
             return _respond(start_response, 500, payload.encode(),
                             "application/x-amz-json-1.1", request_id)
 
-    def _api(self, environ: dict, body: bytes, start_response: Callable,
+    def _api(self, regional: Any, environ: dict, body: bytes, start_response: Callable,
              request_id: str) -> Iterable[bytes]:
         """A SageMaker API call."""
         from . import shapes
@@ -185,7 +207,7 @@ class SageMakerApp:
                     "InvalidAction", f"The sandbox does not implement SageMaker's {op_name}. "
                     f"It implements: {', '.join(sorted(self.operations))}.")
             shapes.validate(op_name, params)
-            result = handler(self, params) or {}
+            result = handler(regional, params) or {}
             payload = json.dumps(result).encode()
             return _respond(start_response, 200, payload, "application/x-amz-json-1.1", request_id)
         except SageMakerError as err:
@@ -193,19 +215,45 @@ class SageMakerApp:
             return _respond(start_response, err.status, payload, "application/x-amz-json-1.1",
                             request_id)
 
-    def _invoke(self, environ: dict, name: str, body: bytes, start_response: Callable,
-                request_id: str) -> Iterable[bytes]:
+    def _invoke(self, regional: Any, environ: dict, name: str, body: bytes,
+                start_response: Callable, request_id: str) -> Iterable[bytes]:
         """sagemaker-runtime InvokeEndpoint (rest-json: errors in x-amzn-ErrorType)."""
         from .hosting import invoke
 
         try:
             status, payload, ctype, extra = invoke(
-                self, name, body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
+                regional, name, body, environ.get("CONTENT_TYPE"), environ.get("HTTP_ACCEPT"))
             return _respond(start_response, status, payload, ctype, request_id, extra)
         except SageMakerError as err:
             payload = json.dumps({"ErrorCode": err.code, "message": err.message}).encode()
             return _respond(start_response, err.status, payload, "application/json", request_id,
                             [("x-amzn-ErrorType", err.code)])
+
+
+class RegionalApp:
+    """The SageMaker app for a region other than its own: the same workers, faults and
+    threads, with that region's store (``<data_dir>/regions/<region>``), ARNs and work folders.
+    Anything else is the app's."""
+
+    def __init__(self, app: SageMakerApp, region: str):
+        """Open (or create) the region's store and mark its lost work, as the app does its own."""
+        from .context import AwsContext
+
+        self._app = app
+        self.region = region
+        self.data_dir = app.data_dir / "regions" / region
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.data_dir)
+        self.ctx = AwsContext(app.ctx.aws_url, region)
+        SageMakerApp._recover(self)  # type: ignore[arg-type]
+
+    def stop_event(self, kind: str, name: str) -> threading.Event:
+        """The stop event of one resource of this region."""
+        return self._app.stops.setdefault((f"{self.region}/{kind}", name), threading.Event())
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything regional is set above; the rest is the app's."""
+        return getattr(self._app, name)
 
 
 def _read_body(environ: dict) -> bytes:
