@@ -89,7 +89,10 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
             run_id = lost.run_id
             reporter.log(f"Found run {run_id} ({run_name}) started earlier; re-attaching.")
         else:
-            reporter.command(cmd("kfp", "--endpoint", host, "run", "create", "--experiment-name",
+            # --namespace is the CLI's global option: the experiment lives in the profile's
+            reporter.command(cmd("kfp", "--endpoint", host,
+                                 *(["--namespace", namespace] if namespace else []),
+                                 "run", "create", "--experiment-name",
                                  "mnist-kmeans-lab", "--run-name", run_name, "--version",
                                  up["version_id"], "--pipeline-id", up["pipeline_id"],
                                  *[f"{k}={v}" for k, v in params.items()]))

@@ -292,6 +292,9 @@ class Daemon:
         # loopback is open, so kfp.Client with KF_PIPELINES_ENDPOINT alone reaches it
         self.parts["kfp"].obj = server
         self._set("kfp", "running", url=server.url)
+        from .daemon_cluster import publish_kfp_address
+
+        publish_kfp_address(self)
 
     def start_ack(self) -> None:
         """The ACK SageMaker controller, reconciling custom resources against SageMaker."""
