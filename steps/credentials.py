@@ -105,30 +105,30 @@ def _tags(ctx: Context, lab_id: str) -> dict:
 
 
 # -- the commands of this step's look-ups (the same builders serve the run and --explain) ------
-def identity_command() -> "Command":
+def identity_command() -> Command:
     """``aws sts get-caller-identity``."""
     return cmd("aws", "sts", "get-caller-identity", note="who you are: the account and identity")
 
 
-def issuer_command(cluster) -> "Command":
+def issuer_command(cluster) -> Command:
     """The cluster's OIDC issuer."""
     return cmd("aws", "eks", "describe-cluster", "--name", cluster, "--query",
                "cluster.identity.oidc.issuer", "--output", "text",
                note="the cluster's OIDC issuer (IRSA needs it)")
 
 
-def providers_command() -> "Command":
+def providers_command() -> Command:
     """The account's IAM OIDC providers."""
     return cmd("aws", "iam", "list-open-id-connect-providers",
                note="IRSA works only when the issuer is registered as an IAM OIDC provider")
 
 
-def service_account_command(namespace: str, sa: str) -> "Command":
+def service_account_command(namespace: str, sa: str) -> Command:
     """``kubectl get serviceaccount``."""
     return cmd("kubectl", "get", "serviceaccount", sa, "-n", namespace)
 
 
-def can_i_command(namespace: str, sa: str) -> "Command":
+def can_i_command(namespace: str, sa: str) -> Command:
     """Whether the pipeline's service account may create ACK SageMaker resources."""
     return cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}", "-n",
                namespace, "--as", f"system:serviceaccount:{namespace}:{sa}")
@@ -140,16 +140,24 @@ class CredentialsStep(Step):
     id = "credentials"
     title = "Credentials"
     summary = "Give SageMaker and the pipeline the AWS access they need."
-    lesson = """Three identities take part in this lab, and mixing them up is the most common way to get stuck.
+    lesson = """Several identities take part in this lab, and mixing them up is the most common way to get stuck.
 
+* **The pipeline's pods** only create and watch ACK custom resources (a `TrainingJob`, an
+  `Endpoint`, ...) in their namespace. What they need is **RBAC**: a Role and RoleBinding letting
+  their service account manage `sagemaker.services.k8s.aws` resources.
+* **The ACK SageMaker controller** turns those resources into SageMaker calls with *its own* IAM
+  role, given to its service account in `ack-system` through IRSA (IAM Roles for Service
+  Accounts). That role needs SageMaker permissions and `iam:PassRole` on the execution role.
 * **The SageMaker execution role** is assumed by SageMaker itself while it runs your jobs and hosts
   your endpoint. It must trust `sagemaker.amazonaws.com` and be able to read and write the lab bucket.
-* **The pipeline's identity** is what the pipeline pods use. With IRSA (IAM Roles for Service
-  Accounts) the pods' Kubernetes service account is annotated with an IAM role whose trust policy
-  names the cluster's OIDC provider and exactly that namespace and service account. Without an OIDC
-  provider, the lab's older way is an IAM user whose keys sit in the `aws-secret` Secret.
-* **RBAC** lets that service account create and watch the ACK SageMaker custom resources, which the
-  ACK controller turns into SageMaker jobs.
+* **You**: the endpoint test calls `sagemaker:InvokeEndpoint` as you. IAM's policy simulator says
+  whether you may (it sees groups, boundaries and denies); your own identity is never changed
+  unless you say yes to the exact command.
+
+The lab text also gives the pods an IAM role (IRSA: their service account annotated with a role
+whose trust names the cluster's OIDC provider and exactly that service account) or, without an
+OIDC provider, an IAM user's key in the `aws-secret` Secret. The lab's ACK-based components do not
+call AWS from the pods; the role is there for components that do.
 
 The wizard creates what is missing, reuses what is right, and repairs what is wrong after asking."""
     creates = ("iam-role", "iam-policy", "iam-user", "iam-access-key", "k8s-secret",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class Outcome:
     source: str
     returncode: int | None          # None: still running at the time limit (killed)
     output: str
+    seconds: float = 0.0
 
     @property
     def tool(self) -> str:
@@ -68,7 +70,8 @@ class Outcome:
     def describe(self) -> str:
         """The command, where it was printed, and how it ended (for assertion messages)."""
         tail = "\n".join(self.output.strip().splitlines()[-6:])
-        return f"[{self.source}] exit {self.returncode}: {self.line[:300]}\n{tail}"
+        return (f"[{self.source}] exit {self.returncode} after {self.seconds:.1f} s: "
+                f"{self.line[:300]}\n{tail}")
 
 
 def _join_heredocs(lines: list[str]) -> list[str]:
@@ -115,13 +118,15 @@ def checked(lines: list[str]) -> list[str]:
     return [line for line in lines if line.split(None, 1)[0] in CHECKED_TOOLS]
 
 
-def run_printed(line: str, source: str, *, env: dict, cwd: Path, timeout: float = 90) -> Outcome:
+def run_printed(line: str, source: str, *, env: dict, cwd: Path, timeout: float = 60) -> Outcome:
     """Run ``line`` exactly as printed with ``bash -c``; a command still running at ``timeout``
     (a wait, a port-forward) is stopped and counted as started, not as a usage failure."""
+    started = time.monotonic()
     try:
         done = subprocess.run(["bash", "-c", line], env=env, cwd=cwd, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         output = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return Outcome(line, source, None, output)
-    return Outcome(line, source, done.returncode, done.stdout + done.stderr)
+        return Outcome(line, source, None, output, time.monotonic() - started)
+    return Outcome(line, source, done.returncode, done.stdout + done.stderr,
+                   time.monotonic() - started)

@@ -22,7 +22,9 @@ from tests.commands.printed import (checked, commands_of_explain, commands_of_sc
 from tests.conftest import labwiz_env, run_labwiz
 from tests.e2e.test_whole_lab import finished_lab  # noqa: F401 - the module's whole lab
 
-pytestmark = pytest.mark.slow
+#: the module's fixture runs a whole lab and then every printed command (about a hundred CLI
+#: starts): a generous bound for a loaded machine, not a speed target
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 STEP_ORDER = ("credentials", "data-upload", "crd-selection", "component-generation", "compile",
               "upload", "run-monitoring", "endpoint-test", "cleanup")
