@@ -113,6 +113,42 @@ def commands_of_explain(stdout: str) -> list[str]:
     return _join_heredocs(lines)
 
 
+def explain_sections(stdout: str) -> dict[str, list[str]]:
+    """``--explain`` output's commands by step id (its ``# step-id: summary`` headers)."""
+    sections: dict[str, list[str]] = {}
+    current, lines = None, []
+    for raw in stdout.splitlines() + ["# end: "]:
+        if raw.startswith("# ") and ":" in raw:
+            if current:
+                sections[current] = commands_of_explain("\n".join(lines))
+            current, lines = raw[2:].split(":", 1)[0], []
+        else:
+            lines.append(raw)
+    return sections
+
+
+#: the kfp CLI's options that come before its noun, with a value
+_KFP_GLOBAL = ("--endpoint", "--namespace", "-n", "--existing-token", "--output")
+
+
+def verb(line: str) -> str:
+    """What a command does, without its values: ``aws iam create-role``, ``kfp pipeline create``,
+    ``kubectl apply``."""
+    words = line.split("<<", 1)[0].split()
+    out, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if words[0] == "kfp" and word in _KFP_GLOBAL:
+            skip = True
+            continue
+        if word.startswith("-"):
+            break
+        out.append(word)
+    return " ".join(out[:3])
+
+
 def checked(lines: list[str]) -> list[str]:
     """The lines that run one of :data:`CHECKED_TOOLS`."""
     return [line for line in lines if line.split(None, 1)[0] in CHECKED_TOOLS]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.printed import (checked, commands_of_explain, commands_of_script,
-                                    run_printed)
+                                    explain_sections, run_printed, verb)
 from tests.conftest import labwiz_env, run_labwiz
 from tests.e2e.test_whole_lab import finished_lab  # noqa: F401 - the module's whole lab
 
@@ -69,6 +69,7 @@ def printed(finished_lab, tmp_path_factory):  # noqa: F811 - the imported fixtur
     for line in explained:
         outcomes.append(run_printed(line, "--explain", env=env, cwd=cwd))
     return {"outcomes": outcomes, "scripts": [p.name for p in scripts], "explained": explained,
+            "explain_stdout": explain.stdout,
             "state": state, "compiled_sha": compiled_sha, "yaml_path": yaml_path}
 
 
@@ -87,6 +88,16 @@ def test_the_check_covered_every_step_and_every_cli(printed):
     succeeded = [o for o in printed["outcomes"] if o.returncode == 0]
     assert len(succeeded) >= len(printed["outcomes"]) // 2, \
         "\n\n".join(o.describe() for o in printed["outcomes"] if o.returncode)
+
+
+@pytest.mark.parametrize("step", ["credentials", "data-upload", "compile", "upload"])
+def test_explain_plans_what_the_run_did(printed, step):
+    """--explain and the run share their command builders: every kind of command a step ran
+    (``aws iam create-role``, ``kfp pipeline create``...) is in its plan too."""
+    ran = {verb(line) for line in checked(commands_of_script(
+        printed["state"] / "commands" / f"{step}.sh"))}
+    planned = {verb(line) for line in checked(explain_sections(printed["explain_stdout"])[step])}
+    assert ran and ran <= planned, f"run only: {sorted(ran - planned)}"
 
 
 def test_the_pipeline_source_compiles_by_hand_to_the_same_spec(printed):
@@ -112,6 +123,16 @@ def test_the_seed_paths_answer_in_the_sandbox(printed):
                        "jsonpath='{.status.loadBalancer.ingress[0].ports[0].port}'", "seed",
                        env=env, cwd=cwd)
     assert port.output.strip() == env["KF_PIPELINES_ENDPOINT"].rsplit(":", 1)[1], port.describe()
+    # what the real TrainingJob CRD refuses, the sandbox refuses too
+    refused = run_printed("kubectl apply -n kubeflow-user-example-com -f - <<'EOF'\n"
+                          "apiVersion: sagemaker.services.k8s.aws/v1alpha1\nkind: TrainingJob\n"
+                          "metadata: {name: no-algorithm}\nspec:\n  trainingJobName: no-algorithm\n"
+                          "  roleARN: arn:aws:iam::123456789012:role/x\n"
+                          "  outputDataConfig: {s3OutputPath: 's3://b/o'}\nEOF", "seed",
+                          env=env, cwd=cwd)
+    assert refused.returncode not in (0, None), refused.describe()
+    for field in ("algorithmSpecification", "resourceConfig", "stoppingCondition"):
+        assert field in refused.output, refused.describe()
 
 
 @pytest.mark.parametrize("line", [
