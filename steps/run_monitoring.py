@@ -130,7 +130,10 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
 
     def commands(self, ctx: Context) -> list:
         """The equivalent commands: start the run, watch it and its resources."""
-        return [cmd("kfp", "run", "create", "--experiment-name", "mnist-kmeans-lab",
+        namespace = ctx.target.namespace or "kubeflow-user-example-com"
+        # --namespace is the CLI's global option: the lab's experiment is in the profile's
+        return [cmd("kfp", "--namespace", namespace, "run", "create", "--experiment-name",
+                    "mnist-kmeans-lab",
                     "--pipeline-id", "<pipeline id>", "role_arn=<execution role ARN>",
                     "bucket=<bucket>"),
                 cmd("kfp", "run", "get", "<run id>"),
