@@ -5,9 +5,64 @@ from __future__ import annotations
 from pathlib import Path
 
 from wizard.errors import InputError
-from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
+from wizard.protocol import Command, Context, Expand, Reporter, Step, VerifyResult, cmd
 
 PIPELINE_KEY = "pipeline/mnist_classification_pipeline.tar.gz"
+SOURCE_NAME = "mnist_classification_pipeline.py"
+
+_SOURCE = '''"""The lab's pipeline: MNIST k-means on SageMaker through ACK custom resources.
+
+labwiz's compile step wrote this file from the components it generated, and compiled it. The
+pipeline itself (processing, tuning, training, model, endpoint, batch transform) is defined in
+labwiz's assets/pipeline/mnist_pipeline.py; the values below are this lab's defaults, which a
+run may override. Compile it by hand with:
+
+    kfp dsl compile --py {source} --output {output}
+"""
+
+from assets.pipeline.mnist_pipeline import build_pipeline
+
+#: the generated component of each ACK kind
+COMPONENTS = {components}
+
+mnist_classification_pipeline = build_pipeline(
+    COMPONENTS, region={region!r}, bucket={bucket!r}, role_arn={role_arn!r},
+    prefix={prefix!r}, lineage={lineage!r})
+'''
+
+
+def write_source(path: Path, components: dict, *, region: str, bucket: str, role_arn: str,
+                 prefix: str, lineage: str, output: Path) -> Path:
+    """Write the pipeline source the learner can compile by hand (unchanged when the same)."""
+    import pprint
+
+    text = _SOURCE.format(source=path, output=output,
+                          components=pprint.pformat(dict(sorted(components.items())), indent=4),
+                          region=region, bucket=bucket, role_arn=role_arn, prefix=prefix,
+                          lineage=lineage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+# -- the commands of this step (the same builders serve the run and --explain) ------------------
+def compile_command(source: Path, output: Path) -> Command:
+    """``kfp dsl compile``: kfp 2 writes YAML (it refuses a .tar.gz output)."""
+    return cmd("kfp", "dsl", "compile", "--py", str(source), "--output", str(output),
+               note="the pipeline source the wizard wrote, compiled to the pipeline spec")
+
+
+def archive_command(yaml_path: Path, tar_path: Path) -> Command:
+    """The ``.tar.gz`` the lab keeps in S3, holding the spec."""
+    return cmd("tar", "-czf", str(tar_path), "-C", str(yaml_path.parent), yaml_path.name,
+               note="the lab's package is a .tar.gz holding the spec (the wizard writes it "
+               "byte-reproducibly, the spec named pipeline.yaml)")
+
+
+def copy_command(tar_path: Path, uri) -> Command:
+    """The package's copy in the lab's bucket."""
+    return cmd("aws", "s3", "cp", str(tar_path), uri)
 
 
 class CompileStep(Step):
@@ -39,17 +94,21 @@ under the lab's prefix."""
         region = ctx.target.region or creds.get("region") or data.get("region")
         prefix = data.get("prefix") or "lab1"
         out_dir = Path(ctx.state_dir) / "pipeline"
-        reporter.command(cmd("kfp", "dsl", "compile", "--py", "mnist_classification_pipeline.py",
-                             "--output", str(out_dir / f"{package.PACKAGE_BASENAME}.yaml")))
+        role_arn = creds.get("execution_role_arn") or ""
+        source = write_source(out_dir / SOURCE_NAME, components, region=region, bucket=bucket,
+                              role_arn=role_arn, prefix=prefix, lineage=ctx.ledger.lineage,
+                              output=out_dir / f"{package.PACKAGE_BASENAME}.yaml")
+        reporter.command(compile_command(source, out_dir / f"{package.PACKAGE_BASENAME}.yaml"))
         yaml_path, tar_path = package.compile_package(
-            components, out_dir, region=region, bucket=bucket,
-            role_arn=creds.get("execution_role_arn") or "", prefix=prefix,
+            components, out_dir, region=region, bucket=bucket, role_arn=role_arn, prefix=prefix,
             lineage=ctx.ledger.lineage)
+        reporter.command(archive_command(yaml_path, tar_path))
         spec = package.read_spec(tar_path)
         package.check_spec(spec, TASKS, PARAMETERS)
         reporter.log(f"Compiled {len(TASKS)} tasks and {len(PARAMETERS)} parameters into "
                      f"{tar_path} and it loads back complete.", "success")
         digest = package.sha256_file(yaml_path)
+        reporter.log(f"The pipeline's source is {source}: 'kfp dsl compile' compiles it by hand.")
         uri = s3data.upload_if_changed(ctx, reporter, tar_path, bucket, f"{prefix}/{PIPELINE_KEY}",
                                        step=self.id)
         return {"package_path": str(tar_path), "yaml_path": str(yaml_path),
@@ -67,9 +126,15 @@ under the lab's prefix."""
         return VerifyResult(True)
 
     def commands(self, ctx: Context) -> list:
-        """The lab's own commands for this step."""
-        bucket = ctx.outputs_of("data-upload").get("bucket") or "$AWS_S3_BUCKET_NAME"
-        return [cmd("dsl-compile", "--py", "mnist_classification_pipeline.py", "--output",
-                    "mnist_classification_pipeline.tar.gz"),
-                cmd("aws", "s3", "cp", "mnist_classification_pipeline.tar.gz",
-                    f"s3://{bucket}/lab1/{PIPELINE_KEY}")]
+        """The lab's own commands for this step, on the files the wizard writes."""
+        from wizard.kfp_ops.package import PACKAGE_BASENAME
+
+        out_dir = Path(ctx.state_dir) / "pipeline"
+        bucket = ctx.outputs_of("data-upload").get("bucket")
+        prefix = ctx.outputs_of("data-upload").get("prefix") or "lab1"
+        uri = (f"s3://{bucket}/{prefix}/{PIPELINE_KEY}" if bucket
+               else Expand(f"s3://$AWS_S3_BUCKET_NAME/{prefix}/{PIPELINE_KEY}"))
+        yaml_path, tar_path = out_dir / f"{PACKAGE_BASENAME}.yaml", out_dir / f"{PACKAGE_BASENAME}.tar.gz"
+        return [compile_command(out_dir / SOURCE_NAME, yaml_path),
+                archive_command(yaml_path, tar_path),
+                copy_command(tar_path, uri)]

@@ -10,7 +10,8 @@ from wizard import validate
 from wizard.aws import iam as iamlib
 from wizard.aws.errors import explain as explain_aws
 from wizard.errors import InputError
-from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
+from wizard.protocol import (Command, Context, Expand, InputSpec, Reporter, Step, VerifyResult,
+                             cmd, partition_of)
 from wizard import k8s, preflight
 from wizard import access
 from wizard.ledger import TAG_KEY
@@ -95,12 +96,42 @@ def pod_role_name(ctx: Context) -> str:
     return f"labwiz-kfp-pod-{short_id(ctx)}"
 
 
-def _tag_args(ctx: Context, lab_id: str) -> list[str]:
-    """``--tags`` values of what the wizard creates (a placeholder lineage before the first run)."""
+def _tags(ctx: Context, lab_id: str) -> dict:
+    """The tags of what the wizard creates (a placeholder lineage before the first run)."""
     tags = ctx.ledger.tags()
     if lab_id == "<id>":
         tags = {k: ("<lineage>" if k == TAG_KEY else v) for k, v in tags.items()}
-    return [f"Key={k},Value={v}" for k, v in tags.items()]
+    return tags
+
+
+# -- the commands of this step's look-ups (the same builders serve the run and --explain) ------
+def identity_command() -> Command:
+    """``aws sts get-caller-identity``."""
+    return cmd("aws", "sts", "get-caller-identity", note="who you are: the account and identity")
+
+
+def issuer_command(cluster) -> Command:
+    """The cluster's OIDC issuer."""
+    return cmd("aws", "eks", "describe-cluster", "--name", cluster, "--query",
+               "cluster.identity.oidc.issuer", "--output", "text",
+               note="the cluster's OIDC issuer (IRSA needs it)")
+
+
+def providers_command() -> Command:
+    """The account's IAM OIDC providers."""
+    return cmd("aws", "iam", "list-open-id-connect-providers",
+               note="IRSA works only when the issuer is registered as an IAM OIDC provider")
+
+
+def service_account_command(namespace: str, sa: str) -> Command:
+    """``kubectl get serviceaccount``."""
+    return cmd("kubectl", "get", "serviceaccount", sa, "-n", namespace)
+
+
+def can_i_command(namespace: str, sa: str) -> Command:
+    """Whether the pipeline's service account may create ACK SageMaker resources."""
+    return cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}", "-n",
+               namespace, "--as", f"system:serviceaccount:{namespace}:{sa}")
 
 
 class CredentialsStep(Step):
@@ -109,16 +140,24 @@ class CredentialsStep(Step):
     id = "credentials"
     title = "Credentials"
     summary = "Give SageMaker and the pipeline the AWS access they need."
-    lesson = """Three identities take part in this lab, and mixing them up is the most common way to get stuck.
+    lesson = """Several identities take part in this lab, and mixing them up is the most common way to get stuck.
 
+* **The pipeline's pods** only create and watch ACK custom resources (a `TrainingJob`, an
+  `Endpoint`, ...) in their namespace. What they need is **RBAC**: a Role and RoleBinding letting
+  their service account manage `sagemaker.services.k8s.aws` resources.
+* **The ACK SageMaker controller** turns those resources into SageMaker calls with *its own* IAM
+  role, given to its service account in `ack-system` through IRSA (IAM Roles for Service
+  Accounts). That role needs SageMaker permissions and `iam:PassRole` on the execution role.
 * **The SageMaker execution role** is assumed by SageMaker itself while it runs your jobs and hosts
   your endpoint. It must trust `sagemaker.amazonaws.com` and be able to read and write the lab bucket.
-* **The pipeline's identity** is what the pipeline pods use. With IRSA (IAM Roles for Service
-  Accounts) the pods' Kubernetes service account is annotated with an IAM role whose trust policy
-  names the cluster's OIDC provider and exactly that namespace and service account. Without an OIDC
-  provider, the lab's older way is an IAM user whose keys sit in the `aws-secret` Secret.
-* **RBAC** lets that service account create and watch the ACK SageMaker custom resources, which the
-  ACK controller turns into SageMaker jobs.
+* **You**: the endpoint test calls `sagemaker:InvokeEndpoint` as you. IAM's policy simulator says
+  whether you may (it sees groups, boundaries and denies); your own identity is never changed
+  unless you say yes to the exact command.
+
+The lab text also gives the pods an IAM role (IRSA: their service account annotated with a role
+whose trust names the cluster's OIDC provider and exactly that service account) or, without an
+OIDC provider, an IAM user's key in the `aws-secret` Secret. The lab's ACK-based components do not
+call AWS from the pods; the role is there for components that do.
 
 The wizard creates what is missing, reuses what is right, and repairs what is wrong after asking."""
     creates = ("iam-role", "iam-policy", "iam-user", "iam-access-key", "k8s-secret",
@@ -166,7 +205,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             ctx.target.region = region
             ctx.reset_clients()
         reporter.log(f"Running from: {preflight.where_am_i(ctx)}.")
-        reporter.command(cmd("aws", "sts", "get-caller-identity"))
+        reporter.command(identity_command())
         me = preflight.identity(ctx)
         reporter.log(f"AWS identity: {me.arn} (account {me.account}), region {region}.")
         if not ctx.input("bucket"):
@@ -193,8 +232,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                                                       namespace, sa, step=self.id)
         else:
             outputs["secret_name"] = access.aws_secret(ctx, reporter, me, namespace, step=self.id)
-        reporter.command(cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}",
-                             "-n", namespace, "--as", f"system:serviceaccount:{namespace}:{sa}"))
+        reporter.command(can_i_command(namespace, sa))
         k8s.ensure_ack_rbac(ctx, reporter, namespace, sa, step=self.id)
         access.invoke_permission(ctx, reporter, me, step=self.id)
         reporter.show("kv", {"title": "Credentials", "items": [
@@ -210,8 +248,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                              remediation="Give cluster_name in the answers file; 'aws eks "
                              "list-clusters' lists them.")
         eks, iam = ctx.clients.aws("eks"), ctx.clients.aws("iam")
-        reporter.command(cmd("aws", "eks", "describe-cluster", "--name", name, "--query",
-                             "cluster.identity.oidc.issuer", "--output", "text"))
+        reporter.command(issuer_command(name))
         try:
             described = eks.describe_cluster(name=name)["cluster"]
         except eks.exceptions.ResourceNotFoundException:
@@ -223,7 +260,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             raise explain_aws(exc, f"describing cluster {name}") from None
         issuer = (described.get("identity", {}).get("oidc", {}) or {}).get("issuer", "")
         host = issuer.removeprefix("https://")
-        reporter.command(cmd("aws", "iam", "list-open-id-connect-providers"))
+        reporter.command(providers_command())
         providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
         has_provider = bool(host) and any(p["Arn"].endswith(f"oidc-provider/{host}") for p in providers)
         reporter.log(f"Cluster {name}: OIDC issuer {issuer or 'none'}, IAM OIDC provider "
@@ -231,7 +268,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         return {"name": name, "issuer": issuer, "oidc_provider": has_provider}
 
     def _check_kubernetes(self, ctx: Context, reporter: Reporter, namespace: str, sa: str) -> None:
-        reporter.command(cmd("kubectl", "get", "serviceaccount", sa, "-n", namespace))
+        reporter.command(service_account_command(namespace, sa))
         try:
             ctx.clients.core_v1().read_namespace(namespace)
         except k8s.api_exception() as exc:
@@ -280,8 +317,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                 # the reason is all a learner sees of a failed verify: say what fixes it
                 trust = json.dumps(iamlib.irsa_trust(account, outputs["oidc_issuer"], ns, sa,
                                                      partition))
-                fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", pod_name,
-                          "--policy-document", trust)
+                fix = iamlib.update_trust_command(pod_name, json.loads(trust))
                 return VerifyResult(False, f"the trust policy of the pods' role {pod_name} {problem}; "
                                     "'labwiz run --from credentials' repairs it after asking, or "
                                     f"run: {fix.shell()}")
@@ -300,72 +336,59 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         """What this step does, as aws and kubectl commands (placeholders where nothing is known).
 
         Built from the answers and the state only, never from a service: ``--explain`` must not
-        touch anything. Keys never appear, only placeholders.
+        touch anything. The commands come from the same builders the run reports with. Unknown
+        names are the lab's environment variables (``$AWS_CLUSTER_NAME``,
+        ``$AWS_S3_BUCKET_NAME``), which the shell fills in; keys never appear.
         """
         known = ctx.outputs_of("credentials")
         ns = ctx.input("namespace") or known.get("namespace") or DEFAULT_NAMESPACE
         sa = ctx.input("service_account") or known.get("service_account") or PROFILE_SA
-        cluster = ctx.input("cluster_name") or known.get("cluster_name") or "<cluster>"
+        cluster = ctx.input("cluster_name") or known.get("cluster_name") or Expand("$AWS_CLUSTER_NAME")
         bucket = ctx.input("bucket") or "<bucket>"
         account = known.get("account_id") or "<account-id>"
-        partition = "aws"
+        partition = partition_of(known.get("execution_role_arn") or ctx.input("region")
+                                 or ctx.target.region)
         issuer = known.get("oidc_issuer") or "https://oidc.eks.<region>.amazonaws.com/id/<id>"
         lab_id = short_id(ctx) if (Path(ctx.state_dir) / "state.json").exists() else "<id>"
+        tags = _tags(ctx, lab_id)
         mode = ctx.input("pod_access") or "irsa"
-        out = [
-            cmd("aws", "sts", "get-caller-identity", note="who you are: the account and identity"),
-            cmd("aws", "eks", "describe-cluster", "--name", cluster, "--query",
-                "cluster.identity.oidc.issuer", "--output", "text",
-                note="the cluster's OIDC issuer (IRSA needs it)"),
-            cmd("aws", "iam", "list-open-id-connect-providers",
-                note="IRSA works only when the issuer is registered as an IAM OIDC provider"),
-            cmd("kubectl", "get", "serviceaccount", sa, "-n", ns),
-            cmd("kubectl", "-n", preflight.ACK_NAMESPACE, "get", "deployment",
-                preflight.ACK_DEPLOYMENT, note="the ACK SageMaker controller"),
-        ]
+        out = [identity_command(), issuer_command(cluster), providers_command(),
+               service_account_command(ns, sa),
+               cmd("kubectl", "-n", preflight.ACK_NAMESPACE, "get", "deployment",
+                   preflight.ACK_DEPLOYMENT, note="the ACK SageMaker controller")]
         given = ctx.input("execution_role_arn")
         if given:
-            name = given.rsplit("/", 1)[-1]
-            out += [
-                cmd("aws", "iam", "get-role", "--role-name", name,
-                    note="your execution role: it must trust sagemaker.amazonaws.com"),
-                cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
-                    "--policy-document", "<its trust policy plus the statement below>",
-                    note="only when it does not trust SageMaker, after you confirm: add "
-                    + json.dumps(iamlib.sagemaker_trust()["Statement"][0])),
-            ]
+            out.append(access.get_role_command(
+                validate.role_name_of(given), note="your execution role: it must trust "
+                "sagemaker.amazonaws.com; when it does not, the wizard asks, then adds "
+                + json.dumps(iamlib.sagemaker_trust()["Statement"][0]) + " to its trust policy "
+                "(aws iam update-assume-role-policy)"))
         else:
             name = f"labwiz-sagemaker-execution-{lab_id}"
             out += [
-                cmd("aws", "iam", "create-role", "--role-name", name,
-                    "--assume-role-policy-document", json.dumps(iamlib.sagemaker_trust()),
-                    "--tags", *_tag_args(ctx, lab_id),
-                    note="the SageMaker execution role (trust: sagemaker.amazonaws.com)"),
-                cmd("aws", "iam", "attach-role-policy", "--role-name", name,
-                    "--policy-arn", iamlib.SAGEMAKER_FULL),
-                cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name",
-                    access.BUCKET_POLICY, "--policy-document",
-                    json.dumps(iamlib.bucket_access(bucket, partition)),
-                    note=f"S3 access scoped to the lab bucket {bucket}"),
+                iamlib.create_role_command(name, iamlib.sagemaker_trust(), tags,
+                                           note="the SageMaker execution role (trust: "
+                                           "sagemaker.amazonaws.com)"),
+                iamlib.attach_role_policy_command(
+                    name, iamlib.managed_policy(iamlib.SAGEMAKER_FULL_NAME, partition)),
+                iamlib.put_role_policy_command(name, access.BUCKET_POLICY,
+                                               iamlib.bucket_access(bucket, partition),
+                                               note=f"S3 access scoped to the lab bucket {bucket}"),
             ]
             if ctx.input("policy_mode") == "full":
-                out.append(cmd("aws", "iam", "attach-role-policy", "--role-name", name,
-                               "--policy-arn", iamlib.S3_FULL, note="policy_mode: full"))
+                out.append(iamlib.attach_role_policy_command(
+                    name, iamlib.managed_policy(iamlib.S3_FULL_NAME, partition),
+                    note="policy_mode: full"))
         if mode == "irsa":
             out += self._irsa_commands(ctx, ns, sa, bucket, account, partition, issuer, lab_id)
-        out += self._secret_commands(ns, lab_id, mode)
+        out += self._secret_commands(ns, lab_id, mode, partition, tags)
         out += [
-            cmd("kubectl", "auth", "can-i", "create", f"trainingjobs.{k8s.ACK_GROUP}", "-n", ns,
-                "--as", f"system:serviceaccount:{ns}:{sa}"),
-            cmd("kubectl", "create", "role", k8s.RBAC_NAME, "-n", ns, "--verb=*",
-                f"--resource=*.{k8s.ACK_GROUP}",
-                note="only when the service account may not manage ACK SageMaker resources yet"),
-            cmd("kubectl", "create", "rolebinding", k8s.RBAC_NAME, "-n", ns,
-                f"--role={k8s.RBAC_NAME}", f"--serviceaccount={ns}:{sa}"),
-            cmd("aws", "iam", "put-role-policy", "--role-name", "<your-role>", "--policy-name",
-                access.INVOKE_POLICY, "--policy-document", json.dumps(iamlib.invoke_endpoint()),
-                note="only when your identity cannot call InvokeEndpoint yet (put-user-policy "
-                "--user-name for an IAM user)"),
+            can_i_command(ns, sa),
+            k8s.rbac_command(ns, sa, ctx.ledger.lineage if lab_id != "<id>" else "<lineage>",
+                             note="only when the service account may not manage ACK SageMaker "
+                             "resources yet"),
+            access.invoke_check_command(Expand(
+                "$(aws sts get-caller-identity --query Arn --output text)")),
         ]
         return out
 
@@ -376,35 +399,27 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         name = f"labwiz-kfp-pod-{lab_id}"
         trust = iamlib.irsa_trust(account, issuer, ns, sa, partition)
         out = [
-            cmd("aws", "iam", "create-role", "--role-name", name, "--assume-role-policy-document",
-                json.dumps(trust), "--tags", *_tag_args(ctx, lab_id),
+            iamlib.create_role_command(
+                name, trust, _tags(ctx, lab_id),
                 note=f"pod_access: irsa. The pods' role; its trust lets only {ns}/{sa} in through "
                 "the cluster's OIDC provider, audience sts.amazonaws.com"),
-            cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name",
-                access.POD_POLICY, "--policy-document",
-                json.dumps(access.pod_policy(bucket, partition))),
-            cmd("kubectl", "annotate", "-n", ns, "serviceaccount", sa,
-                f"{k8s.IRSA_ANNOTATION}=arn:{partition}:iam::{account}:role/{name}"),
+            iamlib.put_role_policy_command(name, access.POD_POLICY,
+                                           access.pod_policy(bucket, partition)),
+            k8s.annotate_command(ns, sa, k8s.IRSA_ANNOTATION,
+                                 f"arn:{partition}:iam::{account}:role/{name}"),
         ]
         if ctx.input("policy_mode") == "full":
-            out.insert(1, cmd("aws", "iam", "attach-role-policy", "--role-name", name,
-                              "--policy-arn", iamlib.SAGEMAKER_FULL, note="policy_mode: full"))
+            out.insert(1, iamlib.attach_role_policy_command(
+                name, iamlib.managed_policy(iamlib.SAGEMAKER_FULL_NAME, partition),
+                note="policy_mode: full"))
         return out
 
     @staticmethod
-    def _secret_commands(ns: str, lab_id: str, mode: str) -> list:
+    def _secret_commands(ns: str, lab_id: str, mode: str, partition: str, tags: dict) -> list:
         """The lab's aws-secret: an IAM user, its access key, and the Secret (placeholders only)."""
-        user = f"labwiz-kfp-{lab_id}"
         when = ("pod_access: secret" if mode == "secret"
                 else "instead of IRSA when you choose pod_access: secret or the cluster has no "
                 "IAM OIDC provider")
-        return [
-            cmd("aws", "iam", "create-user", "--user-name", user, note=f"{when}: the lab's aws-secret"),
-            cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
-                iamlib.SAGEMAKER_FULL),
-            cmd("aws", "iam", "create-access-key", "--user-name", user,
-                note="the secret key is shown once: it goes straight into the Secret below"),
-            cmd("kubectl", "create", "secret", "generic", access.SECRET_NAME, "-n", ns,
-                "--from-literal=AWS_ACCESS_KEY_ID=<access-key-id>",
-                "--from-literal=AWS_SECRET_ACCESS_KEY=<secret-access-key>"),
-        ]
+        return [*access.secret_user_commands(f"labwiz-kfp-{lab_id}", partition, tags,
+                                             note=f"{when}: the lab's aws-secret"),
+                access.secret_command(ns, "<access-key-id>")]

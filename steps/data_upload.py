@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wizard import validate
 from wizard.errors import InputError
-from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
+from wizard.protocol import Context, Expand, InputSpec, Reporter, Step, VerifyResult
 from wizard import s3data
 
 PREFIX = "lab1"
@@ -17,10 +17,14 @@ SCRIPT_PATH = Path(__file__).resolve().parent.parent / "assets" / "scripts" / "p
 
 
 def _existing_path(value, ctx) -> str:
+    """The path of a local ``mnist.pkl.gz``, or ``offline`` for scikit-learn's stand-in digits."""
+    if str(value).strip().lower() == s3data.OFFLINE:
+        return s3data.OFFLINE
     path = Path(os.path.expanduser(str(value)))
     if not path.is_file():
         raise InputError(f"{path} is not a file.",
-                         remediation="Give the path of mnist.pkl.gz, or leave it empty to fetch it.")
+                         remediation="Give the path of mnist.pkl.gz, leave it empty to fetch it, "
+                         "or answer 'offline' for scikit-learn's small digits instead of MNIST.")
     return str(path.resolve())
 
 
@@ -44,7 +48,9 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
                       default=lambda ctx: ctx.outputs_of("credentials").get("bucket")
                       or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name),
             InputSpec("mnist_path", "Path of mnist.pkl.gz on this machine (empty: fetch it)",
-                      required=False, validate=_existing_path, kind="path"),
+                      required=False, validate=_existing_path, kind="path",
+                      help="'offline': scikit-learn's digits shaped like MNIST, to rehearse "
+                      "without the download (the sandbox uses them by itself)."),
         ]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
@@ -76,25 +82,27 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
         return VerifyResult(True)
 
     def commands(self, ctx: Context) -> list:
-        """The lab's own commands for this step (from the answers and the state, touching nothing)."""
-        bucket = ctx.input("bucket") or "$AWS_S3_BUCKET_NAME"
+        """The lab's own commands for this step (from the answers and the state, touching nothing).
+
+        Built with the builders the run reports with; the bucket is the lab's
+        ``$AWS_S3_BUCKET_NAME`` until one is known, and the files are the ones the wizard uses.
+        """
+        bucket = ctx.input("bucket") or Expand("$AWS_S3_BUCKET_NAME")
         region = ctx.target.region or ctx.input("region") or "eu-west-1"
-        account = ctx.outputs_of("credentials").get("account_id") or "<account-id>"
-        create = ["aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region]
-        if region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
-            create += ["--create-bucket-configuration", f"LocationConstraint={region}"]
+        account = ctx.outputs_of("credentials").get("account_id") or Expand(
+            "$(aws sts get-caller-identity --query Account --output text)")
+        local = Path(ctx.state_dir) / "data" / "mnist.pkl.gz"
+        data_uri = Expand(f"s3://{bucket}/{DATA_KEY}") if isinstance(bucket, Expand) \
+            else f"s3://{bucket}/{DATA_KEY}"
+        script_uri = Expand(f"s3://{bucket}/{SCRIPT_KEY}") if isinstance(bucket, Expand) \
+            else f"s3://{bucket}/{SCRIPT_KEY}"
         return [
-            cmd("aws", "s3api", "head-bucket", "--bucket", bucket, "--expected-bucket-owner", account,
-                note="403: the bucket belongs to another account; 404: it does not exist yet"),
-            cmd("aws", "s3api", "get-bucket-location", "--bucket", bucket,
-                note="it must be the lab's region"),
-            cmd(*create, note="only when the bucket does not exist"),
-            cmd("aws", "s3api", "put-bucket-tagging", "--bucket", bucket, "--tagging",
-                "TagSet=[{Key=labwiz:lineage,Value=<lineage>},{Key=labwiz:managed,Value=true}]",
-                note="only on a bucket the wizard created"),
-            cmd("aws", "s3", "cp", s3data.LAB_ASSET_URI, "."),
-            cmd("aws", "s3api", "head-object", "--bucket", bucket, "--key", DATA_KEY,
-                note="an object already there with the same content is not uploaded again"),
-            cmd("aws", "s3", "cp", "mnist.pkl.gz", f"s3://{bucket}/{DATA_KEY}"),
-            cmd("aws", "s3", "cp", "kmeans_preprocessing.py", f"s3://{bucket}/{SCRIPT_KEY}"),
+            s3data.head_bucket_command(bucket, account),
+            s3data.location_command(bucket),
+            s3data.create_bucket_command(bucket, region),
+            s3data.tagging_command(bucket, {"labwiz:lineage": "<lineage>", "labwiz:managed": "true"}),
+            s3data.fetch_command(s3data.LAB_ASSET_URI, local),
+            s3data.head_object_command(bucket, DATA_KEY),
+            s3data.upload_command(local, data_uri),
+            s3data.upload_command(SCRIPT_PATH, script_uri),
         ]

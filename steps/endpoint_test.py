@@ -78,14 +78,17 @@ true labels."""
         return VerifyResult(True)
 
     def commands(self, ctx: Context) -> list:
-        """Wait for the endpoint, then invoke it with one digit as CSV."""
-        name = ctx.outputs_of("run-monitoring").get("endpoint_name") or "<endpoint-name>"
+        """Wait for the endpoint, then invoke it with one digit as CSV (the file the run writes)."""
+        from pathlib import Path
+
+        name = (ctx.outputs_of("endpoint-test").get("endpoint_name")
+                or ctx.outputs_of("run-monitoring").get("endpoint_name") or "<endpoint-name>")
+        digit = Path(ctx.state_dir) / "data" / "digit.csv"
         return [
             cmd("aws", "sagemaker", "describe-endpoint", "--endpoint-name", name, "--query",
                 "[EndpointStatus,FailureReason]"),
             cmd("aws", "sagemaker", "wait", "endpoint-in-service", "--endpoint-name", name),
             cmd("aws", "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", name,
-                "--content-type", "text/csv", "--body", "fileb://digit.csv", "out.json",
-                note="digit.csv: one line of 784 pixel values in [0, 1]"),
+                "--content-type", "text/csv", "--body", f"fileb://{digit}", "out.json",
+                note=f"{digit}: one test digit, 784 pixel values in [0, 1] (this step writes it)"),
         ]
-

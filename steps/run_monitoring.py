@@ -89,7 +89,10 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
             run_id = lost.run_id
             reporter.log(f"Found run {run_id} ({run_name}) started earlier; re-attaching.")
         else:
-            reporter.command(cmd("kfp", "--endpoint", host, "run", "create", "--experiment-name",
+            # --namespace is the CLI's global option: the experiment lives in the profile's
+            reporter.command(cmd("kfp", "--endpoint", host,
+                                 *(["--namespace", namespace] if namespace else []),
+                                 "run", "create", "--experiment-name",
                                  "mnist-kmeans-lab", "--run-name", run_name, "--version",
                                  up["version_id"], "--pipeline-id", up["pipeline_id"],
                                  *[f"{k}={v}" for k, v in params.items()]))
@@ -127,7 +130,10 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
 
     def commands(self, ctx: Context) -> list:
         """The equivalent commands: start the run, watch it and its resources."""
-        return [cmd("kfp", "run", "create", "--experiment-name", "mnist-kmeans-lab",
+        namespace = ctx.target.namespace or "kubeflow-user-example-com"
+        # --namespace is the CLI's global option: the lab's experiment is in the profile's
+        return [cmd("kfp", "--namespace", namespace, "run", "create", "--experiment-name",
+                    "mnist-kmeans-lab",
                     "--pipeline-id", "<pipeline id>", "role_arn=<execution role ARN>",
                     "bucket=<bucket>"),
                 cmd("kfp", "run", "get", "<run id>"),

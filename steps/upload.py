@@ -7,10 +7,43 @@ from pathlib import Path
 
 from wizard import validate
 from wizard.errors import InputError
-from wizard.protocol import Context, InputSpec, Reporter, Resource, Step, VerifyResult, cmd
+from wizard.protocol import (Command, Context, InputSpec, Reporter, Resource, Step,
+                             VerifyResult, cmd)
 
 PIPELINE_NAME = "mnist-classification-pipeline"
 EXPERIMENT_NAME = "mnist-kmeans-lab"
+
+
+# -- the commands of this step (the same builders serve the run and --explain) ------------------
+def kfp_command(host, namespace: str | None, *args, note: str = "") -> Command:
+    """A ``kfp`` CLI command; ``--endpoint`` and ``--namespace`` are the CLI's global options
+    (before the noun), and no ``--endpoint`` means the CLI reads ``$KF_PIPELINES_ENDPOINT``."""
+    head = ["kfp"] + (["--endpoint", host] if host else [])
+    head += ["--namespace", namespace] if namespace else []
+    return cmd(*head, *args, note=note)
+
+
+def pipeline_command(host, namespace, name: str, path, published=None,
+                     version_name: str = "") -> Command:
+    """What publishing did: a new pipeline, a new version of it, or nothing (shown with get)."""
+    if published is None or published.created_pipeline:
+        return kfp_command(host, namespace, "pipeline", "create", "-p", name, str(path),
+                           note="a pipeline that exists gets a new version instead: 'kfp pipeline "
+                           "create-version -p <pipeline-id> -v <version-name> <package>'")
+    if published.created_version:
+        return kfp_command(host, namespace, "pipeline", "create-version", "-p",
+                           published.pipeline_id, "-v", version_name, str(path))
+    return kfp_command(host, namespace, "pipeline", "get-version", published.pipeline_id,
+                       published.version_id, note="the same package is there already: reused")
+
+
+def experiment_command(host, namespace, experiment_id: str | None = None,
+                       created: bool = True) -> Command:
+    """The experiment, created or (when it exists) looked at."""
+    if created or not experiment_id:
+        return kfp_command(host, namespace, "experiment", "create", EXPERIMENT_NAME)
+    return kfp_command(host, namespace, "experiment", "get", experiment_id,
+                       note="it exists already: reused")
 
 
 def _package(value, ctx) -> str:
@@ -75,9 +108,9 @@ version when it changed) and creates or reuses the experiment that will hold the
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
         with connect.kfp_connection(ctx, reporter, given) as (client, host):
             reporter.log(f"Kubeflow Pipelines at {host} ({how}).")
-            reporter.command(cmd("kfp", "--endpoint", host, "pipeline", "create", "-p", name,
-                                 path, note="first upload; later: 'kfp pipeline create-version'"))
             done = publish.publish(client, path, name, sha, "MNIST k-means on SageMaker")
+            reporter.command(pipeline_command(host, namespace, name, path, done,
+                                              publish.version_name(name, sha)))
             ctx.ledger.record(Resource(kind="kfp-pipeline", name=name, step=self.id,
                                        details={"pipeline_id": done.pipeline_id, "host": host}))
             ctx.ledger.record(Resource(kind="kfp-pipeline-version", name=done.version_id,
@@ -85,10 +118,8 @@ version when it changed) and creates or reuses the experiment that will hold the
                                                               "sha256": sha}))
             reporter.log(("Uploaded" if done.created_version else "Reusing") +
                          f" pipeline {name}, version {done.version_id}.", "success")
-            reporter.command(cmd("kfp", "--endpoint", host, "experiment", "create",
-                                 EXPERIMENT_NAME, *(["--namespace", namespace] if namespace
-                                                    else [])))
             experiment_id, created = publish.ensure_experiment(client, EXPERIMENT_NAME, namespace)
+            reporter.command(experiment_command(host, namespace, experiment_id, created))
             ctx.ledger.record(Resource(kind="kfp-experiment", name=EXPERIMENT_NAME, step=self.id,
                                        namespace=namespace,
                                        details={"experiment_id": experiment_id}))
@@ -108,9 +139,16 @@ version when it changed) and creates or reuses the experiment that will hold the
         return VerifyResult(True)
 
     def commands(self, ctx: Context) -> list:
-        """The equivalent kfp CLI commands."""
-        return [cmd("kubectl", "port-forward", "-n", "kubeflow", "svc/ml-pipeline", "8888:8888"),
-                cmd("kfp", "--endpoint", "http://localhost:8888", "pipeline", "create", "-p",
-                    PIPELINE_NAME, "mnist_classification_pipeline.tar.gz"),
-                cmd("kfp", "--endpoint", "http://localhost:8888", "experiment", "create",
-                    EXPERIMENT_NAME)]
+        """The equivalent kfp CLI commands, on the package the compile step writes."""
+        from wizard.kfp_ops.package import PACKAGE_BASENAME
+
+        host = ctx.input("kfp_host") or ctx.target.kfp_host
+        namespace = (ctx.outputs_of("credentials").get("namespace") or ctx.input("namespace")
+                     or ctx.target.namespace)
+        path = ctx.input("package_path") or ctx.outputs_of("compile").get("package_path") or (
+            Path(ctx.state_dir) / "pipeline" / f"{PACKAGE_BASENAME}.tar.gz")
+        note = ("KFP's address is $KF_PIPELINES_ENDPOINT; from outside the cluster: "
+                "kubectl port-forward -n kubeflow svc/ml-pipeline 8888:8888 & "
+                "export KF_PIPELINES_ENDPOINT=http://localhost:8888")
+        first = pipeline_command(host, namespace, PIPELINE_NAME, path)
+        return [Command(first.argv, note=note), experiment_command(host, namespace)]

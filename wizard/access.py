@@ -9,18 +9,52 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from wizard import k8s, validate
 from wizard.aws import iam as iamlib
 from wizard.errors import InputError, StepError
 from wizard.preflight import Identity
-from wizard.protocol import Context, Reporter, Resource, cmd
+from wizard.protocol import Command, Context, Expand, Reporter, Resource, cmd
 from wizard.repairs import HOW_TO_ALLOW, confirm_repair
 
 SECRET_NAME = "aws-secret"
 POD_POLICY = "labwiz-pod-access"
 BUCKET_POLICY = "labwiz-lab-bucket"
 INVOKE_POLICY = "labwiz-sagemaker-invoke"
+#: the shell variable the printed ``kubectl create secret`` reads the new secret key from
+SECRET_KEY_VAR = "LAB_SECRET_ACCESS_KEY"
+
+
+# -- the commands of what this module does (the same builders serve the run and --explain) -----
+def get_role_command(name: str, note: str = "") -> Command:
+    """``aws iam get-role``."""
+    return cmd("aws", "iam", "get-role", "--role-name", name, note=note)
+
+
+def secret_user_commands(user: str, partition: str, tags: dict, note: str = "") -> list[Command]:
+    """The IAM user behind the ``aws-secret``: create it, give it SageMaker, make a key."""
+    return [
+        cmd("aws", "iam", "create-user", "--user-name", user, "--tags", *iamlib.tag_args(tags),
+            note=note),
+        cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
+            iamlib.managed_policy(iamlib.SAGEMAKER_FULL_NAME, partition)),
+        create_key_command(user),
+    ]
+
+
+def create_key_command(user: str) -> Command:
+    """``aws iam create-access-key``; its secret is shown once and goes into the Secret."""
+    return cmd("aws", "iam", "create-access-key", "--user-name", user,
+               note=f"the SecretAccessKey it prints is shown once: put it in ${SECRET_KEY_VAR} "
+               "for the command below")
+
+
+def secret_command(namespace: str, key_id) -> Command:
+    """``kubectl create secret generic aws-secret`` with the key id and ``$LAB_SECRET_ACCESS_KEY``."""
+    return cmd("kubectl", "create", "secret", "generic", SECRET_NAME, "-n", namespace,
+               Expand(f"--from-literal=AWS_ACCESS_KEY_ID={key_id}"),
+               Expand(f"--from-literal=AWS_SECRET_ACCESS_KEY=${SECRET_KEY_VAR}"))
 
 
 def _short(ctx: Context) -> str:
@@ -41,7 +75,7 @@ def execution_role(ctx: Context, reporter: Reporter, me: Identity, step: str) ->
                 f"'{me.partition}'; a role of another partition cannot be used.",
                 remediation=f"Use arn:{me.partition}:iam::{me.account}:role/{name} (the ARN 'aws iam "
                 f"get-role --role-name {name}' prints), or leave execution_role_arn empty.")
-        reporter.command(cmd("aws", "iam", "get-role", "--role-name", name))
+        reporter.command(get_role_command(name))
         try:
             role = iam.get_role(RoleName=name)["Role"]
         except iam.exceptions.NoSuchEntityException:
@@ -63,9 +97,9 @@ def execution_role(ctx: Context, reporter: Reporter, me: Identity, step: str) ->
             _repair_trust(ctx, reporter, role)
         reporter.log(f"Using execution role {given}.", "success")
         return given
-    managed = [iamlib.SAGEMAKER_FULL]
+    managed = [iamlib.managed_policy(iamlib.SAGEMAKER_FULL_NAME, me.partition)]
     if ctx.input("policy_mode") == "full":
-        managed.append(iamlib.S3_FULL)
+        managed.append(iamlib.managed_policy(iamlib.S3_FULL_NAME, me.partition))
     role = iamlib.ensure_role(
         ctx, reporter, name=f"labwiz-sagemaker-execution-{_short(ctx)}",
         trust=iamlib.sagemaker_trust(), description="SageMaker execution role for the labwiz lab",
@@ -83,7 +117,6 @@ def _sagemaker_trust_problem(document) -> str | None:
 
 def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
     """Add sagemaker.amazonaws.com to a role's trust policy, after the user confirms."""
-    import json
 
     name = role["RoleName"]
     document = iamlib.as_doc(role["AssumeRolePolicyDocument"])
@@ -92,8 +125,7 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
         document["Statement"] = [document["Statement"]]
     document["Statement"].append(iamlib.sagemaker_trust()["Statement"][0])
     text = json.dumps(document)
-    fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
-              "--policy-document", text)
+    fix = iamlib.update_trust_command(name, document)
     if not confirm_repair(ctx, f"The role {name} does not trust sagemaker.amazonaws.com. Add "
                           "SageMaker to its trust policy?"):
         raise InputError(f"The role {role['Arn']} does not trust sagemaker.amazonaws.com, so "
@@ -121,7 +153,8 @@ def pod_role(ctx: Context, reporter: Reporter, me: Identity, issuer: str, namesp
              service_account: str, step: str) -> str:
     """The IRSA role for the pipeline's pods, annotated on their service account."""
     bucket = ctx.input("bucket")
-    managed = [iamlib.SAGEMAKER_FULL] if ctx.input("policy_mode") == "full" else []
+    managed = ([iamlib.managed_policy(iamlib.SAGEMAKER_FULL_NAME, me.partition)]
+               if ctx.input("policy_mode") == "full" else [])
     inline = {POD_POLICY: pod_policy(bucket, me.partition)}
     role = iamlib.ensure_role(
         ctx, reporter, name=f"labwiz-kfp-pod-{_short(ctx)}",
@@ -143,15 +176,15 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
     """
     iam = ctx.clients.aws("iam")
     user = f"labwiz-kfp-{_short(ctx)}"
+    create, attach, create_key = secret_user_commands(user, me.partition, ctx.ledger.tags())
     try:
         iam.get_user(UserName=user)
     except iam.exceptions.NoSuchEntityException:
-        reporter.command(cmd("aws", "iam", "create-user", "--user-name", user))
+        reporter.command(create)
         iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
         ctx.ledger.record(Resource(kind="iam-user", name=user, step=step))
-    reporter.command(cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
-                         iamlib.SAGEMAKER_FULL))
-    iam.attach_user_policy(UserName=user, PolicyArn=iamlib.SAGEMAKER_FULL)
+    reporter.command(attach)
+    iam.attach_user_policy(UserName=user, PolicyArn=attach.argv[-1])
     keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
     current = k8s.secret_keys(ctx, namespace, SECRET_NAME) or {}
     if current.get("AWS_ACCESS_KEY_ID") in {k["AccessKeyId"] for k in keys}:
@@ -160,7 +193,7 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
     for old in keys:  # keys whose secret we no longer have are useless: replace them
         iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
         ctx.ledger.mark_deleted("iam-access-key", old["AccessKeyId"])
-    reporter.command(cmd("aws", "iam", "create-access-key", "--user-name", user))
+    reporter.command(create_key)
     key = iam.create_access_key(UserName=user)["AccessKey"]
     from wizard.secrets import Secret
 
@@ -184,9 +217,7 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
     body = client.V1Secret(metadata=client.V1ObjectMeta(
         name=SECRET_NAME, namespace=namespace, labels={LABEL_KEY: ctx.ledger.lineage}),
         type="Opaque", data=data)
-    reporter.command(cmd("kubectl", "create", "secret", "generic", SECRET_NAME, "-n", namespace,
-                         f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
-                         "--from-literal=AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"))
+    reporter.command(secret_command(namespace, key_id))
     core = ctx.clients.core_v1()
     details = {}
     try:
@@ -209,39 +240,99 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
                                namespace=namespace, step=step, details=details))
 
 
-def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str) -> None:
-    """Make sure the identity that tests the endpoint may call ``sagemaker:InvokeEndpoint``."""
+INVOKE_ACTION = "sagemaker:InvokeEndpoint"
+
+
+def invoke_check_command(source_arn) -> Command:
+    """IAM's own verdict on whether an identity may call InvokeEndpoint."""
+    return iamlib.simulate_command(
+        source_arn, [INVOKE_ACTION],
+        note="IAM's policy simulator: it weighs groups, permissions boundaries and denies "
+        "(an assumed role: give its role ARN, arn:<partition>:iam::<account>:role/<name>)")
+
+
+def invoke_grant_command(kind: str, name: str) -> Command:
+    """The inline policy that lets a user or role call InvokeEndpoint (only run after asking)."""
+    return cmd("aws", "iam", f"put-{kind}-policy", f"--{kind}-name", name, "--policy-name",
+               INVOKE_POLICY, "--policy-document", json.dumps(iamlib.invoke_endpoint()))
+
+
+def _source_arn(iam, me: Identity, kind: str, name: str) -> str:
+    """The IAM ARN the simulator takes: the user's, or the role's behind an assumed-role session."""
+    if kind == "user":
+        return iam.get_user(UserName=name)["User"]["Arn"]
+    return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+def simulate(iam, source_arn: str, action: str) -> tuple[str, list[str]]:
+    """IAM's decision for ``action`` by ``source_arn``: (``allowed`` | ``explicitDeny`` |
+    ``implicitDeny``, the ids of the statements that decided it)."""
+    answer = iam.simulate_principal_policy(PolicySourceArn=source_arn, ActionNames=[action])
+    result = answer["EvaluationResults"][0]
+    matched = [m.get("SourcePolicyId") or "?" for m in result.get("MatchedStatements") or []]
+    if result.get("PermissionsBoundaryDecisionDetail", {}).get("AllowedByPermissionsBoundary") is False:
+        matched.append("permissions boundary")
+    return result["EvalDecision"], matched
+
+
+def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str) -> str:
+    """Whether the identity that tests the endpoint may call ``sagemaker:InvokeEndpoint``.
+
+    IAM's policy simulator decides (it sees group policies, permissions boundaries and explicit
+    denies, which reading the identity's own policies misses). The learner's own identity is
+    changed only when they say yes to the exact command, and never under ``--yes``: otherwise
+    the command is printed for them to run. Returns the decision (``allowed``, ``explicitDeny``,
+    ``implicitDeny``, ``granted`` or ``unknown``).
+    """
     entity = me.iam_entity
     iam = ctx.clients.aws("iam")
     if entity is None:
         reporter.log(f"Cannot check InvokeEndpoint for {me.arn} (not an IAM user or role).", "warning")
-        return
+        return "unknown"
     kind, name = entity
     try:
-        documents = _policies_of(iam, kind, name)
-    except (iam.exceptions.NoSuchEntityException, KeyError):
-        reporter.log(f"Cannot read the policies of {kind} {name}; if the endpoint test is denied, "
-                     "grant sagemaker:InvokeEndpoint to it.", "warning")
-        return
-    if iamlib.action_allowed(documents, "sagemaker:InvokeEndpoint"):
-        reporter.log(f"{kind.title()} {name} may call InvokeEndpoint.")
-        return
-    if not ctx.confirm(f"{kind.title()} {name} may not call sagemaker:InvokeEndpoint. Grant it?"):
-        reporter.log("InvokeEndpoint not granted: the endpoint test will be denied.", "warning")
-        return
-    import json
+        source = _source_arn(iam, me, kind, name)
+        check = invoke_check_command(source)
+        reporter.command(check)
+        decision, matched = simulate(iam, source, INVOKE_ACTION)
+    except Exception as exc:  # noqa: BLE001 - no verdict: say so, change nothing
+        from wizard.aws.errors import error_code
 
-    policy = INVOKE_POLICY
+        reporter.log(f"Could not ask IAM whether {kind} {name} may call InvokeEndpoint "
+                     f"({error_code(exc) or type(exc).__name__}); if the endpoint test is "
+                     f"denied, run: {invoke_check_command(me.arn).shell()}", "warning")
+        return "unknown"
+    if decision == "allowed":
+        reporter.log(f"IAM allows {kind} {name} to call InvokeEndpoint.")
+        return decision
+    grant = invoke_grant_command(kind, name)
+    if decision == "explicitDeny":
+        reporter.log(f"IAM denies InvokeEndpoint to {kind} {name} explicitly ("
+                     f"{', '.join(matched) or 'a deny statement, boundary or SCP'}); an added "
+                     "Allow cannot lift a deny. The endpoint test will be denied until the "
+                     "deny is removed (ask your administrator).", "warning")
+        return decision
+    where = (" (outside your permissions boundary)" if "permissions boundary" in matched else "")
+    if not ctx.confirm_own_change(
+            f"{kind.title()} {name} may not call sagemaker:InvokeEndpoint{where}. Add this inline "
+            f"policy to your own identity? {grant.shell()}"):
+        reporter.log(f"{kind.title()} {name} may not call InvokeEndpoint{where}; your identity "
+                     "was not changed. The endpoint test will be denied until you allow it, e.g. "
+                     f"with: {grant.shell()}", "warning")
+        return decision
+    reporter.command(grant)
     document = json.dumps(iamlib.invoke_endpoint())
-    verb = "put-user-policy" if kind == "user" else "put-role-policy"
-    reporter.command(cmd("aws", "iam", verb, f"--{kind}-name", name, "--policy-name", policy,
-                         "--policy-document", document))
     if kind == "user":
-        iam.put_user_policy(UserName=name, PolicyName=policy, PolicyDocument=document)
+        iam.put_user_policy(UserName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
     else:
-        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=document)
-    ctx.ledger.record(Resource(kind="iam-policy", name=f"{kind}/{name}/{policy}", step=step,
-                               details={"on": kind, "entity": name, "policy": policy}))
+        iam.put_role_policy(RoleName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
+    ctx.ledger.record(Resource(kind="iam-policy", name=f"{kind}/{name}/{INVOKE_POLICY}", step=step,
+                               details={"on": kind, "entity": name, "policy": INVOKE_POLICY}))
+    after, _ = simulate(iam, source, INVOKE_ACTION)
+    if after != "allowed":
+        reporter.log(f"Added {INVOKE_POLICY} to {kind} {name}, but IAM still says {after} "
+                     "(a permissions boundary or an SCP limits it).", "warning")
+    return "granted" if after == "allowed" else after
 
 
 def _policies_of(iam, kind: str, name: str) -> list:

@@ -10,7 +10,7 @@ import base64
 
 from wizard.errors import EnvironmentProblem, StepError
 from wizard.ledger import LABEL_KEY
-from wizard.protocol import Context, Reporter, Resource, cmd
+from wizard.protocol import Command, Context, Reporter, Resource, cmd
 
 ACK_GROUP = "sagemaker.services.k8s.aws"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -53,6 +53,41 @@ def service_account(ctx: Context, namespace: str, name: str):
         raise explain(exc, f"reading service account {namespace}/{name}") from None
 
 
+def annotate_command(namespace: str, name: str, key: str, value, overwrite: bool = False,
+                     note: str = "") -> Command:
+    """``kubectl annotate`` of a service account (the same builder serves the run and --explain)."""
+    from wizard.protocol import Expand
+
+    pair = Expand(f"{key}={value}") if isinstance(value, Expand) else f"{key}={value}"
+    return cmd("kubectl", "annotate", "-n", namespace, "serviceaccount", name, pair,
+               *(["--overwrite"] if overwrite else []), note=note)
+
+
+def rbac_manifest(namespace: str, sa: str, lineage: str) -> dict:
+    """The Role and RoleBinding that let ``NS/SA`` manage ACK SageMaker resources (a List)."""
+    def meta() -> dict:
+        """Each object's own copy (shared dicts would print as YAML anchors)."""
+        return {"name": RBAC_NAME, "namespace": namespace, "labels": {LABEL_KEY: lineage}}
+
+    return {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(),
+         "rules": [{"apiGroups": [ACK_GROUP], "resources": ["*"], "verbs": ["*"]},
+                   {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": meta(),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": RBAC_NAME},
+         "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}]},
+    ]}
+
+
+def rbac_command(namespace: str, sa: str, lineage: str, note: str = "") -> Command:
+    """``kubectl apply -f -`` of :func:`rbac_manifest`."""
+    import yaml
+
+    return cmd("kubectl", "apply", "-f", "-", note=note,
+               stdin=yaml.safe_dump(rbac_manifest(namespace, sa, lineage), sort_keys=False))
+
+
 def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: str, key: str,
                       value: str, step: str) -> None:
     """Put ``key: value`` on a service account; another value is replaced only after confirming
@@ -66,8 +101,7 @@ def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: st
     if current == value:
         reporter.log(f"{namespace}/{name} already carries {key}.")
         return
-    fix = cmd("kubectl", "annotate", "-n", namespace, "serviceaccount", name, f"{key}={value}",
-              *(["--overwrite"] if current else []))
+    fix = annotate_command(namespace, name, key, value, overwrite=bool(current))
     if current:
         from wizard.repairs import HOW_TO_ALLOW, confirm_repair
 
@@ -122,12 +156,9 @@ def ensure_ack_rbac(ctx: Context, reporter: Reporter, namespace: str, sa: str, s
         metadata=client.V1ObjectMeta(name=RBAC_NAME, namespace=namespace, labels=labels),
         role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=RBAC_NAME),
         subjects=[client.RbacV1Subject(kind="ServiceAccount", name=sa, namespace=namespace)])
-    reporter.command(cmd("kubectl", "create", "role", RBAC_NAME, "-n", namespace,
-                         "--verb=*", f"--resource=*.{ACK_GROUP}"))
+    reporter.command(rbac_command(namespace, sa, ctx.ledger.lineage))
     _create_or_keep(lambda: rbac.create_namespaced_role(namespace, role))
     ctx.ledger.record(Resource(kind="k8s-role", name=RBAC_NAME, namespace=namespace, step=step))
-    reporter.command(cmd("kubectl", "create", "rolebinding", RBAC_NAME, "-n", namespace,
-                         f"--role={RBAC_NAME}", f"--serviceaccount={namespace}:{sa}"))
     _create_or_keep(lambda: rbac.create_namespaced_role_binding(namespace, binding))
     ctx.ledger.record(Resource(kind="k8s-rolebinding", name=RBAC_NAME, namespace=namespace, step=step))
     return True

@@ -22,10 +22,42 @@ Validator = Callable[[Any, "Context"], Any]
 
 
 @dataclass(frozen=True)
+class Expand:
+    """An argument the learner's shell expands: ``$VAR`` or ``$(command)`` inside ``text``.
+
+    Printed in double quotes, so a variable the lab's environment sets (``$AWS_S3_BUCKET_NAME``)
+    or a value another command prints (``$(aws sts get-caller-identity ...)``) is filled in when
+    the line runs, instead of being passed on literally.
+    """
+
+    text: str
+
+    def __post_init__(self):
+        if any(ch in self.text for ch in '"\\`'):
+            raise ValueError(f"{self.text!r}: an expanded argument cannot hold '\"', '\\' or '`'")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def partition_of(arn_or_region: str | None) -> str:
+    """The AWS partition of an ARN (``arn:aws-cn:...``) or of a region name (``cn-north-1``)."""
+    value = str(arn_or_region or "")
+    if value.startswith("arn:"):
+        return value.split(":")[1] or "aws"
+    if value.startswith("cn-"):
+        return "aws-cn"
+    if value.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True)
 class Command:
     """A command a learner could type to do what a step does: ``aws ...``, ``kubectl ...``, ``kfp ...``.
 
-    ``argv`` may hold :class:`Secret` values; they print as a placeholder.
+    ``argv`` may hold :class:`Secret` values (they print as a placeholder) and :class:`Expand`
+    values (they print in double quotes, for the shell to fill in).
     ``stdin`` is a document piped into the command (e.g. a manifest for ``kubectl apply -f -``).
     """
 
@@ -40,14 +72,23 @@ class Command:
 
     def shell(self) -> str:
         """The command as one shell line, secrets shown as a placeholder."""
-        parts = [MASK if isinstance(a, Secret) else str(a) for a in self.argv]
-        line = " ".join(shlex.quote(p) if p != MASK else "'<secret>'" for p in parts)
+        line = " ".join(_shell_word(a) for a in self.argv)
         if self.stdin is not None:
             line = f"{line} <<'EOF'\n{self.stdin.rstrip()}\nEOF"
         return line
 
     def __str__(self) -> str:
         return self.shell()
+
+
+def _shell_word(arg) -> str:
+    """One argument as the shell must see it."""
+    if isinstance(arg, Secret):
+        return "'<secret>'"
+    if isinstance(arg, Expand):
+        return f'"{arg.text}"'
+    text = str(arg)
+    return "'<secret>'" if text == MASK else shlex.quote(text)
 
 
 def cmd(*argv, note: str = "", stdin: str | None = None) -> Command:
@@ -206,3 +247,9 @@ class Context:
     def confirm(self, question: str) -> bool:
         """Ask the user to confirm a change (always yes with ``--yes``)."""
         return True if self.assume_yes else self._confirm(question)
+
+    def confirm_own_change(self, question: str) -> bool:
+        """Ask before changing what the learner owns (their own IAM identity): ``--yes`` does not
+        answer this one, so with ``--yes`` (or no one to ask) the answer is no and the caller
+        prints the command instead."""
+        return False if self.assume_yes else bool(self._confirm(question))

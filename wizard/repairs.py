@@ -24,19 +24,27 @@ CHOICES = ("ask", "yes", "no")
 
 def repair_spec() -> InputSpec:
     """The ``repair`` input the credentials step offers (default ``ask``)."""
-    from wizard import validate
-
     return InputSpec(
         REPAIR_INPUT, "When a resource that exists is wrong (e.g. a trust policy naming another "
         "service account)", default="ask", choices=list(CHOICES), kind="choice",
-        validate=validate.choice(*CHOICES), remember=False,
+        validate=lambda value, _ctx: repair_answer(value), remember=False,
         help="ask: ask each time (--yes answers yes); yes: repair it; no: stop and show the "
         "command that repairs it.")
 
 
+def repair_answer(value) -> str:
+    """``yes`` / ``no`` / ``ask`` from an answer; YAML reads a bare yes/no as a boolean."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    from wizard import validate
+
+    return validate.choice(*CHOICES)(value, None)
+
+
 def confirm_repair(ctx: Context, question: str) -> bool:
     """Whether to repair: the ``repair`` answer when it is yes or no, else ask through ``ctx``."""
-    answer = str(ctx.input(REPAIR_INPUT) or "ask").lower()
+    value = ctx.input(REPAIR_INPUT)
+    answer = repair_answer(value) if value not in (None, "") else "ask"
     if answer == "yes":
         return True
     if answer == "no":

@@ -13,21 +13,69 @@ import pickle
 from pathlib import Path
 
 from wizard.aws.errors import error_code, explain as explain_aws
-from wizard.errors import InputError
-from wizard.protocol import Context, Reporter, Resource, cmd
+from wizard.errors import InputError, StepError
+from wizard.protocol import Command, Context, Reporter, Resource, cmd
 
 #: the lab's own copy (event engine assets) and the public SageMaker sample files
 LAB_ASSET_URI = "s3://ee-assets-prod-eu-west-1/modules/cb9c6461a4f440c69d8681bc5a2975a1/v1/lab1/mnist.pkl.gz"
 SAMPLE_FILES_URI = "s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz"
 MULTIPART_CHUNK = 8 * 1024 * 1024
 SHA_META = "labwiz-sha256"
+#: what ``mnist_path`` takes to ask for the offline digits on real AWS (the sandbox uses them
+#: by itself)
+OFFLINE = "offline"
+
+
+# -- the commands of what this module does (the same builders serve the run and --explain) -----
+def head_bucket_command(bucket, account=None) -> Command:
+    """Whether the bucket exists and is the account's."""
+    owner = ["--expected-bucket-owner", account] if account else []
+    return cmd("aws", "s3api", "head-bucket", "--bucket", bucket, *owner,
+               note="403: the bucket belongs to another account; 404: it does not exist yet")
+
+
+def location_command(bucket) -> Command:
+    """The bucket's region."""
+    return cmd("aws", "s3api", "get-bucket-location", "--bucket", bucket,
+               note="it must be the lab's region")
+
+
+def create_bucket_command(bucket, region: str) -> Command:
+    """``aws s3api create-bucket`` in a region (us-east-1 takes no LocationConstraint)."""
+    args = ["aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region]
+    if region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
+        args += ["--create-bucket-configuration", f"LocationConstraint={region}"]
+    return cmd(*args, note="only when the bucket does not exist")
+
+
+def tagging_command(bucket, tags: dict) -> Command:
+    """The wizard's tags on a bucket it created."""
+    tag_set = ",".join(f"{{Key={k},Value={v}}}" for k, v in tags.items())
+    return cmd("aws", "s3api", "put-bucket-tagging", "--bucket", bucket, "--tagging",
+               f"TagSet=[{tag_set}]", note="only on a bucket the wizard created")
+
+
+def fetch_command(uri: str, dest, unsigned: bool = False) -> Command:
+    """Download an S3 object (the public sample files need no credentials)."""
+    return cmd("aws", "s3", "cp", *(["--no-sign-request"] if unsigned else []), uri, str(dest))
+
+
+def head_object_command(bucket, key: str) -> Command:
+    """An object's size, ETag and metadata."""
+    return cmd("aws", "s3api", "head-object", "--bucket", bucket, "--key", key,
+               note="an object already there with the same content is not uploaded again")
+
+
+def upload_command(path, uri) -> Command:
+    """``aws s3 cp`` of a local file."""
+    return cmd("aws", "s3", "cp", str(path), uri)
 
 
 def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, step: str) -> None:
     """Create the bucket when absent; refuse one owned by someone else or in another region."""
     s3 = ctx.clients.aws("s3")
     account = ctx.outputs_of("credentials").get("account_id")
-    reporter.command(cmd("aws", "s3api", "head-bucket", "--bucket", bucket))
+    reporter.command(head_bucket_command(bucket, account))
     try:
         kwargs = {"Bucket": bucket}
         if account:
@@ -46,6 +94,7 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
         else:
             raise explain_aws(exc, f"checking bucket {bucket}") from None
     if exists:
+        reporter.command(location_command(bucket))
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
         location = "eu-west-1" if location == "EU" else location
         if location != region:
@@ -55,12 +104,10 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
                 f"(labwiz reset --to credentials, then answer region: {location}).")
         reporter.log(f"Bucket {bucket} exists in {region}; using it.")
         return
-    args = ["aws", "s3api", "create-bucket", "--bucket", bucket, "--region", region]
     kwargs = {"Bucket": bucket}
     if region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
-        args += ["--create-bucket-configuration", f"LocationConstraint={region}"]
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    reporter.command(cmd(*args))
+    reporter.command(create_bucket_command(bucket, region))
     try:
         s3.create_bucket(**kwargs)
     except Exception as exc:  # noqa: BLE001
@@ -72,48 +119,80 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
         raise explain_aws(exc, f"creating bucket {bucket}") from None
     ctx.ledger.record(Resource(kind="s3-bucket", name=bucket, region=region, step=step))
     tags = [{"Key": k, "Value": v} for k, v in ctx.ledger.tags().items()]
+    reporter.command(tagging_command(bucket, ctx.ledger.tags()))
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
     reporter.log(f"Created bucket {bucket} in {region}.", "success")
 
 
 def obtain_mnist(ctx: Context, reporter: Reporter, given: str | None) -> Path:
-    """``mnist.pkl.gz`` from, in order: the user's path, the lab's asset, the public sample files,
-    the sandbox's offline stand-in."""
-    if given:
+    """``mnist.pkl.gz`` from, in order: the learner's path, the lab's asset, the public sample
+    files.
+
+    The offline stand-in (scikit-learn's digits shaped like MNIST) is used only in the sandbox
+    (where the lab's asset URI serves it; built locally if that sandbox predates it) or when the
+    learner names it (``mnist_path: offline``). On real AWS, MNIST that cannot be had is a
+    failure saying what to do, never a silent swap of the lab's data.
+    """
+    if given and given != OFFLINE:
         reporter.log(f"Using {given}.")
         return Path(given)
     cache = Path(ctx.state_dir) / "data" / "mnist.pkl.gz"
-    if cache.exists():
+    marker = _offline_marker(cache)
+    stand_in_ok = given == OFFLINE or ctx.target.is_sandbox
+    if cache.exists() and (stand_in_ok or not marker.exists()) and (
+            given != OFFLINE or marker.exists()):
         return cache
+    cache.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    if not ctx.target.is_sandbox:
-        for uri, unsigned in ((LAB_ASSET_URI, False), (SAMPLE_FILES_URI, True)):
-            reporter.command(cmd("aws", "s3", "cp", uri, str(cache)))
-            try:
-                _download(ctx, reporter, uri, cache, unsigned)
-                return cache
-            except Exception as exc:  # noqa: BLE001 - try the next source
-                reporter.log(f"Could not fetch {uri}: {error_code(exc) or type(exc).__name__}.",
-                             "warning")
-                cache.unlink(missing_ok=True)
+    if given == OFFLINE:
+        return _offline(reporter, cache, "you asked for them (mnist_path: offline)")
+    sources = [(LAB_ASSET_URI, False)] + ([] if ctx.target.is_sandbox else [(SAMPLE_FILES_URI, True)])
+    failures = []
+    for uri, unsigned in sources:
+        reporter.command(fetch_command(uri, cache, unsigned))
+        try:
+            _download(ctx, reporter, uri, cache, unsigned)
+            return cache
+        except Exception as exc:  # noqa: BLE001 - try the next source
+            failures.append(f"{uri}: {error_code(exc) or type(exc).__name__}")
+            reporter.log(f"Could not fetch {uri}: {error_code(exc) or type(exc).__name__}.",
+                         "warning")
+            cache.unlink(missing_ok=True)
+    if ctx.target.is_sandbox:
+        return _offline(reporter, cache, "this sandbox has no copy at the lab's asset URI")
+    raise StepError(
+        "mnist.pkl.gz could not be downloaded (" + "; ".join(failures) + ").",
+        remediation="Download it where you can (the lab's 'aws s3 cp " + LAB_ASSET_URI + " .', "
+        "or 'aws s3 cp --no-sign-request " + SAMPLE_FILES_URI + " .') and give its path as "
+        "mnist_path; or, to rehearse with scikit-learn's small digits instead of MNIST, answer "
+        f"mnist_path: {OFFLINE}.")
+
+
+def _offline(reporter: Reporter, cache: Path, why: str) -> Path:
+    """Build the offline stand-in at ``cache``, marked as such beside it."""
     from wizard.extras import missing
 
     # the stand-in is built from scikit-learn's digits, which the lean install has not got
     absent = missing({"sklearn": "scikit-learn", "numpy": "numpy"})
     if absent:
-        from wizard.errors import StepError
-
         raise StepError(
-            f"mnist.pkl.gz could not be downloaded from {LAB_ASSET_URI} or {SAMPLE_FILES_URI}, "
-            f"and the offline stand-in needs {', '.join(absent)}, which this install has not got.",
-            remediation="Check this machine can reach S3 (see the warnings above), or install "
-                        "the sandbox's engines for the stand-in: pip install 'labwiz[sandbox]'.")
+            f"The offline stand-in for MNIST needs {', '.join(absent)}, which this install has "
+            "not got.",
+            remediation="Install the sandbox's engines (pip install 'labwiz[sandbox]'), or give "
+                        "the path of a downloaded mnist.pkl.gz as mnist_path.")
     from wizard.sandbox.mnist import build_mnist_pkl_gz
 
-    reporter.log("Using the offline stand-in for MNIST (real handwritten digits shipped with "
-                 "scikit-learn, shaped like the lab's file).", "warning" if not ctx.target.is_sandbox else "info")
+    reporter.log(f"Using the offline stand-in for MNIST ({why}): real handwritten digits shipped "
+                 "with scikit-learn, shaped like the lab's file.", "warning")
     build_mnist_pkl_gz(cache)
+    _offline_marker(cache).write_text("scikit-learn digits, not MNIST\n")
     return cache
+
+
+def _offline_marker(cache: Path) -> Path:
+    """The file that says a cached ``mnist.pkl.gz`` is the offline stand-in."""
+    return cache.with_name(cache.name + ".offline")
 
 
 def _download(ctx: Context, reporter: Reporter, uri: str, dest: Path, unsigned: bool) -> None:
@@ -201,7 +280,7 @@ def upload_if_changed(ctx: Context, reporter: Reporter, path: Path, bucket: str,
                  or head["ETag"].strip('"') == local_etag(path)):
         reporter.log(f"{uri} is already there with the same content; not uploading it again.")
         return uri
-    reporter.command(cmd("aws", "s3", "cp", str(path), uri))
+    reporter.command(upload_command(path, uri))
     size = path.stat().st_size
     sent = [0]
 

@@ -94,7 +94,9 @@ def aws_target(region: str | None = None) -> Target:
         mode="aws",
         region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         aws_profile=os.environ.get("AWS_PROFILE"),
-        kubeconfig=Path(kubeconfig.split(os.pathsep)[0]) if kubeconfig else None,
+        # all of it: the kubernetes client merges a list of paths as kubectl does (the first
+        # file that sets a value wins), so contexts in later files are found too
+        kubeconfig=Path(kubeconfig) if kubeconfig else None,
         kfp_host=os.environ.get("KF_PIPELINES_ENDPOINT"),
     )
 

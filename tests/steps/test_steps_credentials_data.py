@@ -441,22 +441,27 @@ def test_explain_shows_every_command_of_steps_one_and_two(tmp_path, tripwire):
     # aws-secret mode, with placeholders only
     assert "$ aws iam create-user --user-name" in out
     assert "$ aws iam create-access-key --user-name" in out
-    assert ("$ kubectl create secret generic aws-secret -n team-a "
-            "'--from-literal=AWS_ACCESS_KEY_ID=<access-key-id>' "
-            "'--from-literal=AWS_SECRET_ACCESS_KEY=<secret-access-key>'") in out
+    # the secret key comes from the learner's shell (create-access-key printed it), never from us
+    assert ('$ kubectl create secret generic aws-secret -n team-a '
+            '"--from-literal=AWS_ACCESS_KEY_ID=<access-key-id>" '
+            '"--from-literal=AWS_SECRET_ACCESS_KEY=$LAB_SECRET_ACCESS_KEY"') in out
     # the bucket-scoped inline policy of the execution role
     line = next(x for x in out.splitlines() if "--policy-name labwiz-lab-bucket" in x)
     assert line.startswith("$ aws iam put-role-policy") and "arn:aws:s3:::my-lab-bucket/*" in line
     # RBAC
-    assert "$ kubectl create role labwiz-ack-sagemaker -n team-a" in out
-    assert ("$ kubectl create rolebinding labwiz-ack-sagemaker -n team-a "
-            "--role=labwiz-ack-sagemaker --serviceaccount=team-a:runner") in out
+    assert "$ kubectl apply -f - <<'EOF'" in out
+    manifest = out.split("$ kubectl apply -f - <<'EOF'", 1)[1].split("EOF", 1)[0]
+    assert "kind: Role" in manifest and "kind: RoleBinding" in manifest
+    assert "namespace: team-a" in manifest and "name: runner" in manifest
+    assert "sagemaker.services.k8s.aws" in manifest
     # the IRSA trust policy, as JSON
     trust = next(x for x in out.splitlines() if "AssumeRoleWithWebIdentity" in x)
     assert '"system:serviceaccount:team-a:runner"' in trust
     assert ':aud": "sts.amazonaws.com"' in trust and "oidc-provider/" in trust
     assert "$ kubectl annotate -n team-a serviceaccount runner" in out
-    assert "$ aws s3 cp mnist.pkl.gz s3://my-lab-bucket/lab1/source_data/mnist.pkl.gz" in out
+    assert (f"$ aws s3 cp {tmp_path / 's' / 'data' / 'mnist.pkl.gz'} "
+            "s3://my-lab-bucket/lab1/source_data/mnist.pkl.gz") in out
+    assert "$ aws iam simulate-principal-policy" in out and "put-user-policy" not in out
     assert tripwire.hits == []
 
 
@@ -477,7 +482,7 @@ def test_explain_after_a_secret_mode_run_shows_no_key_and_calls_nothing(lab, kub
     assert _aws_calls(sandbox_info) == calls_before
     assert (lab / "state.json").read_text() == state_before
     assert key not in result.stdout + result.stderr and key_id not in result.stdout
-    assert "AWS_SECRET_ACCESS_KEY=<secret-access-key>" in result.stdout
+    assert "AWS_SECRET_ACCESS_KEY=$LAB_SECRET_ACCESS_KEY" in result.stdout
     # the real names of this lab's resources, not placeholders, once the lab exists
     assert f"labwiz-kfp-{state(lab)['lineage'].replace('-', '')[:8]}" in result.stdout
 

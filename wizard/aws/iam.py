@@ -12,11 +12,56 @@ import json
 from typing import Callable
 from urllib.parse import unquote
 
-from wizard.protocol import Context, Reporter, Resource, cmd
+from wizard.protocol import Command, Context, Reporter, Resource, cmd
 
-SAGEMAKER_FULL = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
-S3_FULL = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+SAGEMAKER_FULL_NAME = "AmazonSageMakerFullAccess"
+S3_FULL_NAME = "AmazonS3FullAccess"
+#: the commercial partition's ARNs; :func:`managed_policy` gives them for any partition
+SAGEMAKER_FULL = f"arn:aws:iam::aws:policy/{SAGEMAKER_FULL_NAME}"
+S3_FULL = f"arn:aws:iam::aws:policy/{S3_FULL_NAME}"
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+
+def managed_policy(name: str, partition: str = "aws") -> str:
+    """The ARN of an AWS managed policy in a partition (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
+# -- the commands of what this module does (the same builders serve the run and --explain) -----
+def tag_args(tags: dict) -> list[str]:
+    """``--tags`` values in the aws CLI's shorthand."""
+    return [f"Key={k},Value={v}" for k, v in tags.items()]
+
+
+def create_role_command(name: str, trust: dict, tags: dict, note: str = "") -> Command:
+    """``aws iam create-role`` with its trust policy and tags."""
+    return cmd("aws", "iam", "create-role", "--role-name", name, "--assume-role-policy-document",
+               json.dumps(trust), "--tags", *tag_args(tags), note=note)
+
+
+def update_trust_command(name: str, trust: dict, note: str = "") -> Command:
+    """``aws iam update-assume-role-policy``: replace a role's trust policy."""
+    return cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
+               "--policy-document", json.dumps(trust), note=note)
+
+
+def attach_role_policy_command(name: str, policy_arn: str, note: str = "") -> Command:
+    """``aws iam attach-role-policy``."""
+    return cmd("aws", "iam", "attach-role-policy", "--role-name", name, "--policy-arn",
+               policy_arn, note=note)
+
+
+def put_role_policy_command(name: str, policy_name: str, document: dict, note: str = "") -> Command:
+    """``aws iam put-role-policy``: an inline policy of a role."""
+    return cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name", policy_name,
+               "--policy-document", json.dumps(document), note=note)
+
+
+def simulate_command(source_arn, actions: list[str], note: str = "") -> Command:
+    """``aws iam simulate-principal-policy``: what IAM decides for an identity's calls."""
+    return cmd("aws", "iam", "simulate-principal-policy", "--policy-source-arn", source_arn,
+               "--action-names", *actions, "--query",
+               "EvaluationResults[].[EvalActionName,EvalDecision]", "--output", "text", note=note)
 
 
 def sagemaker_trust() -> dict:
@@ -184,10 +229,7 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
         role = iam.get_role(RoleName=name)["Role"]
         reporter.log(f"Role {name} exists; reusing it.")
     except iam.exceptions.NoSuchEntityException:
-        reporter.command(cmd("aws", "iam", "create-role", "--role-name", name,
-                             "--assume-role-policy-document", trust_json,
-                             "--tags", *[f"Key={t['Key']},Value={t['Value']}"
-                                         for t in tag_list(ctx.ledger.tags())]))
+        reporter.command(create_role_command(name, trust, ctx.ledger.tags()))
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_json,
                                Description=description, Tags=tag_list(ctx.ledger.tags()))["Role"]
         ctx.ledger.record(Resource(kind="iam-role", name=name, arn=role["Arn"], step=step))
@@ -197,8 +239,7 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
         problem = trust_problem(current) if trust_problem else (
             None if current == trust else "differs from the one the lab needs")
         if problem:
-            fix = cmd("aws", "iam", "update-assume-role-policy", "--role-name", name,
-                      "--policy-document", trust_json)
+            fix = update_trust_command(name, trust)
             reporter.log(f"The trust policy of the existing role {name} {problem}.", "warning")
             if not confirm_repair(ctx, f"The trust policy of role {name} {problem}. Replace it with "
                                   "the one the lab needs?"):
@@ -211,15 +252,13 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
                 iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
     for policy in managed:
         if policy not in attached:
-            reporter.command(cmd("aws", "iam", "attach-role-policy", "--role-name", name,
-                                 "--policy-arn", policy))
+            reporter.command(attach_role_policy_command(name, policy))
             iam.attach_role_policy(RoleName=name, PolicyArn=policy)
     existing_inline = set(iam.list_role_policies(RoleName=name)["PolicyNames"])
     for policy_name, document in inline.items():
         if policy_name in existing_inline and as_doc(
                 iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]) == document:
             continue
-        reporter.command(cmd("aws", "iam", "put-role-policy", "--role-name", name, "--policy-name",
-                             policy_name, "--policy-document", json.dumps(document)))
+        reporter.command(put_role_policy_command(name, policy_name, document))
         iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
     return role

@@ -22,6 +22,11 @@ class Published:
     created_version: bool
 
 
+def version_name(name: str, sha: str) -> str:
+    """The name of the version a package of this content gets."""
+    return f"{name}-{sha[:12]}"
+
+
 def _marker(sha: str) -> str:
     """The text a version's description carries for its content hash."""
     return f"sha256:{sha}"
@@ -71,7 +76,7 @@ def publish(client, package_path: str, name: str, sha: str, description: str) ->
         return Published(pipeline_id, version_id, False, False)
     try:
         version = client.upload_pipeline_version(
-            package_path, pipeline_version_name=f"{name}-{sha[:12]}", pipeline_id=pipeline_id,
+            package_path, pipeline_version_name=version_name(name, sha), pipeline_id=pipeline_id,
             description=text)
     except Exception as exc:  # noqa: BLE001
         raise translate(exc, f"uploading a new version of {name}") from None

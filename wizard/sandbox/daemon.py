@@ -292,6 +292,9 @@ class Daemon:
         # loopback is open, so kfp.Client with KF_PIPELINES_ENDPOINT alone reaches it
         self.parts["kfp"].obj = server
         self._set("kfp", "running", url=server.url)
+        from .daemon_cluster import publish_kfp_address
+
+        publish_kfp_address(self)
 
     def find_real_ack(self) -> None:
         """The real controller's binary and CRDs, or an error naming what is missing."""

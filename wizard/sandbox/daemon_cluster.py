@@ -88,6 +88,23 @@ def _annotate_irsa(daemon: "Daemon") -> None:
                  content_type="application/merge-patch+json")
 
 
+def publish_kfp_address(daemon: "Daemon") -> None:
+    """Give the ``istio-system`` Ingress the KFP API's address as its load balancer's, so the
+    lab's ``kubectl get ingress -n istio-system`` shows where Kubeflow Pipelines answers."""
+    from .kube.seed import INGRESS_NAME, INGRESS_NAMESPACE, ingress_status
+
+    url = daemon.parts["kfp"].url
+    if not url:
+        return
+    path = (f"/apis/networking.k8s.io/v1/namespaces/{INGRESS_NAMESPACE}/ingresses/"
+            f"{INGRESS_NAME}/status")
+    try:
+        kube_request(daemon, "PATCH", path, {"status": ingress_status(url)},
+                     content_type="application/merge-patch+json")
+    except (urllib.error.URLError, OSError) as exc:  # the lab does not need it: say so in the log
+        log.warning("could not publish KFP's address on the ingress: %s", exc)
+
+
 def _write_pod_kubeconfig(daemon: "Daemon") -> None:
     """A kubeconfig for pipeline pods: the profile's default-editor, via a TokenRequest.
 

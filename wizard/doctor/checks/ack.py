@@ -98,14 +98,80 @@ def ack_irsa(ctx: DoctorContext):
         return fail(f"{ACK_NAMESPACE}/{sa_name} has no {IRSA_ANNOTATION} annotation: the "
                     "controller cannot call SageMaker.", fix)
     try:
-        ctx.aws("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])
+        role = ctx.aws("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
     except Skip:
         return ok(f"{ACK_NAMESPACE}/{sa_name} is annotated with {arn} (not checked in IAM).")
     except Exception as exc:  # noqa: BLE001
         if aws_error_code(exc) == "NoSuchEntity":
             return fail(f"The controller's annotation names {arn}, which does not exist.", fix)
         raise
-    return ok(f"{ACK_NAMESPACE}/{sa_name} uses {arn}.")
+    trust = _controller_trust_problem(ctx, role, sa_name)
+    if trust:
+        return trust
+    return _controller_permissions(ctx, role, sa_name)
+
+
+def _controller_trust_problem(ctx: DoctorContext, role: dict, sa_name: str):
+    """A failure when the controller's role does not let its service account in (else None)."""
+    import json
+
+    from wizard.aws import iam as iamlib
+
+    issuer = None
+    if ctx.cluster_name:
+        try:
+            issuer = ctx.aws("eks").describe_cluster(name=ctx.cluster_name)["cluster"][
+                "identity"]["oidc"]["issuer"]
+        except Exception:  # noqa: BLE001 - without the issuer the trust cannot be judged
+            issuer = None
+    if not issuer:
+        return None
+    _, partition, _, _, account, _ = role["Arn"].split(":", 5)
+    problem = iamlib.irsa_trust_problem(role["AssumeRolePolicyDocument"], account, issuer,
+                                        ACK_NAMESPACE, sa_name, partition)
+    if not problem:
+        return None
+    wanted = iamlib.irsa_trust(account, issuer, ACK_NAMESPACE, sa_name, partition)
+    return fail(f"The controller's role {role['RoleName']}: its trust policy {problem}, so the "
+                "controller gets no AWS credentials and no SageMaker call is made.",
+                f"aws iam update-assume-role-policy --role-name {role['RoleName']} "
+                f"--policy-document '{json.dumps(wanted)}'")
+
+
+def _controller_permissions(ctx: DoctorContext, role: dict, sa_name: str):
+    """IAM's simulator on what the controller does for the lab: create SageMaker resources and
+    pass the execution role to SageMaker."""
+    from wizard.doctor.context import short_error
+
+    iam = ctx.aws("iam")
+    execution_role = ctx.fact("execution_role_arn", "credentials")
+    probes = [("sagemaker:CreateTrainingJob", "*", []), ("sagemaker:CreateEndpoint", "*", [])]
+    if execution_role and str(execution_role).startswith("arn:"):
+        probes.append(("iam:PassRole", execution_role, [{
+            "ContextKeyName": "iam:PassedToService", "ContextKeyType": "string",
+            "ContextKeyValues": ["sagemaker.amazonaws.com"]}]))
+    denied = []
+    try:
+        for action, resource, context in probes:
+            result = iam.simulate_principal_policy(
+                PolicySourceArn=role["Arn"], ActionNames=[action], ResourceArns=[resource],
+                ContextEntries=context)["EvaluationResults"][0]
+            if result["EvalDecision"] != "allowed":
+                denied.append(f"{action}" + (f" on {resource}" if resource != "*" else "")
+                              + f" ({result['EvalDecision']})")
+    except Exception as exc:  # noqa: BLE001 - no verdict from IAM: say so, do not guess
+        return ok(f"{ACK_NAMESPACE}/{sa_name} uses {role['Arn']}, which trusts it; its "
+                  f"permissions could not be simulated ({short_error(exc)}).")
+    if denied:
+        return fail(f"IAM denies the controller's role {role['RoleName']}: "
+                    + "; ".join(denied) + ". The controller calls SageMaker for the pipeline and "
+                    "passes the execution role to it.",
+                    f"aws iam attach-role-policy --role-name {role['RoleName']} --policy-arn "
+                    f"arn:{role['Arn'].split(':')[1]}:iam::aws:policy/AmazonSageMakerFullAccess "
+                    "(it includes iam:PassRole to SageMaker), or grant those actions.")
+    what = ", ".join(a for a, _, _ in probes)
+    return ok(f"{ACK_NAMESPACE}/{sa_name} uses {role['Arn']}, which trusts it; IAM allows it "
+              f"{what}.")
 
 
 @check("ack-conditions", "Custom resources free of ACK errors", area="ack", doc_url=DOC_ACK_COND)

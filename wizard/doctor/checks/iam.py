@@ -25,18 +25,20 @@ def _document(raw) -> dict:
 
 
 def pod_role_arn(ctx: DoctorContext) -> str | None:
-    """The pipeline pods' IAM role: recorded by the credentials step, else the SA annotation."""
-    arn = ctx.outputs("credentials").get("pod_role_arn")
-    if arn:
-        return arn
+    """The pipeline pods' IAM role as the pods get it: the service account's live annotation.
+
+    What the credentials step recorded is only a fallback for when the cluster cannot be read:
+    pods assume the annotated role, whatever the state says (someone may have re-annotated the
+    account since). A readable account without the annotation gives None.
+    """
     if ctx.namespace and ctx.kube_probe()[0]:
         try:
             sa = ctx.core().read_namespaced_service_account(ctx.service_account, ctx.namespace,
                                                            _request_timeout=6)
             return (sa.metadata.annotations or {}).get(IRSA_ANNOTATION)
         except Exception:  # noqa: BLE001 - the annotation check reports this
-            return None
-    return None
+            pass
+    return ctx.outputs("credentials").get("pod_role_arn")
 
 
 def _role(ctx: DoctorContext, arn: str) -> dict:
@@ -52,7 +54,8 @@ def pod_role_trust(ctx: DoctorContext):
         raise Skip("the pipeline uses the aws-secret, not IRSA")
     arn = pod_role_arn(ctx)
     if not arn:
-        raise Skip("no pod role is recorded or annotated yet (see check 'irsa-annotation')")
+        raise Skip("the pipeline's service account is not annotated with a role (see check "
+                   "'irsa-annotation')")
     try:
         role = _role(ctx, arn)
     except Exception as exc:  # noqa: BLE001

@@ -12,7 +12,8 @@ Every AWS request reaches this one app. It
   expects (query XML for IAM/STS, JSON for ``X-Amz-Target`` services, rest-JSON headers for
   EKS-style services, S3's own XML), and counts their calls by service and operation,
 * enforces S3's ``ExpectedBucketOwner`` header, which moto ignores,
-* routes SageMaker's API and sagemaker-runtime to our SageMaker app and the rest to moto, and
+* routes SageMaker's API and sagemaker-runtime to our SageMaker app, IAM's
+  ``SimulatePrincipalPolicy`` (which moto lacks) to :mod:`.iam_simulator`, the rest to moto, and
 * tells the persistence store which moto service a mutating call changed.
 """
 
@@ -285,6 +286,12 @@ class AwsDispatcher:
                 return [body]
             if info.sagemaker:
                 return self._sagemaker(info, environ, start_response, method)
+            if info.service == "iam" and info.operation == "SimulatePrincipalPolicy":
+                from .iam_simulator import answer  # moto does not implement it
+
+                status, headers, body = answer(_read_form_body(environ))
+                start_response(status, headers)
+                return [body]
             return self._moto(info, environ, start_response)
         except Exception as exc:  # noqa: BLE001 - a request never kills the server
             log.exception("AWS request failed inside the sandbox")

@@ -10,6 +10,8 @@ each daemon start is safe and cheap. It makes, through real boto3 calls on the s
 * the lab bucket, with the LocationConstraint its region needs;
 * ``SageMakerExecutionRole``, trusting sagemaker.amazonaws.com, with AmazonSageMakerFullAccess;
 * an IRSA role for the ACK SageMaker controller's service account;
+* the lab's asset, ``s3://ee-assets-prod-eu-west-1/.../lab1/mnist.pkl.gz`` (the URI the lab text
+  copies MNIST from), holding the offline stand-in digits, so the lab's own ``aws s3 cp`` works;
 * the learner's IAM user ``workshop-learner``, with the managed policies a workshop participant
   gets, and an access key for it: the credentials ``sandbox.json`` and ``labwiz sandbox env``
   hand out, so ``aws sts get-caller-identity`` names a user that exists in IAM.
@@ -217,6 +219,44 @@ def _bucket(s3: Any, region: str, account_id: str) -> str:
     return name
 
 
+def _asset_location() -> tuple[str, str, str]:
+    """(bucket, key, region) of the lab's MNIST asset, from the URI the wizard fetches."""
+    from wizard.s3data import LAB_ASSET_URI
+
+    bucket, key = LAB_ASSET_URI[len("s3://"):].split("/", 1)
+    return bucket, key, bucket.rsplit("-prod-", 1)[-1]
+
+
+def _lab_asset(url: str) -> None:
+    """Put the offline stand-in at the lab's asset URI (its bucket in its own region)."""
+    import tempfile
+    from pathlib import Path
+
+    from wizard.sandbox.mnist import build_mnist_pkl_gz
+
+    bucket, key, region = _asset_location()
+    s3 = internal_client("s3", url, region)
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return
+    except s3.exceptions.ClientError:
+        pass
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_mnist_pkl_gz(Path(tmp) / "mnist.pkl.gz")
+        s3.upload_file(str(path), bucket, key)
+
+
+def _asset_there(account_id: str) -> bool:
+    """Whether moto holds the lab's asset (checked in-process)."""
+    from moto.s3.models import s3_backends
+
+    bucket, key, _ = _asset_location()
+    found = s3_backends[account_id]["aws"].buckets.get(bucket)
+    return found is not None and key in found.keys
+
+
 RECORD = "provisioned.json"
 
 
@@ -239,6 +279,7 @@ def _still_there(acct: LabAccount) -> bool:
         and {acct.execution_role_arn, acct.ack_role_arn, acct.node_role_arn} <= roles
         and acct.oidc_provider_arn in iam.open_id_providers
         and acct.bucket in s3_backends[acct.account_id]["aws"].buckets
+        and _asset_there(acct.account_id)
         and cluster is not None
         and cluster.identity["oidc"]["issuer"] == acct.oidc_issuer
     )
@@ -291,6 +332,7 @@ def _provision(server: Any, region: str, kube_url: str | None,
     cluster_arn, issuer, node_role = _cluster(server, eks, iam, region, account_id, kube_url)
     provider_arn = _oidc_provider(iam, issuer, account_id)
     bucket = _bucket(s3, region, account_id)
+    _lab_asset(url)
     execution_role = _role(
         iam, EXECUTION_ROLE, _trust({"Service": "sagemaker.amazonaws.com"}), [SAGEMAKER_POLICY],
         "SageMaker execution role of the lab account",

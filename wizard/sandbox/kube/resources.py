@@ -83,6 +83,8 @@ BUILTIN: tuple[ResourceType, ...] = (
        subresources=("status", "scale"), categories=("all",)),
     _t("apps", "v1", "replicasets", "replicaset", "ReplicaSet", True, ("rs",),
        subresources=("status", "scale"), categories=("all",)),
+    _t("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, ("ing",),
+       subresources=("status",)),
     _t("events.k8s.io", "v1", "events", "event", "Event", True, ("ev",), storage_group=""),
     _t("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True),
     _t("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", True),
@@ -107,6 +109,7 @@ BUILTIN: tuple[ResourceType, ...] = (
 #: kinds whose main endpoint ignores status (the real registry strategies reset it)
 STATUS_RESET_ON_MAIN = {("", "pods"), ("", "namespaces"), ("", "services"), ("", "nodes"),
                         ("apps", "deployments"), ("apps", "replicasets"),
+                        ("networking.k8s.io", "ingresses"),
                         ("", "resourcequotas"), ("", "persistentvolumeclaims"),
                         ("apiextensions.k8s.io", "customresourcedefinitions")}
 

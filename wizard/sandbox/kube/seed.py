@@ -7,6 +7,11 @@ the profile controller binds them, the ``ack-system`` namespace with the SageMak
 account, ClusterRole, binding and Deployment (shown ready), and the given CRDs. Calling it again
 changes nothing, except CRDs whose spec differs, which are updated.
 
+It also has the ``istio-system`` namespace and the ``istio-ingress`` Ingress in front of Kubeflow
+(on EKS an ALB answers for it): the lab's ``kubectl get ingress -n istio-system`` finds it, and
+once the sandbox's KFP API is up its address is the ingress' load balancer address
+(:func:`ingress_status`).
+
 ``kubeflow-edit`` does not grant SageMaker custom resources: a pipeline pod needs the lab's own
 Role/RoleBinding for ``sagemaker.services.k8s.aws`` before it can create a TrainingJob, and
 gets a 403 Forbidden until then, as on a real cluster.
@@ -29,6 +34,22 @@ PROFILE_LABELS = {
 }
 _RW = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 _R = ["get", "list", "watch"]
+#: spec fields ACK v1.9.1's CRDs require beyond those botocore's SageMaker model marks required
+#: (ACK generated them from an older model, in which these were still required); the sandbox
+#: must refuse what the real CRD refuses
+ACK_EXTRA_REQUIRED = {"TrainingJob": ("algorithmSpecification", "resourceConfig",
+                                      "stoppingCondition")}
+INGRESS_NAMESPACE = "istio-system"
+INGRESS_NAME = "istio-ingress"
+
+
+def ingress_status(url: str) -> dict[str, Any]:
+    """The Ingress status naming the load balancer at ``url`` (``http://IP:PORT``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return {"loadBalancer": {"ingress": [{
+        "ip": parts.hostname, "ports": [{"port": parts.port or 80, "protocol": "TCP"}]}]}}
 
 
 def load_crds(source: Path | str | Iterable[Any]) -> list[dict[str, Any]]:
@@ -54,6 +75,20 @@ def load_crds(source: Path | str | Iterable[Any]) -> list[dict[str, Any]]:
     if len(crds) != len(docs):
         raise ValueError("every document given as a CRD must be kind CustomResourceDefinition")
     return crds
+
+
+def with_ack_required(crd: dict[str, Any]) -> dict[str, Any]:
+    """A CRD whose spec requires what the real ACK CRD of its kind requires (a copy)."""
+    extra = ACK_EXTRA_REQUIRED.get(((crd.get("spec") or {}).get("names") or {}).get("kind", ""))
+    if not extra:
+        return crd
+    crd = copy.deepcopy(crd)
+    for version in crd["spec"].get("versions") or []:
+        spec = (((version.get("schema") or {}).get("openAPIV3Schema") or {})
+                .get("properties") or {}).get("spec")
+        if isinstance(spec, dict):
+            spec["required"] = sorted(set(spec.get("required") or []) | set(extra))
+    return crd
 
 
 def _sa(ns: str, name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -105,6 +140,14 @@ def cluster_objects(profile_namespace: str, service_account: str) -> list[dict[s
         _ns("kubeflow", {"control-plane": "kubeflow", "istio-injection": "enabled"}),
         _ns(profile_namespace, PROFILE_LABELS, {"owner": "user@example.com"}),
         _ns("ack-system"),
+        _ns(INGRESS_NAMESPACE, {"istio-injection": "disabled"}),
+        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+         "metadata": {"name": INGRESS_NAME, "namespace": INGRESS_NAMESPACE,
+                      "annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing"}},
+         "spec": {"ingressClassName": "alb", "rules": [{"http": {"paths": [{
+             "path": "/*", "pathType": "ImplementationSpecific",
+             "backend": {"service": {"name": "istio-ingressgateway",
+                                     "port": {"number": 80}}}}]}}]}},
         _sa("kubeflow", "pipeline-runner"),
         _sa(profile_namespace, service_account),
         _sa(profile_namespace, "default-viewer"),
@@ -210,7 +253,7 @@ def seed_kubeflow_cluster(server_or_store, profile_namespace: str = "kubeflow-us
     if crud is None or not hasattr(crud, "registry"):
         raise ValueError("seed_kubeflow_cluster needs a started KubeApiServer (call .start() "
                          "first) or its .crud")
-    crd_docs = load_crds(list(crds)) if crds else []
+    crd_docs = [with_ack_required(c) for c in load_crds(list(crds))] if crds else []
     for crd in crd_docs:
         _ensure_crd(crud, crd)
     for body in cluster_objects(profile_namespace, service_account):
@@ -226,7 +269,7 @@ def seed_kubeflow_cluster(server_or_store, profile_namespace: str = "kubeflow-us
             "conditions": [{"type": "Available", "status": "True",
                             "reason": "MinimumReplicasAvailable",
                             "message": "Deployment has minimum availability."}]}), {}, "status")
-    return {"namespaces": ["kubeflow", profile_namespace, "ack-system"],
+    return {"namespaces": ["kubeflow", profile_namespace, "ack-system", INGRESS_NAMESPACE],
             "service_accounts": [f"{profile_namespace}/{service_account}",
                                  f"{profile_namespace}/default-viewer", "kubeflow/pipeline-runner",
                                  "ack-system/ack-sagemaker-controller"],

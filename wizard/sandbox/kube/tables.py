@@ -105,7 +105,28 @@ def _dep(field: str) -> Callable[[dict[str, Any]], Any]:
     return lambda o: (o.get("status") or {}).get(field) or 0
 
 
+def _ingress_address(obj: dict[str, Any]) -> str:
+    """The load balancer's addresses, as kubectl's ADDRESS column shows them."""
+    found = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return ",".join(i.get("hostname") or i.get("ip") or "" for i in found)
+
+
+def _ingress_hosts(obj: dict[str, Any]) -> str:
+    """The rules' hosts (``*`` for a rule without one)."""
+    rules = (obj.get("spec") or {}).get("rules") or []
+    return ",".join(r.get("host") or "*" for r in rules) or "*"
+
+
+def _ingress_ports(obj: dict[str, Any]) -> str:
+    """80, and 443 when the ingress has TLS."""
+    return "80, 443" if (obj.get("spec") or {}).get("tls") else "80"
+
+
 BUILTIN_COLUMNS: dict[tuple[str, str], list[Column]] = {
+    ("networking.k8s.io", "ingresses"): [
+        ("Class", "string", 0, lambda o: (o.get("spec") or {}).get("ingressClassName") or "<none>"),
+        ("Hosts", "string", 0, _ingress_hosts), ("Address", "string", 0, _ingress_address),
+        ("Ports", "string", 0, _ingress_ports), ("Age", "string", 0, _age)],
     ("", "pods"): [("Ready", "string", 0, _pod_ready), ("Status", "string", 0, _pod_status),
                    ("Restarts", "integer", 0, lambda o: sum(
                        s.get("restartCount", 0) for s in
