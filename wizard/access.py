@@ -147,8 +147,8 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
         iam.get_user(UserName=user)
     except iam.exceptions.NoSuchEntityException:
         reporter.command(cmd("aws", "iam", "create-user", "--user-name", user))
-        iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
-        ctx.ledger.record(Resource(kind="iam-user", name=user, step=step))
+        with ctx.ledger.intent(Resource(kind="iam-user", name=user, step=step)):
+            iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
     reporter.command(cmd("aws", "iam", "attach-user-policy", "--user-name", user, "--policy-arn",
                          iamlib.SAGEMAKER_FULL))
     iam.attach_user_policy(UserName=user, PolicyArn=iamlib.SAGEMAKER_FULL)
@@ -161,12 +161,14 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
         iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
         ctx.ledger.mark_deleted("iam-access-key", old["AccessKeyId"])
     reporter.command(cmd("aws", "iam", "create-access-key", "--user-name", user))
-    key = iam.create_access_key(UserName=user)["AccessKey"]
     from wizard.secrets import Secret
 
+    # the key's id is the server's: the intent names the user, the confirmation the key
+    with ctx.ledger.intent(Resource(kind="iam-access-key", name=f"{user}/<new key>", step=step,
+                                    details={"user": user})) as made:
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        made.name = key["AccessKeyId"]
     secret_key = Secret(key["SecretAccessKey"])
-    ctx.ledger.record(Resource(kind="iam-access-key", name=key["AccessKeyId"], step=step,
-                               details={"user": user}))
     _put_secret(ctx, reporter, namespace, key["AccessKeyId"], secret_key, step)
     reporter.log(f"Access key {key['AccessKeyId']} of {user} is in {namespace}/{SECRET_NAME}; the "
                  "secret key was not shown or stored anywhere else.", "success")
@@ -188,25 +190,30 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
                          f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
                          "--from-literal=AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"))
     core = ctx.clients.core_v1()
-    details = {}
+    name = f"{namespace}/{SECRET_NAME}"
     try:
-        core.create_namespaced_secret(namespace, body)
+        with ctx.ledger.intent(Resource(kind="k8s-secret", name=name, namespace=namespace,
+                                        step=step)):
+            core.create_namespaced_secret(namespace, body)
+        return
     except k8s.api_exception() as exc:
         if exc.status != 409:
-            raise k8s.explain(exc, f"creating secret {namespace}/{SECRET_NAME}") from None
-        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}"):
-            if not confirm_repair(ctx, f"{namespace}/{SECRET_NAME} exists with another key; "
-                                  "replace it?"):
-                raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
-                                remediation="Use pod_access: irsa, or allow the replacement. "
-                                + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
-                                f"{namespace}, then run the step again.")
-            # it was the learner's before the lab: cleanup keeps the Secret itself (the lab's
-            # key in it dies with the lab's IAM user)
-            details = {"existed_before": True}
-        core.replace_namespaced_secret(SECRET_NAME, namespace, body)
-    ctx.ledger.record(Resource(kind="k8s-secret", name=f"{namespace}/{SECRET_NAME}",
-                               namespace=namespace, step=step, details=details))
+            raise k8s.explain(exc, f"creating secret {name}") from None
+    if not ctx.ledger.find("k8s-secret", name):
+        if not confirm_repair(ctx, f"{name} exists with another key; replace it? (the wizard "
+                              "keeps a copy and puts yours back at cleanup)"):
+            raise StepError(f"{name} exists and holds another key.",
+                            remediation="Use pod_access: irsa, or allow the replacement. "
+                            + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
+                            f"{namespace}, then run the step again.")
+        # the learner's: copied aside first (in the cluster: its keys never leave it), so
+        # cleanup can put it back exactly as it was
+        from wizard.cleanup.kube import backup_secret
+
+        backup = backup_secret(ctx, reporter, namespace, SECRET_NAME, step)
+        ctx.ledger.record(Resource(kind="k8s-secret", name=name, namespace=namespace, step=step,
+                                   details={"existed_before": True, "backup": backup}))
+    core.replace_namespaced_secret(SECRET_NAME, namespace, body)
 
 
 def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str) -> None:
@@ -236,12 +243,12 @@ def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str)
     verb = "put-user-policy" if kind == "user" else "put-role-policy"
     reporter.command(cmd("aws", "iam", verb, f"--{kind}-name", name, "--policy-name", policy,
                          "--policy-document", document))
-    if kind == "user":
-        iam.put_user_policy(UserName=name, PolicyName=policy, PolicyDocument=document)
-    else:
-        iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=document)
-    ctx.ledger.record(Resource(kind="iam-policy", name=f"{kind}/{name}/{policy}", step=step,
-                               details={"on": kind, "entity": name, "policy": policy}))
+    with ctx.ledger.intent(Resource(kind="iam-policy", name=f"{kind}/{name}/{policy}", step=step,
+                                    details={"on": kind, "entity": name, "policy": policy})):
+        if kind == "user":
+            iam.put_user_policy(UserName=name, PolicyName=policy, PolicyDocument=document)
+        else:
+            iam.put_role_policy(RoleName=name, PolicyName=policy, PolicyDocument=document)
 
 
 def _policies_of(iam, kind: str, name: str) -> list:

@@ -287,7 +287,9 @@ class Runner:
         reporter = _StepReporter(self.reporter, step.id, self.state_dir / "commands")
         started = time.monotonic()
         try:
-            outputs = step.run(self._ctx(inputs), reporter) or {}
+            ctx = self._ctx(inputs)
+            self._reconcile(ctx, reporter, step.id)
+            outputs = step.run(ctx, reporter) or {}
         except KeyboardInterrupt:
             rec.update(status="failed", finished_at=now_iso(),
                        error={"type": "Interrupted", "message": "Stopped by the user.",
@@ -308,6 +310,15 @@ class Runner:
         self._save()
         self.events.append("step.done", step=step.id, duration_s=rec["duration_s"])
         return True
+
+    @staticmethod
+    def _reconcile(ctx: Context, reporter: Reporter, step_id: str) -> None:
+        """Settle the intents this step left when its process died between a create and its
+        record: each becomes created (it exists, so cleanup will remove it) or abandoned."""
+        from wizard.cleanup.reconcile import pending, reconcile
+
+        if pending(ctx, step_id):
+            reconcile(ctx, reporter, step_id)
 
     def _error_record(self, exc: BaseException) -> dict:
         from wizard.diagnose import translate

@@ -188,9 +188,10 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
                              "--assume-role-policy-document", trust_json,
                              "--tags", *[f"Key={t['Key']},Value={t['Value']}"
                                          for t in tag_list(ctx.ledger.tags())]))
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_json,
-                               Description=description, Tags=tag_list(ctx.ledger.tags()))["Role"]
-        ctx.ledger.record(Resource(kind="iam-role", name=name, arn=role["Arn"], step=step))
+        with ctx.ledger.intent(Resource(kind="iam-role", name=name, step=step)) as made:
+            role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_json,
+                                   Description=description, Tags=tag_list(ctx.ledger.tags()))["Role"]
+            made.arn = role["Arn"]
         reporter.log(f"Created role {name}.", "success")
     else:
         current = as_doc(role["AssumeRolePolicyDocument"])

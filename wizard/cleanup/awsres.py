@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from wizard.aws.errors import error_code, explain as explain_aws
 from wizard.cleanup.common import GONE, REMOVED, Keep
+from wizard.errors import StepError
 from wizard.ledger import TAG_KEY
 from wizard.protocol import cmd
 
@@ -64,8 +65,17 @@ def s3_remove(ctx, item) -> str:
     bucket, key = _uri(item)
     keys = _keys(s3, bucket, key) if item.kind == "s3-prefix" else [key]
     for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]],
-                                                 "Quiet": True})
+        answer = s3.delete_objects(Bucket=bucket, Delete={
+            "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+        # the call succeeds as a whole even when some keys were not deleted: those are errors
+        errors = answer.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise StepError(
+                f"S3 did not delete {len(errors)} object(s) under {item.name}, e.g. "
+                f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip(),
+                remediation="Check your permission to delete in the bucket (s3:DeleteObject), "
+                "then run cleanup again.")
     return REMOVED
 
 

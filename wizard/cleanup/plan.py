@@ -316,6 +316,10 @@ def build_plan(ctx: Context, reporter: Reporter, *, offline: bool = False) -> li
                                         if i.kind == "sagemaker-endpoint"])
         for item in extra:
             merged.setdefault(item.key, item)
+        # kept in the state before anything goes; a resumed cleanup plans what the first found
+        for saved in ctx.ledger.remember_plan([i.to_dict() for i in merged.values()]):
+            item = Item.from_dict(saved)
+            merged.setdefault(item.key, item)
     rank = {kind: n for n, kind in enumerate(ORDER)}
     cr_rank = {plural: n for n, (plural, _s, _f) in enumerate(CR_KINDS.values())}
     return sorted(merged.values(), key=lambda i: (
