@@ -174,7 +174,9 @@ class Runner:
                 self.reporter.log(f"Took over a stale lock left by {lock.took_over}.", "warning")
                 self.events.append("lock.taken_over", previous=lock.took_over)
             self._mark_interrupted()
-            if not self.target.region and self.doc["inputs"].get("region"):
+            chosen = (self.doc.get("input_sources") or {}).get("region") != "default" or \
+                (self.doc["steps"].get("credentials") or {}).get("status") == "done"
+            if not self.target.region and self.doc["inputs"].get("region") and chosen:
                 self.target.region = self.doc["inputs"]["region"]  # the region chosen earlier
             self.doc["target"] = self.target.describe()
             if from_step:
@@ -325,8 +327,9 @@ class Runner:
 
         exc = translate(exc) or exc
         if isinstance(exc, LabwizError):
+            # the exit code travels with the record: an unreachable service exits 5, not 1
             return {"type": type(exc).__name__, "message": redact(exc.message),
-                    "remediation": redact(exc.remediation)}
+                    "remediation": redact(exc.remediation), "exit_code": int(exc.exit_code)}
         log_path = self.state_dir / "labwiz.log"
         return {"type": type(exc).__name__, "message": redact(str(exc)) or type(exc).__name__,
                 "remediation": "This was not expected. The log file has the details "

@@ -62,21 +62,29 @@ class InputResolver:
         self.answers = answers
         self.prompter = prompter
         self.assume_yes = assume_yes
+        #: where each value came from: answers, state, default or prompt (kept with the inputs)
+        self.sources: dict[str, str] = {}
 
     def resolve(self, ctx: Context | None, *, lenient: bool = False) -> dict:
         """Every input of the step, validated. ``lenient`` (explain, verify) never prompts or fails."""
         saved = self.doc.get("inputs", {})
+        sources = self.doc.get("input_sources") or {}
+        # a value that was only a default, saved by an attempt that did not finish, is not a
+        # choice: it is worked out again (so --region or AWS_REGION given now is honoured)
+        step_done = (self.doc.get("steps", {}).get(self.step.id) or {}).get("status") == "done"
         values: dict[str, Any] = {}
         for spec in self.step.input_specs():
             ctx_view = ctx
             if ctx_view is not None:
                 ctx_view.inputs = {**ctx_view.inputs, **values}
+            defaulted = sources.get(spec.name) == "default" and not step_done
             if spec.name in self.answers:
                 raw, source = self.answers[spec.name], "answers"
-            elif spec.name in saved and not spec.secret:
-                raw, source = saved[spec.name], "state"
+            elif spec.name in saved and not spec.secret and not defaulted:
+                raw, source = saved[spec.name], sources.get(spec.name, "state")
             else:
                 raw, source = None, "default"
+            self.sources[spec.name] = source
             if lenient:
                 value = raw if raw is not None else self._safe_default(spec, ctx_view)
                 if spec.secret and value is not None and not isinstance(value, Secret):
@@ -129,6 +137,7 @@ class InputResolver:
         return value
 
     def _ask(self, spec: InputSpec, default, ctx, error: str | None = None):
+        self.sources[spec.name] = "prompt"
         for _ in range(MAX_PROMPT_TRIES):
             raw = self.prompter(spec, default, error)
             if (raw is None or raw == "") and not spec.required:
@@ -145,9 +154,11 @@ class InputResolver:
     def remember(self, values: dict) -> None:
         """Keep the non-secret inputs in state, so a resumed run does not ask again."""
         saved = self.doc.setdefault("inputs", {})
+        sources = self.doc.setdefault("input_sources", {})
         for spec in self.step.input_specs():
             if spec.secret or not spec.remember:
                 continue
             value = values.get(spec.name)
             if value is not None:
                 saved[spec.name] = value
+                sources[spec.name] = self.sources.get(spec.name, "state")
