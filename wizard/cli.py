@@ -18,7 +18,7 @@ import click
 
 from wizard import __version__
 from wizard.errors import ExitCode, LabwizError
-from wizard.paths import resolve_state_dir
+from wizard.paths import check_state_dir, resolve_state_dir
 
 #: subcommands that live in other modules, loaded on first use
 LAZY_COMMANDS = {
@@ -97,6 +97,8 @@ def cli(ctx: click.Context, state_dir, use_sandbox, plain, answers, yes, verbose
     """
     ctx.ensure_object(dict)
     given = ctx.get_parameter_source("state_dir") == click.core.ParameterSource.COMMANDLINE
+    if state_dir:  # given (flag or LABWIZ_STATE_DIR): it must be new, empty, or a lab's
+        check_state_dir(resolve_state_dir(state_dir))
     ctx.obj.update(state_dir=resolve_state_dir(state_dir), state_dir_given=given,
                    sandbox=use_sandbox, plain=plain, verbose=verbose, answers=answers,
                    yes=yes)

@@ -20,6 +20,8 @@ from wizard.secrets import Secret
 Prompter = Callable[[InputSpec, Any, str | None], Any]
 
 MAX_PROMPT_TRIES = 5
+#: an answers file is a few lines; anything far bigger is refused unread
+MAX_ANSWERS_CHARS = 1_000_000
 
 
 def load_answers(path: str | Path) -> dict:
@@ -33,15 +35,25 @@ def load_answers(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"The answers file {path} cannot be read: {exc}.",
                          remediation="Give a readable UTF-8 YAML or JSON file.") from None
+    if len(text) > MAX_ANSWERS_CHARS:
+        raise InputError(f"The answers file {path} is {len(text):,} characters long; an answers "
+                         f"file is a few lines (at most {MAX_ANSWERS_CHARS:,} characters).",
+                         remediation="Give a file with one 'input_name: value' per line.")
     try:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
             import yaml
 
+            _refuse_aliases(path, text)
             data = yaml.safe_load(text)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - YAML and JSON raise many kinds
-        raise InputError(f"The answers file {path} is not valid YAML/JSON: {exc}.",
+        # the parser's message quotes the offending text: shown shortened, never whole
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        raise InputError(f"The answers file {path} is not valid YAML/JSON: {detail}",
                          remediation="Fix the syntax; each line is 'input_name: value'.") from None
     if data is None:
         return {}
@@ -50,6 +62,20 @@ def load_answers(path: str | Path) -> dict:
                          f"not a {type(data).__name__}.",
                          remediation="Write one 'input_name: value' per line.")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _refuse_aliases(path: Path, text: str) -> None:
+    """Refuse YAML anchors and aliases before anything is built from them: an answers file has
+    no use for them, and nested aliases (a "billion laughs" file) make a few lines expand into
+    gigabytes once a value is used. The parser's event stream is read without building values."""
+    import yaml
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1
+            raise InputError(f"The answers file {path} uses a YAML anchor or alias (line {line}); "
+                             "answers files may not.",
+                             remediation="Write each value out in full: 'input_name: value'.")
 
 
 class InputResolver:

@@ -126,9 +126,11 @@ def _show(value: Any) -> str:
 
 def _wrong(path: Path, where: str, kind, value: Any) -> None:
     """Refuse a field of the wrong type, naming the file, the field and what was expected."""
-    names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+    words = {int: "a whole number", float: "a number", dict: "an object", list: "a list",
+             str: "a string"}
+    names = " or ".join(words.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
     raise StateError(
-        f"{path}: {where} should be a {names}, not {type(value).__name__} ({_show(value)}); the "
+        f"{path}: {where} should be {names}, not {type(value).__name__} {_show(value)}; the "
         "file was probably edited by hand.",
         remediation=f"Fix the field, or restore the backup ({path.with_name(BACKUP_FILE)}).",
     )
