@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; a declined confirmation is one too
+        resume = _RESUME.get("command")
+        click.echo("Interrupted. " + (f"To resume: {resume}" if resume else "Aborted."), err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
