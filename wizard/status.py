@@ -27,7 +27,9 @@ def lab_status(state_dir: Path) -> dict:
             "finished_at": rec.get("finished_at"),
             "error": rec.get("error"),
         })
-    live = [r for r in doc.get("ledger", []) if not r.get("deleted_at")]
+    # the lab's own rows (an intent may exist); reused ones are the learner's, never counted
+    own = [r for r in doc.get("ledger", []) if r.get("state", "created") in ("created", "intent")]
+    live = [r for r in own if not r.get("deleted_at")]
     return {
         "state_file": str(store.path),
         "exists": store.exists(),
@@ -35,7 +37,7 @@ def lab_status(state_dir: Path) -> dict:
         "serial": doc["serial"],
         "target": doc.get("target", {}),
         "steps": rows,
-        "resources": {"live": len(live), "total": len(doc.get("ledger", []))},
+        "resources": {"live": len(live), "total": len(own)},
         "lock_holder": holder,
     }
 
