@@ -101,8 +101,13 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
                          remediation="Choose another role, leave execution_role_arn empty to "
                          "create one, or allow the repair. " + HOW_TO_ALLOW + fix.shell())
     reporter.command(fix)
+    # the learner's role: its trust policy as it was is recorded first, and cleanup puts it back
+    original = json.dumps(iamlib.as_doc(role["AssumeRolePolicyDocument"]), sort_keys=True)
+    ctx.ledger.record(Resource(kind="iam-trust", name=name, arn=role["Arn"], step="credentials",
+                               details={"previous": original, "value": text}))
     ctx.clients.aws("iam").update_assume_role_policy(RoleName=name, PolicyDocument=text)
-    reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}.", "warning")
+    reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}; cleanup puts the "
+                 "original back.", "warning")
 
 
 def pod_policy(bucket: str, partition: str = "aws") -> dict:

@@ -1,5 +1,6 @@
 """The learner's own things survive the lab byte for byte: a KFP pipeline and experiment that
-carry the lab's names, a different processing script at the lab's S3 key, and an ``aws-secret``.
+carry the lab's names, a different processing script at the lab's S3 key, an ``aws-secret``, and
+an execution role whose trust policy the lab must repair.
 
 The lab runs steps 1-6 with ``--yes`` (pod access through the aws-secret), then cleanup. Every
 comparison reads the sandbox through boto3, the kubernetes client and kfp.Client directly.
@@ -19,6 +20,7 @@ PIPELINE = "mnist-classification-pipeline"
 EXPERIMENT = "mnist-kmeans-lab"
 SCRIPT_KEY = "lab1/processing_code/kmeans_preprocessing.py"
 SCRIPT = b"# the learner's own preprocessing, not the lab's\nprint('mine')\n"
+ROLE = "learner-exec-role"
 
 
 def _kfp(sandbox_info):
@@ -52,6 +54,15 @@ def _plant(tmp_path, sandbox_info, aws, kube) -> None:
         type="Opaque", string_data={"AWS_ACCESS_KEY_ID": "AKIALEARNER000000000",
                                     "AWS_SECRET_ACCESS_KEY": "learner-secret-value-0123456789abcd"})
     client.CoreV1Api(kube).create_namespaced_secret(sandbox_info["profile_namespace"], secret)
+    import json
+
+    aws("iam").create_role(RoleName=ROLE, Tags=[{"Key": "owner", "Value": "learner"}],
+                           AssumeRolePolicyDocument=json.dumps({
+                               "Version": "2012-10-17", "Statement": [{
+                                   "Effect": "Allow", "Action": "sts:AssumeRole",
+                                   "Principal": {"Service": "ec2.amazonaws.com"}}]}))
+    aws("iam").attach_role_policy(RoleName=ROLE,
+                                  PolicyArn="arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
 
 
 def _snapshot(sandbox_info, aws, kube) -> dict:
@@ -69,7 +80,12 @@ def _snapshot(sandbox_info, aws, kube) -> dict:
     head = s3.head_object(Bucket=sandbox_info["bucket"], Key=SCRIPT_KEY)
     body = s3.get_object(Bucket=sandbox_info["bucket"], Key=SCRIPT_KEY)["Body"].read()
     secret = client.CoreV1Api(kube).read_namespaced_secret("aws-secret", ns)
+    iam = aws("iam")
+    role = iam.get_role(RoleName=ROLE)["Role"]
     return {
+        "role": (role["Arn"], role["AssumeRolePolicyDocument"], role.get("Tags"),
+                 iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"],
+                 iam.list_role_policies(RoleName=ROLE)["PolicyNames"]),
         "pipeline": (pid, pipeline.display_name, pipeline.description),
         "versions": versions,
         "experiment": (experiment.experiment_id, experiment.display_name,
@@ -86,8 +102,9 @@ def test_learner_pipeline_experiment_script_and_secret_survive_the_lab(
     before = _snapshot(sandbox_info, aws, kube)
     assert before["script"][0] == SCRIPT
 
+    role_arn = before["role"][0]
     made = run_lab(lab, "--skip", "run-monitoring,endpoint-test,cleanup",
-                   answers={"pod_access": "secret"}, timeout=600)
+                   answers={"pod_access": "secret", "execution_role_arn": role_arn}, timeout=600)
     assert made.returncode == 0, made.stdout + made.stderr
     during = _snapshot(sandbox_info, aws, kube)
     # the pipeline, the experiment and the script are untouched while the lab runs; the lab
@@ -95,6 +112,8 @@ def test_learner_pipeline_experiment_script_and_secret_survive_the_lab(
     assert {k: during[k] for k in ("pipeline", "experiment", "script")} == \
         {k: before[k] for k in ("pipeline", "experiment", "script")}
     assert len(during["versions"]) == len(before["versions"]) + 1
+    # the given execution role did not trust SageMaker: its trust policy was repaired (--yes)
+    assert during["role"][1] != before["role"][1] and during["role"][2:] == before["role"][2:]
     assert set(before["versions"]) < set(during["versions"])
     doc = state(lab)
     short = doc["lineage"][:8]
@@ -121,3 +140,4 @@ def test_learner_pipeline_experiment_script_and_secret_survive_the_lab(
     assert "aws-secret-labwiz-backup" not in names
     kept = {(k["kind"], k["name"]) for k in state(lab)["steps"]["cleanup"]["outputs"]["kept"]}
     assert {("kfp-pipeline", PIPELINE), ("kfp-experiment", EXPERIMENT)} <= kept
+    assert f"aws iam update-assume-role-policy --role-name {ROLE}" in cleaned.stdout

@@ -19,6 +19,8 @@ def _handlers(kind: str):
         return sagemaker.remove, sagemaker.exists, sagemaker.command
     if kind.startswith("s3-"):
         return awsres.s3_remove, awsres.s3_exists, awsres.s3_command
+    if kind == "iam-trust":
+        return awsres.trust_remove, awsres.trust_exists, awsres.trust_command
     if kind.startswith("iam-"):
         return awsres.iam_remove, awsres.iam_exists, awsres.iam_command
     if kind.startswith("kfp-"):

@@ -36,7 +36,8 @@ ORDER = ["kfp-run", "custom-resource", "sagemaker-endpoint", "sagemaker-training
          "sagemaker-processing-job", "sagemaker-tuning-job", "sagemaker-transform-job",
          "sagemaker-endpoint-config", "sagemaker-model", "kfp-pipeline-version", "kfp-pipeline",
          "kfp-experiment", "s3-prefix", "s3-object", "s3-bucket", "k8s-annotation", "k8s-secret",
-         "k8s-rolebinding", "k8s-role", "iam-access-key", "iam-policy", "iam-user", "iam-role"]
+         "k8s-rolebinding", "k8s-role", "iam-trust", "iam-access-key", "iam-policy", "iam-user",
+         "iam-role"]
 
 
 @dataclass

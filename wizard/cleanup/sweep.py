@@ -70,6 +70,11 @@ def _iam(ctx: Context, items: list[Item]) -> list[Item]:
         if ours("iam-user", name, lambda: iam.list_user_tags(UserName=name)):
             left.append(Item("iam-user", name, source="listed after cleanup"))
     for item in items:
+        if item.kind == "iam-trust":
+            from wizard.cleanup.awsres import trust_exists
+
+            if trust_exists(ctx, item):
+                left.append(item)
         if item.kind == "iam-access-key" and item.details.get("user") in users:
             listed = iam.list_access_keys(UserName=item.details["user"])["AccessKeyMetadata"]
             if item.name in {k["AccessKeyId"] for k in listed}:
