@@ -86,7 +86,9 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
     import json
 
     name = role["RoleName"]
-    document = iamlib.as_doc(role["AssumeRolePolicyDocument"])
+    # as it was, before the statement is added below (as_doc may hand back the same dict)
+    original = json.dumps(iamlib.as_doc(role["AssumeRolePolicyDocument"]))  # its key order kept
+    document = json.loads(original)
     document.setdefault("Statement", [])
     if isinstance(document["Statement"], dict):
         document["Statement"] = [document["Statement"]]
@@ -102,7 +104,6 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
                          "create one, or allow the repair. " + HOW_TO_ALLOW + fix.shell())
     reporter.command(fix)
     # the learner's role: its trust policy as it was is recorded first, and cleanup puts it back
-    original = json.dumps(iamlib.as_doc(role["AssumeRolePolicyDocument"]), sort_keys=True)
     ctx.ledger.record(Resource(kind="iam-trust", name=name, arn=role["Arn"], step="credentials",
                                details={"previous": original, "value": text}))
     ctx.clients.aws("iam").update_assume_role_policy(RoleName=name, PolicyDocument=text)
