@@ -214,3 +214,28 @@ def test_every_file_is_private(env, state_dir):
     for path in [state_dir, *state_dir.rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_region_given_after_a_failed_first_attempt_is_honoured(tmp_path):
+    """Attempt 1 fails (no AWS credentials) with the region only defaulted from AWS_REGION; the
+    region given on the next attempt (--region or AWS_REGION) is the one used, not the old
+    default kept as if chosen. The resume command names the region."""
+    lab = tmp_path / "lab"
+    no_aws = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    first = run_labwiz(["--state-dir", str(lab), "run", "--yes", "--only", "credentials"],
+                       env={**no_aws, "AWS_REGION": "us-east-1"})
+    assert first.returncode == 5, first.stdout + first.stderr
+    assert f"To resume: labwiz --state-dir {lab} run --region us-east-1 --yes --only credentials" \
+        in first.stdout
+    doc = json.loads((lab / "state.json").read_text())
+    assert doc["inputs"]["region"] == "us-east-1" and doc["input_sources"]["region"] == "default"
+    for how, env, args in (("env", {"AWS_REGION": "eu-west-2"}, []),
+                           ("flag", {}, ["--region", "ap-south-1"])):
+        again = run_labwiz(["--state-dir", str(lab), "run", "--yes", *args, "--only",
+                            "credentials"], env={**no_aws, **env})
+        assert again.returncode == 5, again.stdout + again.stderr
+        wanted = env.get("AWS_REGION") or args[-1]
+        doc = json.loads((lab / "state.json").read_text())
+        assert doc["inputs"]["region"] == wanted, (how, doc["inputs"])
+        assert doc["target"]["region"] == wanted, (how, doc["target"])
