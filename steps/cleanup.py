@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from wizard import validate
-from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers
-from wizard.cleanup.plan import from_tags
+from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers, sweep
+from wizard.cleanup.reconcile import reconcile
 from wizard.errors import StepError
 from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
 
@@ -18,6 +18,9 @@ def _not_created(ctx: Context) -> list[dict]:
     role = ctx.outputs_of("credentials").get("execution_role_arn")
     if role and not ctx.ledger.find("iam-role", validate.role_name_of(role)):
         kept.append({"kind": "iam-role", "name": role, "reason": "the wizard did not create it"})
+    for row in ctx.ledger.reused_entries():
+        kept.append({"kind": row["kind"], "name": row["name"],
+                     "reason": "it existed before the lab, which only used it"})
     return kept
 
 
@@ -41,6 +44,8 @@ created, shows it, and after you confirm removes exactly that: never anything th
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Plan from the ledger and the run, show it, confirm, remove, then count what is left."""
+        # an intent left by a crash is settled first: created (so it is planned) or not
+        reconcile(ctx, reporter)
         items = build_plan(ctx, reporter)
         kept = _not_created(ctx)
         for note in kept:
@@ -54,10 +59,14 @@ created, shows it, and after you confirm removes exactly that: never anything th
                             remediation="Run 'labwiz run --only cleanup' again and confirm (or add "
                             "--yes), or delete the resources yourself with the commands shown.")
         removed, not_removed, failed = apply_plan(ctx, reporter, items)
-        left = leftovers(ctx, [Item.from_dict(r) for r in removed])
-        # and by the tag: nothing carrying the lab's lineage may still exist (or run)
-        seen = {i.key for i in left}
-        left += [i for i in from_tags(ctx) if i.key not in seen]
+        # proven through the services' list calls, not the removers' own reads
+        namespace = ctx.outputs_of("credentials").get("namespace") or ctx.input("namespace")
+        left = sweep.leftovers(ctx, [Item.from_dict(r) for r in removed], namespace)
+        for item in left:
+            reporter.log(f"Still there after cleanup: {item.kind} {item.name}.", "error")
+            command = item_command(item)
+            if command is not None:
+                reporter.command(command)
         if failed:
             names = "; ".join(f"{f['kind']} {f['name']} ({f['reason']})" for f in failed)
             raise StepError(f"Cleanup could not remove {len(failed)} resource(s): {names}",
@@ -65,9 +74,10 @@ created, shows it, and after you confirm removes exactly that: never anything th
                             "again: what is already gone is skipped.")
         if left:
             names = ", ".join(f"{i.kind} {i.name}" for i in left)
+            commands = "; ".join(c.shell() for c in map(item_command, left) if c is not None)
             raise StepError(f"After cleanup these still exist: {names}.",
                             remediation="Run 'labwiz run --only cleanup' again; if they stay, "
-                            "delete them with the commands shown.")
+                            f"delete them by hand: {commands}")
         reporter.show("table", {"title": "Cleanup result", "columns": ["kind", "name", "result"],
                                 "rows": [[r["kind"], r["name"], r["result"]] for r in removed]
                                 + [[k["kind"], k["name"], f"kept: {k['reason']}"] for k in not_removed]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard import validate
 from wizard.errors import InputError
 from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
 
@@ -25,7 +26,8 @@ The components run on a stock Python image with the kubernetes client: no image 
     def input_specs(self) -> list[InputSpec]:
         """An optional container image for the components."""
         return [InputSpec("component_image", "Container image for the components (empty: "
-                          "python:3.11-slim)", required=False)]
+                          "python:3.11-slim)", required=False,
+                          validate=validate.image_reference)]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Generate and compile one component per selected CRD."""

@@ -71,7 +71,11 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
     def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
         """Both objects are still in the bucket with the content that was uploaded."""
         s3 = ctx.clients.aws("s3")
-        for key, etag in ((DATA_KEY, outputs.get("data_etag")), (SCRIPT_KEY, outputs.get("script_etag"))):
+        def key_of(uri, default):
+            """The key the step used (another one when the learner's object held the lab's)."""
+            return uri.split("/", 3)[3] if isinstance(uri, str) and uri.count("/") >= 3 else default
+        for key, etag in ((key_of(outputs.get("data_uri"), DATA_KEY), outputs.get("data_etag")),
+                          (key_of(outputs.get("script_uri"), SCRIPT_KEY), outputs.get("script_etag"))):
             remote = s3data.remote_etag(s3, outputs["bucket"], key)
             if remote is None:
                 return VerifyResult(False, f"s3://{outputs['bucket']}/{key} is gone")

@@ -97,9 +97,16 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
                                  up["version_id"], "--pipeline-id", up["pipeline_id"],
                                  *[f"{k}={v}" for k, v in params.items()]))
             try:
-                run = client.run_pipeline(experiment_id=up["experiment_id"], job_name=run_name,
-                                          params=params, pipeline_id=up["pipeline_id"],
-                                          version_id=up["version_id"], enable_caching=False)
+                # the run's id is the server's: the intent names the run, the confirmation its id
+                with ctx.ledger.intent(Resource(
+                        kind="kfp-run", name=run_name, step=self.id, namespace=namespace,
+                        details={"run_name": run_name, "host": host, "state": "RUNNING",
+                                 "version_id": up["version_id"],
+                                 "experiment_id": up["experiment_id"]})) as made:
+                    run = client.run_pipeline(experiment_id=up["experiment_id"], job_name=run_name,
+                                              params=params, pipeline_id=up["pipeline_id"],
+                                              version_id=up["version_id"], enable_caching=False)
+                    made.name = run.run_id
             except Exception as exc:  # noqa: BLE001
                 raise translate(exc, "starting the run") from None
             run_id = run.run_id

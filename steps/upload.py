@@ -108,21 +108,29 @@ version when it changed) and creates or reuses the experiment that will hold the
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
         with connect.kfp_connection(ctx, reporter, given) as (client, host):
             reporter.log(f"Kubeflow Pipelines at {host} ({how}).")
-            done = publish.publish(client, path, name, sha, "MNIST k-means on SageMaker")
+            def intent(kind, what, details):
+                """The ledger's intent for a KFP object this step is about to create."""
+                return ctx.ledger.intent(Resource(kind=kind, name=what, step=self.id,
+                                                  namespace=namespace if kind == "kfp-experiment"
+                                                  else None, details={**details, "host": host}))
+            done = publish.publish(client, path, name, sha, "MNIST k-means on SageMaker", intent)
             reporter.command(pipeline_command(host, namespace, name, path, done,
                                               publish.version_name(name, sha)))
-            ctx.ledger.record(Resource(kind="kfp-pipeline", name=name, step=self.id,
-                                       details={"pipeline_id": done.pipeline_id, "host": host}))
-            ctx.ledger.record(Resource(kind="kfp-pipeline-version", name=done.version_id,
-                                       step=self.id, details={"pipeline_id": done.pipeline_id,
-                                                              "sha256": sha}))
+            # the learner's own pipeline (or version) of the same name is reused, never the lab's
+            pipe = Resource(kind="kfp-pipeline", name=name, step=self.id,
+                            details={"pipeline_id": done.pipeline_id, "host": host})
+            (ctx.ledger.record if done.created_pipeline else ctx.ledger.reused)(pipe)
+            version = Resource(kind="kfp-pipeline-version", name=done.version_id, step=self.id,
+                               details={"pipeline_id": done.pipeline_id, "sha256": sha})
+            (ctx.ledger.record if done.created_version else ctx.ledger.reused)(version)
             reporter.log(("Uploaded" if done.created_version else "Reusing") +
                          f" pipeline {name}, version {done.version_id}.", "success")
-            experiment_id, created = publish.ensure_experiment(client, EXPERIMENT_NAME, namespace)
+            experiment_id, created = publish.ensure_experiment(client, EXPERIMENT_NAME, namespace,
+                                                               intent)
             reporter.command(experiment_command(host, namespace, experiment_id, created))
-            ctx.ledger.record(Resource(kind="kfp-experiment", name=EXPERIMENT_NAME, step=self.id,
-                                       namespace=namespace,
-                                       details={"experiment_id": experiment_id}))
+            (ctx.ledger.record if created else ctx.ledger.reused)(Resource(
+                kind="kfp-experiment", name=EXPERIMENT_NAME, step=self.id, namespace=namespace,
+                details={"experiment_id": experiment_id}))
             reporter.log(("Created" if created else "Reusing") +
                          f" experiment {EXPERIMENT_NAME}.", "success")
         return {"kfp_host": host, "pipeline_id": done.pipeline_id, "pipeline_name": name,

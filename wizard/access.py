@@ -119,7 +119,9 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
     """Add sagemaker.amazonaws.com to a role's trust policy, after the user confirms."""
 
     name = role["RoleName"]
-    document = iamlib.as_doc(role["AssumeRolePolicyDocument"])
+    # as it was, before the statement is added below (as_doc may hand back the same dict)
+    original = json.dumps(iamlib.as_doc(role["AssumeRolePolicyDocument"]))  # its key order kept
+    document = json.loads(original)
     document.setdefault("Statement", [])
     if isinstance(document["Statement"], dict):
         document["Statement"] = [document["Statement"]]
@@ -133,8 +135,12 @@ def _repair_trust(ctx: Context, reporter: Reporter, role: dict) -> None:
                          remediation="Choose another role, leave execution_role_arn empty to "
                          "create one, or allow the repair. " + HOW_TO_ALLOW + fix.shell())
     reporter.command(fix)
+    # the learner's role: its trust policy as it was is recorded first, and cleanup puts it back
+    ctx.ledger.record(Resource(kind="iam-trust", name=name, arn=role["Arn"], step="credentials",
+                               details={"previous": original, "value": text}))
     ctx.clients.aws("iam").update_assume_role_policy(RoleName=name, PolicyDocument=text)
-    reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}.", "warning")
+    reporter.log(f"Added sagemaker.amazonaws.com to the trust policy of {name}; cleanup puts the "
+                 "original back.", "warning")
 
 
 def pod_policy(bucket: str, partition: str = "aws") -> dict:
@@ -181,8 +187,8 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
         iam.get_user(UserName=user)
     except iam.exceptions.NoSuchEntityException:
         reporter.command(create)
-        iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
-        ctx.ledger.record(Resource(kind="iam-user", name=user, step=step))
+        with ctx.ledger.intent(Resource(kind="iam-user", name=user, step=step)):
+            iam.create_user(UserName=user, Tags=iamlib.tag_list(ctx.ledger.tags()))
     reporter.command(attach)
     iam.attach_user_policy(UserName=user, PolicyArn=attach.argv[-1])
     keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
@@ -194,12 +200,14 @@ def aws_secret(ctx: Context, reporter: Reporter, me: Identity, namespace: str, s
         iam.delete_access_key(UserName=user, AccessKeyId=old["AccessKeyId"])
         ctx.ledger.mark_deleted("iam-access-key", old["AccessKeyId"])
     reporter.command(create_key)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
     from wizard.secrets import Secret
 
+    # the key's id is the server's: the intent names the user, the confirmation the key
+    with ctx.ledger.intent(Resource(kind="iam-access-key", name=f"{user}/<new key>", step=step,
+                                    details={"user": user})) as made:
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        made.name = key["AccessKeyId"]
     secret_key = Secret(key["SecretAccessKey"])
-    ctx.ledger.record(Resource(kind="iam-access-key", name=key["AccessKeyId"], step=step,
-                               details={"user": user}))
     _put_secret(ctx, reporter, namespace, key["AccessKeyId"], secret_key, step)
     reporter.log(f"Access key {key['AccessKeyId']} of {user} is in {namespace}/{SECRET_NAME}; the "
                  "secret key was not shown or stored anywhere else.", "success")
@@ -219,25 +227,30 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
         type="Opaque", data=data)
     reporter.command(secret_command(namespace, key_id))
     core = ctx.clients.core_v1()
-    details = {}
+    name = f"{namespace}/{SECRET_NAME}"
     try:
-        core.create_namespaced_secret(namespace, body)
+        with ctx.ledger.intent(Resource(kind="k8s-secret", name=name, namespace=namespace,
+                                        step=step)):
+            core.create_namespaced_secret(namespace, body)
+        return
     except k8s.api_exception() as exc:
         if exc.status != 409:
-            raise k8s.explain(exc, f"creating secret {namespace}/{SECRET_NAME}") from None
-        if not ctx.ledger.find("k8s-secret", f"{namespace}/{SECRET_NAME}"):
-            if not confirm_repair(ctx, f"{namespace}/{SECRET_NAME} exists with another key; "
-                                  "replace it?"):
-                raise StepError(f"{namespace}/{SECRET_NAME} exists and holds another key.",
-                                remediation="Use pod_access: irsa, or allow the replacement. "
-                                + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
-                                f"{namespace}, then run the step again.")
-            # it was the learner's before the lab: cleanup keeps the Secret itself (the lab's
-            # key in it dies with the lab's IAM user)
-            details = {"existed_before": True}
-        core.replace_namespaced_secret(SECRET_NAME, namespace, body)
-    ctx.ledger.record(Resource(kind="k8s-secret", name=f"{namespace}/{SECRET_NAME}",
-                               namespace=namespace, step=step, details=details))
+            raise k8s.explain(exc, f"creating secret {name}") from None
+    if not ctx.ledger.find("k8s-secret", name):
+        if not confirm_repair(ctx, f"{name} exists with another key; replace it? (the wizard "
+                              "keeps a copy and puts yours back at cleanup)"):
+            raise StepError(f"{name} exists and holds another key.",
+                            remediation="Use pod_access: irsa, or allow the replacement. "
+                            + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
+                            f"{namespace}, then run the step again.")
+        # the learner's: copied aside first (in the cluster: its keys never leave it), so
+        # cleanup can put it back exactly as it was
+        from wizard.cleanup.kube import backup_secret
+
+        backup = backup_secret(ctx, reporter, namespace, SECRET_NAME, step)
+        ctx.ledger.record(Resource(kind="k8s-secret", name=name, namespace=namespace, step=step,
+                                   details={"existed_before": True, "backup": backup}))
+    core.replace_namespaced_secret(SECRET_NAME, namespace, body)
 
 
 INVOKE_ACTION = "sagemaker:InvokeEndpoint"
@@ -322,12 +335,13 @@ def invoke_permission(ctx: Context, reporter: Reporter, me: Identity, step: str)
         return decision
     reporter.command(grant)
     document = json.dumps(iamlib.invoke_endpoint())
-    if kind == "user":
-        iam.put_user_policy(UserName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
-    else:
-        iam.put_role_policy(RoleName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
-    ctx.ledger.record(Resource(kind="iam-policy", name=f"{kind}/{name}/{INVOKE_POLICY}", step=step,
-                               details={"on": kind, "entity": name, "policy": INVOKE_POLICY}))
+    with ctx.ledger.intent(Resource(kind="iam-policy", name=f"{kind}/{name}/{INVOKE_POLICY}",
+                                    step=step, details={"on": kind, "entity": name,
+                                                        "policy": INVOKE_POLICY})):
+        if kind == "user":
+            iam.put_user_policy(UserName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
+        else:
+            iam.put_role_policy(RoleName=name, PolicyName=INVOKE_POLICY, PolicyDocument=document)
     after, _ = simulate(iam, source, INVOKE_ACTION)
     if after != "allowed":
         reporter.log(f"Added {INVOKE_POLICY} to {kind} {name}, but IAM still says {after} "

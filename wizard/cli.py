@@ -9,6 +9,7 @@ fast. Errors that labwiz explains exit with the codes in :class:`wizard.errors.E
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 
 from wizard import __version__
 from wizard.errors import ExitCode, LabwizError
-from wizard.paths import resolve_state_dir
+from wizard.paths import check_state_dir, resolve_state_dir
 
 #: subcommands that live in other modules, loaded on first use
 LAZY_COMMANDS = {
@@ -102,6 +103,8 @@ def cli(ctx: click.Context, state_dir, use_sandbox, plain, answers, yes, verbose
     """
     ctx.ensure_object(dict)
     given = ctx.get_parameter_source("state_dir") == click.core.ParameterSource.COMMANDLINE
+    if state_dir:  # given (flag or LABWIZ_STATE_DIR): it must be new, empty, or a lab's
+        check_state_dir(resolve_state_dir(state_dir))
     ctx.obj.update(state_dir=resolve_state_dir(state_dir), state_dir_given=given,
                    sandbox=use_sandbox, plain=plain, verbose=verbose, answers=answers,
                    yes=yes)
@@ -136,27 +139,49 @@ def run(ctx, use_sandbox, region, yes, answers, from_step, only, skip, explain):
                            from_step=from_step, only=only, skip=skip, explain=explain))
 
 
+#: the resume command of the run under way, printed when Ctrl-C ends it
+_RESUME: dict[str, str] = {}
+
+
 def _run_headless(ctx: click.Context, use_sandbox: bool, region: str | None, yes: bool,
                   answers: str | None, **options) -> int:
     """The headless runner (``labwiz run``, or a bare ``labwiz`` with no terminal)."""
     from wizard.session import run_headless
 
+    resume = _resume_command(ctx.obj, use_sandbox, answers, region, yes=yes,
+                             only=options.get("only"), skip=options.get("skip"))
+    _RESUME["command"] = resume
     return run_headless(ctx.obj, sandbox=use_sandbox, region=region, yes=yes, answers=answers,
-                        resume_command=_resume_command(ctx.obj, use_sandbox, answers, region),
-                        **options)
+                        resume_command=resume, **options)
 
 
-def _resume_command(obj: dict, use_sandbox: bool, answers: str | None, region: str | None) -> str:
+def _resume_command(obj: dict, use_sandbox: bool, answers: str | None, region: str | None, *,
+                    yes: bool = False, only: str | None = None, skip: str | None = None) -> str:
+    """The command that resumes this run with the same choices: state directory, sandbox,
+    region (given, or from AWS_REGION), answers, --yes, --only and --skip. ``--from`` is left
+    out: resuming must not reset the steps it names again."""
+    import os
+
+    from wizard.paths import default_state_dir
+
     parts = ["labwiz"]
-    if obj.get("state_dir_given"):
+    if obj.get("state_dir_given") or obj["state_dir"] != default_state_dir():
         parts += ["--state-dir", str(obj["state_dir"])]
     parts.append("run")
     if use_sandbox:
         parts.append("--sandbox")
+    if not region and not use_sandbox:  # the sandbox has its own region; AWS takes the env's
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         parts += ["--region", region]
     if answers:
         parts += ["--answers", str(answers)]
+    if yes:
+        parts.append("--yes")
+    if only:
+        parts += ["--only", only if isinstance(only, str) else ",".join(only)]
+    if skip:
+        parts += ["--skip", skip if isinstance(skip, str) else ",".join(skip)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -203,6 +228,8 @@ def reset(ctx, to_step, yes):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn explained errors into messages and exit codes."""
+    # every file and directory labwiz (and the sandbox it starts) writes is private: 0600 / 0700
+    os.umask(0o077)
     try:
         result = cli.main(args=argv, prog_name="labwiz", standalone_mode=False)
         # with standalone_mode off, click hands back ctx.exit()'s code as the return value
@@ -210,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        # click turns Ctrl-C (KeyboardInterrupt) into Abort; a declined confirmation is one too
+        resume = _RESUME.get("command")
+        click.echo("Interrupted. " + (f"To resume: {resume}" if resume else "Aborted."), err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
@@ -219,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("\nInterrupted. Run the same command again to resume.", err=True)
+        resume = _RESUME.get("command")
+        click.echo("\nInterrupted. " + (f"To resume: {resume}" if resume else
+                                         "Run the same command again to resume."), err=True)
         return ExitCode.INTERRUPTED
 
 

@@ -174,7 +174,9 @@ class Runner:
                 self.reporter.log(f"Took over a stale lock left by {lock.took_over}.", "warning")
                 self.events.append("lock.taken_over", previous=lock.took_over)
             self._mark_interrupted()
-            if not self.target.region and self.doc["inputs"].get("region"):
+            chosen = (self.doc.get("input_sources") or {}).get("region") != "default" or \
+                (self.doc["steps"].get("credentials") or {}).get("status") == "done"
+            if not self.target.region and self.doc["inputs"].get("region") and chosen:
                 self.target.region = self.doc["inputs"]["region"]  # the region chosen earlier
             self.doc["target"] = self.target.describe()
             if from_step:
@@ -287,7 +289,9 @@ class Runner:
         reporter = _StepReporter(self.reporter, step.id, self.state_dir / "commands")
         started = time.monotonic()
         try:
-            outputs = step.run(self._ctx(inputs), reporter) or {}
+            ctx = self._ctx(inputs)
+            self._reconcile(ctx, reporter, step.id)
+            outputs = step.run(ctx, reporter) or {}
         except KeyboardInterrupt:
             rec.update(status="failed", finished_at=now_iso(),
                        error={"type": "Interrupted", "message": "Stopped by the user.",
@@ -309,13 +313,23 @@ class Runner:
         self.events.append("step.done", step=step.id, duration_s=rec["duration_s"])
         return True
 
+    @staticmethod
+    def _reconcile(ctx: Context, reporter: Reporter, step_id: str) -> None:
+        """Settle the intents this step left when its process died between a create and its
+        record: each becomes created (it exists, so cleanup will remove it) or abandoned."""
+        from wizard.cleanup.reconcile import pending, reconcile
+
+        if pending(ctx, step_id):
+            reconcile(ctx, reporter, step_id)
+
     def _error_record(self, exc: BaseException) -> dict:
         from wizard.diagnose import translate
 
         exc = translate(exc) or exc
         if isinstance(exc, LabwizError):
+            # the exit code travels with the record: an unreachable service exits 5, not 1
             return {"type": type(exc).__name__, "message": redact(exc.message),
-                    "remediation": redact(exc.remediation)}
+                    "remediation": redact(exc.remediation), "exit_code": int(exc.exit_code)}
         log_path = self.state_dir / "labwiz.log"
         return {"type": type(exc).__name__, "message": redact(str(exc)) or type(exc).__name__,
                 "remediation": "This was not expected. The log file has the details "

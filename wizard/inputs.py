@@ -20,6 +20,8 @@ from wizard.secrets import Secret
 Prompter = Callable[[InputSpec, Any, str | None], Any]
 
 MAX_PROMPT_TRIES = 5
+#: an answers file is a few lines; anything far bigger is refused unread
+MAX_ANSWERS_CHARS = 1_000_000
 
 
 def load_answers(path: str | Path) -> dict:
@@ -33,15 +35,25 @@ def load_answers(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"The answers file {path} cannot be read: {exc}.",
                          remediation="Give a readable UTF-8 YAML or JSON file.") from None
+    if len(text) > MAX_ANSWERS_CHARS:
+        raise InputError(f"The answers file {path} is {len(text):,} characters long; an answers "
+                         f"file is a few lines (at most {MAX_ANSWERS_CHARS:,} characters).",
+                         remediation="Give a file with one 'input_name: value' per line.")
     try:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
             import yaml
 
+            _refuse_aliases(path, text)
             data = yaml.safe_load(text)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - YAML and JSON raise many kinds
-        raise InputError(f"The answers file {path} is not valid YAML/JSON: {exc}.",
+        # the parser's message quotes the offending text: shown shortened, never whole
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 200 else detail[:197] + "..."
+        raise InputError(f"The answers file {path} is not valid YAML/JSON: {detail}",
                          remediation="Fix the syntax; each line is 'input_name: value'.") from None
     if data is None:
         return {}
@@ -50,6 +62,20 @@ def load_answers(path: str | Path) -> dict:
                          f"not a {type(data).__name__}.",
                          remediation="Write one 'input_name: value' per line.")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _refuse_aliases(path: Path, text: str) -> None:
+    """Refuse YAML anchors and aliases before anything is built from them: an answers file has
+    no use for them, and nested aliases (a "billion laughs" file) make a few lines expand into
+    gigabytes once a value is used. The parser's event stream is read without building values."""
+    import yaml
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1
+            raise InputError(f"The answers file {path} uses a YAML anchor or alias (line {line}); "
+                             "answers files may not.",
+                             remediation="Write each value out in full: 'input_name: value'.")
 
 
 class InputResolver:
@@ -62,21 +88,29 @@ class InputResolver:
         self.answers = answers
         self.prompter = prompter
         self.assume_yes = assume_yes
+        #: where each value came from: answers, state, default or prompt (kept with the inputs)
+        self.sources: dict[str, str] = {}
 
     def resolve(self, ctx: Context | None, *, lenient: bool = False) -> dict:
         """Every input of the step, validated. ``lenient`` (explain, verify) never prompts or fails."""
         saved = self.doc.get("inputs", {})
+        sources = self.doc.get("input_sources") or {}
+        # a value that was only a default, saved by an attempt that did not finish, is not a
+        # choice: it is worked out again (so --region or AWS_REGION given now is honoured)
+        step_done = (self.doc.get("steps", {}).get(self.step.id) or {}).get("status") == "done"
         values: dict[str, Any] = {}
         for spec in self.step.input_specs():
             ctx_view = ctx
             if ctx_view is not None:
                 ctx_view.inputs = {**ctx_view.inputs, **values}
+            defaulted = sources.get(spec.name) == "default" and not step_done
             if spec.name in self.answers:
                 raw, source = self.answers[spec.name], "answers"
-            elif spec.name in saved and not spec.secret:
-                raw, source = saved[spec.name], "state"
+            elif spec.name in saved and not spec.secret and not defaulted:
+                raw, source = saved[spec.name], sources.get(spec.name, "state")
             else:
                 raw, source = None, "default"
+            self.sources[spec.name] = source
             if lenient:
                 value = raw if raw is not None else self._safe_default(spec, ctx_view)
                 if spec.secret and value is not None and not isinstance(value, Secret):
@@ -129,6 +163,7 @@ class InputResolver:
         return value
 
     def _ask(self, spec: InputSpec, default, ctx, error: str | None = None):
+        self.sources[spec.name] = "prompt"
         for _ in range(MAX_PROMPT_TRIES):
             raw = self.prompter(spec, default, error)
             if (raw is None or raw == "") and not spec.required:
@@ -145,9 +180,11 @@ class InputResolver:
     def remember(self, values: dict) -> None:
         """Keep the non-secret inputs in state, so a resumed run does not ask again."""
         saved = self.doc.setdefault("inputs", {})
+        sources = self.doc.setdefault("input_sources", {})
         for spec in self.step.input_specs():
             if spec.secret or not spec.remember:
                 continue
             value = values.get(spec.name)
             if value is not None:
                 saved[spec.name] = value
+                sources[spec.name] = self.sources.get(spec.name, "state")

@@ -111,12 +111,12 @@ def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: st
                             remediation="Use pod_access: secret, or allow the replacement. "
                             + HOW_TO_ALLOW + fix.shell())
     reporter.command(fix)
-    ctx.clients.core_v1().patch_namespaced_service_account(
-        name, namespace, {"metadata": {"annotations": {key: value}}})
-    ctx.ledger.record(Resource(kind="k8s-annotation", name=f"{namespace}/{name}/{key}",
-                               namespace=namespace, step=step,
-                               details={"service_account": name, "key": key, "value": value,
-                                        "previous": current}))
+    with ctx.ledger.intent(Resource(kind="k8s-annotation", name=f"{namespace}/{name}/{key}",
+                                    namespace=namespace, step=step,
+                                    details={"service_account": name, "key": key, "value": value,
+                                             "previous": current})):
+        ctx.clients.core_v1().patch_namespaced_service_account(
+            name, namespace, {"metadata": {"annotations": {key: value}}})
 
 
 def can_manage_ack(ctx: Context, namespace: str, sa: str) -> bool:
@@ -157,19 +157,24 @@ def ensure_ack_rbac(ctx: Context, reporter: Reporter, namespace: str, sa: str, s
         role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=RBAC_NAME),
         subjects=[client.RbacV1Subject(kind="ServiceAccount", name=sa, namespace=namespace)])
     reporter.command(rbac_command(namespace, sa, ctx.ledger.lineage))
-    _create_or_keep(lambda: rbac.create_namespaced_role(namespace, role))
-    ctx.ledger.record(Resource(kind="k8s-role", name=RBAC_NAME, namespace=namespace, step=step))
-    _create_or_keep(lambda: rbac.create_namespaced_role_binding(namespace, binding))
-    ctx.ledger.record(Resource(kind="k8s-rolebinding", name=RBAC_NAME, namespace=namespace, step=step))
+    _create_or_keep(ctx, Resource(kind="k8s-role", name=RBAC_NAME, namespace=namespace, step=step),
+                    lambda: rbac.create_namespaced_role(namespace, role))
+    _create_or_keep(ctx, Resource(kind="k8s-rolebinding", name=RBAC_NAME, namespace=namespace,
+                                  step=step),
+                    lambda: rbac.create_namespaced_role_binding(namespace, binding))
     return True
 
 
-def _create_or_keep(create) -> None:
+def _create_or_keep(ctx: Context, resource: Resource, create) -> None:
+    """Create an RBAC object under an intent; one that exists already (409) is kept and noted as
+    reused, so cleanup leaves it (unless the lab's own intent made it before a crash)."""
     try:
-        create()
+        with ctx.ledger.intent(resource):
+            create()
     except api_exception() as exc:
-        if exc.status != 409:  # already there: keep it
+        if exc.status != 409:
             raise explain(exc, "creating RBAC objects") from None
+        ctx.ledger.reused(resource)
 
 
 def secret_keys(ctx: Context, namespace: str, name: str) -> dict | None:

@@ -36,6 +36,35 @@ def resolve_state_dir(explicit: str | os.PathLike | None = None) -> Path:
     return default_state_dir()
 
 
+#: what a labwiz state directory may hold; an existing directory with none of these (and not
+#: empty) belongs to something else and is never taken over or chmod'ed
+STATE_MARKERS = (STATE_FILE, BACKUP_FILE, LOCK_FILE, EVENTS_FILE, LOG_FILE, SANDBOX_DIR, "commands",
+                 "data", "components", "crds", "pipeline", "build")
+
+
+def check_state_dir(path: Path) -> None:
+    """Refuse an existing, non-empty directory that holds none of labwiz's files (``--state-dir
+    ~`` by mistake, say): labwiz would make it private and write into it."""
+    from wizard.errors import InputError
+
+    try:
+        entries = {p.name for p in Path(path).iterdir()}
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise InputError(f"The state directory {path} is a file.",
+                         remediation="Give --state-dir a new or empty directory, or one labwiz "
+                         "made.") from None
+    except OSError:
+        return  # unreadable: creating files in it fails with its own clear error
+    if entries and not entries & set(STATE_MARKERS) and not any(
+            n.startswith(".state.json.") for n in entries):
+        raise InputError(f"{path} is not a labwiz state directory: it exists and holds other "
+                         "files; labwiz would make it private (0700) and write its state there.",
+                         remediation="Give --state-dir a new or empty directory (e.g. "
+                         f"{Path(path) / 'labwiz'}), or the directory of an earlier lab.")
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) and make it 0700; return it."""
     path.mkdir(parents=True, exist_ok=True)

@@ -109,7 +109,8 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     reporter.command(create_bucket_command(bucket, region))
     try:
-        s3.create_bucket(**kwargs)
+        with ctx.ledger.intent(Resource(kind="s3-bucket", name=bucket, region=region, step=step)):
+            s3.create_bucket(**kwargs)
     except Exception as exc:  # noqa: BLE001
         if error_code(exc) == "BucketAlreadyOwnedByYou":
             return
@@ -117,7 +118,6 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
             raise InputError(f"The bucket name {bucket} is taken by another account.",
                              remediation="Choose another bucket name.") from None
         raise explain_aws(exc, f"creating bucket {bucket}") from None
-    ctx.ledger.record(Resource(kind="s3-bucket", name=bucket, region=region, step=step))
     tags = [{"Key": k, "Value": v} for k, v in ctx.ledger.tags().items()]
     reporter.command(tagging_command(bucket, ctx.ledger.tags()))
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
@@ -279,7 +279,19 @@ def upload_if_changed(ctx: Context, reporter: Reporter, path: Path, bucket: str,
     if head and (head.get("Metadata", {}).get(SHA_META) == digest
                  or head["ETag"].strip('"') == local_etag(path)):
         reporter.log(f"{uri} is already there with the same content; not uploading it again.")
+        ctx.ledger.reused(Resource(kind="s3-object", name=uri, step=step))  # unless the lab's
         return uri
+    if head and not ctx.ledger.find("s3-object", uri):
+        # someone else's object (the learner's own script, say): never overwritten; the lab's
+        # copy goes next to it, under a folder named after the lab, and the pipeline uses that
+        folder, _, base = key.rpartition("/")
+        key = f"{folder}/labwiz-{ctx.ledger.lineage[:8]}/{base}".lstrip("/")
+        reporter.log(f"{uri} exists with other content and the lab did not write it: keeping it "
+                     f"as it is and using s3://{bucket}/{key} instead.", "warning")
+        uri = f"s3://{bucket}/{key}"
+        head = _head(s3, bucket, key)
+        if head and head.get("Metadata", {}).get(SHA_META) == digest:
+            return uri
     reporter.command(upload_command(path, uri))
     size = path.stat().st_size
     sent = [0]
@@ -290,13 +302,14 @@ def upload_if_changed(ctx: Context, reporter: Reporter, path: Path, bucket: str,
 
     reporter.progress(f"upload {path.name}", 0, size, "B")
     try:
-        s3.upload_file(str(path), bucket, key, Callback=tick,
-                       ExtraArgs={"Metadata": {SHA_META: digest}},
-                       Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
-                                             multipart_chunksize=MULTIPART_CHUNK))
+        with ctx.ledger.intent(Resource(kind="s3-object", name=uri, step=step,
+                                        details={"sha256": digest})):
+            s3.upload_file(str(path), bucket, key, Callback=tick,
+                           ExtraArgs={"Metadata": {SHA_META: digest}},
+                           Config=TransferConfig(multipart_threshold=MULTIPART_CHUNK,
+                                                 multipart_chunksize=MULTIPART_CHUNK))
     except Exception as exc:  # noqa: BLE001
         raise explain_aws(exc, f"uploading {path.name} to {uri}") from None
     reporter.progress(f"upload {path.name}", size, size, "B")
-    ctx.ledger.record(Resource(kind="s3-object", name=uri, step=step, details={"sha256": digest}))
     reporter.log(f"Uploaded {uri} ({size:,} bytes).", "success")
     return uri

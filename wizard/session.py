@@ -65,6 +65,8 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     if error.get("remediation"):
         reporter.log(f"What to do: {error['remediation']}", "warning")
     reporter.log(f"To resume: {outcome.resume_command}", "warning")
+    if error.get("exit_code") == ExitCode.ENVIRONMENT:
+        return ExitCode.ENVIRONMENT  # AWS, the cluster or KFP could not be reached (README)
     return ExitCode.STEP_FAILED
 
 

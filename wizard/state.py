@@ -84,15 +84,56 @@ def _check_shape(doc: Any, path: Path) -> None:
                 "edited by hand.",
                 remediation=f"Fix the field, or restore the backup ({path.with_name(BACKUP_FILE)}).",
             )
+    for key, kind in (("target", dict), ("input_sources", dict), ("cleanup", dict)):
+        if key in doc and not isinstance(doc[key], kind):
+            _wrong(path, f"field '{key}'", kind, doc[key])
     for step_id, record in doc["steps"].items():
         status = record.get("status") if isinstance(record, dict) else None
         if status not in STEP_STATUSES:
             raise StateError(
-                f"{path}: step '{step_id}' has status {status!r}; expected one of "
+                f"{path}: step '{step_id}' has status {_show(status)}; expected one of "
                 f"{', '.join(STEP_STATUSES)}.",
                 remediation=f"Fix the status, run 'labwiz reset --to {step_id}', or restore the "
                 f"backup ({path.with_name(BACKUP_FILE)}).",
             )
+        for key, kind in (("attempts", int), ("outputs", dict), ("error", dict),
+                          ("duration_s", (int, float))):
+            value = record.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                _wrong(path, f"step '{step_id}', field '{key}'", kind, value)
+    for n, row in enumerate(doc["ledger"]):
+        where = f"ledger row {n + 1}"
+        if not isinstance(row, dict):
+            _wrong(path, where, dict, row)
+        for key, kind in (("kind", str), ("name", str)):
+            if not isinstance(row.get(key), kind):
+                _wrong(path, f"{where}, field '{key}'", kind, row.get(key))
+        for key, kind in (("details", dict), ("state", str), ("arn", str), ("namespace", str),
+                          ("deleted_at", str), ("created_at", str)):
+            if row.get(key) is not None and not isinstance(row[key], kind):
+                _wrong(path, f"{where}, field '{key}'", kind, row[key])
+    planned = (doc.get("cleanup") or {}).get("planned", [])
+    if not isinstance(planned, list) or not all(isinstance(i, dict) and isinstance(
+            i.get("kind"), str) and isinstance(i.get("name"), str) for i in planned):
+        _wrong(path, "field 'cleanup.planned'", list, planned)
+
+
+def _show(value: Any) -> str:
+    """A value for an error message, never quoted whole (a hand edit may paste anything)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _wrong(path: Path, where: str, kind, value: Any) -> None:
+    """Refuse a field of the wrong type, naming the file, the field and what was expected."""
+    words = {int: "a whole number", float: "a number", dict: "an object", list: "a list",
+             str: "a string"}
+    names = " or ".join(words.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
+    raise StateError(
+        f"{path}: {where} should be {names}, not {type(value).__name__} {_show(value)}; the "
+        "file was probably edited by hand.",
+        remediation=f"Fix the field, or restore the backup ({path.with_name(BACKUP_FILE)}).",
+    )
 
 
 @dataclass

@@ -14,19 +14,22 @@ def lab_status(state_dir: Path) -> dict:
 
     store = StateStore(Path(state_dir))
     doc = store.load()
+    holder = StateLock(Path(state_dir)).holder() or None
     rows = []
     for step in load_steps():
         rec = doc["steps"].get(step.id, {})
         rows.append({
             "id": step.id,
             "title": step.title,
-            "status": rec.get("status", "pending"),
+            "status": shown_status(rec, holder is not None),
             "attempts": rec.get("attempts", 0),
             "duration_s": rec.get("duration_s"),
             "finished_at": rec.get("finished_at"),
             "error": rec.get("error"),
         })
-    live = [r for r in doc.get("ledger", []) if not r.get("deleted_at")]
+    # the lab's own rows (an intent may exist); reused ones are the learner's, never counted
+    own = [r for r in doc.get("ledger", []) if r.get("state", "created") in ("created", "intent")]
+    live = [r for r in own if not r.get("deleted_at")]
     return {
         "state_file": str(store.path),
         "exists": store.exists(),
@@ -34,13 +37,26 @@ def lab_status(state_dir: Path) -> dict:
         "serial": doc["serial"],
         "target": doc.get("target", {}),
         "steps": rows,
-        "resources": {"live": len(live), "total": len(doc.get("ledger", []))},
-        "lock_holder": StateLock(Path(state_dir)).holder() or None,
+        "resources": {"live": len(live), "total": len(own)},
+        "lock_holder": holder,
     }
 
 
+def shown_status(rec: dict, running_now: bool) -> str:
+    """A step's status as people should see it: ``interrupted`` for a step whose process died
+    (left ``running`` with nobody holding the lab's lock, or recorded as stopped by Ctrl-C or a
+    crash), not ``running`` or a plain ``failed``. Front-ends show this word too."""
+    status = rec.get("status", "pending")
+    if status == "running" and not running_now:
+        return "interrupted"
+    if status == "failed" and (rec.get("error") or {}).get("type") == "Interrupted":
+        return "interrupted"
+    return status
+
+
 _ICONS = {"done": "[green]✔ done[/]", "failed": "[red]✘ failed[/]", "running": "[yellow]● running[/]",
-          "skipped": "[dim]↷ skipped[/]", "pending": "[dim]· pending[/]"}
+          "skipped": "[dim]↷ skipped[/]", "pending": "[dim]· pending[/]",
+          "interrupted": "[yellow]⏸ interrupted[/]"}
 
 
 def print_status(report: dict) -> None:
@@ -66,7 +82,10 @@ def print_status(report: dict) -> None:
                       str(row["attempts"] or ""), duration)
     console.print(table)
     for row in report["steps"]:
-        if row["status"] == "failed" and row.get("error"):
+        if row["status"] == "interrupted" and not row.get("error"):
+            console.print(f"[yellow]{row['id']}:[/] labwiz stopped while it ran; the next "
+                          "'labwiz run' resumes it (finished work is reused).")
+        if row["status"] in ("failed", "interrupted") and row.get("error"):
             console.print(f"[red]{row['id']}:[/] {escape(row['error'].get('message', ''))}")
             if row["error"].get("remediation"):
                 console.print(f"  What to do: {escape(row['error']['remediation'])}")

@@ -170,3 +170,24 @@ def choice(*allowed: str):
         raise InputError(f"'{value}' is not one of: {', '.join(allowed)}.",
                          remediation=f"Choose {', '.join(allowed[:-1])} or {allowed[-1]}.")
     return check
+
+
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*"
+_IMAGE_REF = re.compile(rf"^(?P<name>{_IMAGE_NAME})(?::[\w][\w.-]{{0,127}})?"
+                        r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def image_reference(value, ctx=None) -> str:
+    """A container image reference as Docker and Kubernetes parse it: ``[registry[:port]/]path
+    [:tag][@algorithm:digest]``, lower-case path, name at most 255 characters."""
+    text = str(value).strip()
+    match = _IMAGE_REF.match(text)
+    if not match or len(match.group("name")) > 255:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise InputError(f"'{shown}' is not a container image reference.",
+                         remediation="Give one like python:3.11-slim or "
+                         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/my-image:1.0 (a lower-case "
+                         "name, an optional :tag and @sha256:digest), or leave it empty.")
+    return text

@@ -40,8 +40,10 @@ def test_missing_kubeconfig_is_explained(state_dir):
     result = run_labwiz(["--state-dir", str(state_dir), "run", "--yes", "--only", "cleanup"],
                         env={"KUBECONFIG": str(state_dir / "nope"), "HOME": str(state_dir)})
     output = result.stdout + result.stderr
-    # cleanup needs the cluster: without a kubeconfig the step fails and says what to do
-    assert result.returncode == 1, output
+    # cleanup needs the cluster: without a kubeconfig the step fails, says what to do, and
+    # exits 5 (a service the lab needs is unusable), as the README says
+    assert result.returncode == 5, output
+    assert "To resume: labwiz --state-dir" in output
     assert "Kubernetes configuration" in output and "--sandbox" in output
     assert "Traceback" not in output
 

@@ -220,9 +220,10 @@ def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info)
     assert "cl-bystander" in _sm_names(sm)["models"]
 
 
-def test_cleanup_keeps_an_aws_secret_that_existed_before(lab, aws, kube, sandbox_info):
+def test_cleanup_puts_back_an_aws_secret_that_existed_before(lab, aws, kube, sandbox_info):
     """The learner's own aws-secret, replaced with the lab's key after they agreed (--yes), is
-    kept by cleanup (it was not the wizard's to delete); the lab's IAM user and key go."""
+    copied aside first and put back by cleanup exactly as it was (data, type, labels,
+    annotations); the copy, the lab's IAM user and its key go."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -233,18 +234,27 @@ def test_cleanup_keeps_an_aws_secret_that_existed_before(lab, aws, kube, sandbox
     except ApiException as exc:
         assert exc.status == 404
     _preexisting_secret(kube, namespace)
+    original = core.read_namespaced_secret("aws-secret", namespace)
     try:
         made = run_lab(lab, "--only", "credentials", answers={"pod_access": "secret"})
         assert made.returncode == 0, made.stdout + made.stderr
-        row = next(r for r in state(lab)["ledger"] if r["kind"] == "k8s-secret")
+        row = next(r for r in state(lab)["ledger"] if r["name"] == f"{namespace}/aws-secret"
+                   and not r["deleted_at"])
         assert row["details"].get("existed_before") is True
+        assert row["details"]["backup"] == f"{namespace}/aws-secret-labwiz-backup"
+        replaced = core.read_namespaced_secret("aws-secret", namespace)
+        assert replaced.data != original.data  # the lab's key is in it while the lab runs
         users = [r["name"] for r in state(lab)["ledger"] if r["kind"] == "iam-user"]
         assert users
 
         cleaned = run_lab(lab, "--only", "cleanup")
         assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
-        assert "it existed before the lab" in cleaned.stdout
-        assert core.read_namespaced_secret("aws-secret", namespace).data  # still there
+        assert "Put back as it was before the lab: k8s-secret" in cleaned.stdout
+        back = core.read_namespaced_secret("aws-secret", namespace)
+        assert (back.data, back.type, back.metadata.labels, back.metadata.annotations) == \
+            (original.data, original.type, original.metadata.labels, original.metadata.annotations)
+        names = {s.metadata.name for s in core.list_namespaced_secret(namespace).items}
+        assert "aws-secret-labwiz-backup" not in names
         assert not set(users) & {u["UserName"] for u in aws("iam").list_users()["Users"]}
     finally:
         core.delete_namespaced_secret("aws-secret", namespace)

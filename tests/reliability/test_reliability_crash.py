@@ -26,7 +26,9 @@ KILL_POINTS = [
      {"event": "step.started", "step": "component-generation"}, None),
     ("boundary component-generation -> compile", {"event": "step.started", "step": "compile"}, None),
     ("boundary compile -> upload", {"event": "step.started", "step": "upload"}, None),
-    ("inside upload (pipeline created)", {"event": "resource.created", "kind": "kfp-pipeline"}, None),
+    # the reference lab made the pipeline, so this lab adds (and records) a version of it
+    ("inside upload (pipeline version created)",
+     {"event": "resource.created", "kind": "kfp-pipeline-version"}, None),
 ]
 
 

@@ -215,7 +215,7 @@ def test_no_aws_credentials_outside_the_sandbox(tmp_path):
     result = run_labwiz(["--state-dir", str(tmp_path / "s"), "run", "--yes", "--only", "credentials"],
                         env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
                              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_REGION": "eu-west-1"})
-    assert result.returncode == 1
+    assert result.returncode == 5  # AWS unusable: exit 5 (README), the resume command printed
     assert "No AWS credentials were found" in result.stdout
     assert "aws configure" in result.stdout
 
@@ -238,7 +238,7 @@ def test_no_cluster_access(lab, tmp_path):
                         env={"AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "testing",
                              "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1",
                              "KUBECONFIG": str(broken)}, timeout=180)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 5, result.stdout  # the cluster unreachable: exit 5 (README)
     assert "could not be reached" in result.stdout and "kubectl get ns" in result.stdout
 
 
@@ -548,7 +548,7 @@ def test_expired_credentials_say_to_refresh_them(lab):
         result = run_lab(lab, "--only", "credentials")
     finally:
         faults.write(sandbox_dir, before)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 5, result.stdout  # AWS unusable until refreshed: exit 5 (README)
     assert "AWS rejected your credentials while asking STS who you are (ExpiredToken)" in result.stdout
     assert "What to do" in result.stdout and "refresh them" in result.stdout
     assert run_lab(lab, "--only", "credentials").returncode == 0  # fine again once refreshed

@@ -230,9 +230,10 @@ def ensure_role(ctx: Context, reporter: Reporter, *, name: str, trust: dict, des
         reporter.log(f"Role {name} exists; reusing it.")
     except iam.exceptions.NoSuchEntityException:
         reporter.command(create_role_command(name, trust, ctx.ledger.tags()))
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_json,
-                               Description=description, Tags=tag_list(ctx.ledger.tags()))["Role"]
-        ctx.ledger.record(Resource(kind="iam-role", name=name, arn=role["Arn"], step=step))
+        with ctx.ledger.intent(Resource(kind="iam-role", name=name, step=step)) as made:
+            role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_json,
+                                   Description=description, Tags=tag_list(ctx.ledger.tags()))["Role"]
+            made.arn = role["Arn"]
         reporter.log(f"Created role {name}.", "success")
     else:
         current = as_doc(role["AssumeRolePolicyDocument"])

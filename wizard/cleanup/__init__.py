@@ -2,7 +2,9 @@
 
 ``plan.build_plan`` gathers the items (ledger rows, the run's custom resources and the SageMaker
 resources behind them, cross-checked against the lineage tag and label); ``apply.apply_plan``
-removes them in a safe order, idempotently; ``apply.leftovers`` counts what still exists.
+removes them in a safe order, idempotently; ``apply.leftovers`` counts what still exists by the
+removers' own reads, ``sweep.leftovers`` proves the outcome through the services' list calls;
+``reconcile`` settles the ledger's intents left by a crash before anything is planned.
 """
 
 from wizard.cleanup.apply import apply_plan, item_command, leftovers

@@ -9,6 +9,7 @@ from __future__ import annotations
 from wizard.cleanup import awsres, kfp, kube, sagemaker
 from wizard.cleanup.common import GONE, Keep
 from wizard.errors import LabwizError
+from wizard.ledger import crash_point
 from wizard.protocol import Context, Reporter
 
 
@@ -18,6 +19,8 @@ def _handlers(kind: str):
         return sagemaker.remove, sagemaker.exists, sagemaker.command
     if kind.startswith("s3-"):
         return awsres.s3_remove, awsres.s3_exists, awsres.s3_command
+    if kind == "iam-trust":
+        return awsres.trust_remove, awsres.trust_exists, awsres.trust_command
     if kind.startswith("iam-"):
         return awsres.iam_remove, awsres.iam_exists, awsres.iam_command
     if kind.startswith("kfp-"):
@@ -63,11 +66,13 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
             failed.append({**item.to_dict(), "reason": exc.message})
             reporter.log(f"Could not remove {item.kind} {item.name}: {exc.message}", "error")
             continue
+        crash_point(f"cleanup:{item.kind}")  # tests: killed after the removal, before the mark
         if item.ledger:
             ctx.ledger.mark_deleted(*item.ledger)
         removed.append({**item.to_dict(), "result": result})
-        reporter.log(f"{'Removed' if result != GONE else 'Already gone:'} {item.kind} {item.name}.",
-                     "success" if result != GONE else "info")
+        word = {GONE: "Already gone:", "restored": "Put back as it was before the lab:"}.get(
+            result, "Removed")
+        reporter.log(f"{word} {item.kind} {item.name}.", "success" if result != GONE else "info")
     reporter.progress("cleanup", len(items), len(items), "resources")
     return removed, kept, failed
 

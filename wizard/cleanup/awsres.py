@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from wizard.aws.errors import error_code, explain as explain_aws
 from wizard.cleanup.common import GONE, REMOVED, Keep
+from wizard.errors import StepError
 from wizard.ledger import TAG_KEY
 from wizard.protocol import cmd
 
@@ -64,8 +65,17 @@ def s3_remove(ctx, item) -> str:
     bucket, key = _uri(item)
     keys = _keys(s3, bucket, key) if item.kind == "s3-prefix" else [key]
     for start in range(0, len(keys), 1000):
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]],
-                                                 "Quiet": True})
+        answer = s3.delete_objects(Bucket=bucket, Delete={
+            "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+        # the call succeeds as a whole even when some keys were not deleted: those are errors
+        errors = answer.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise StepError(
+                f"S3 did not delete {len(errors)} object(s) under {item.name}, e.g. "
+                f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip(),
+                remediation="Check your permission to delete in the bucket (s3:DeleteObject), "
+                "then run cleanup again.")
     return REMOVED
 
 
@@ -215,3 +225,47 @@ def iam_command(item):
         return cmd("aws", "iam", "delete-policy", "--policy-arn", item.arn)
     on, entity, policy = _policy_target(item)
     return cmd("aws", "iam", f"delete-{on}-policy", f"--{on}-name", entity, "--policy-name", policy)
+
+
+# -- a learner's role whose trust policy the lab changed (after they agreed) ----------------------
+def _trust_now(iam, name: str) -> dict | None:
+    """The role's trust policy as a document, None when the role is gone."""
+    import json
+    from urllib.parse import unquote
+
+    try:
+        document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    except Exception as exc:  # noqa: BLE001
+        if _missing(exc):
+            return None
+        raise explain_aws(exc, f"reading role {name}") from None
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
+def trust_exists(ctx, item) -> bool:
+    """Whether the role still has the trust policy the lab set (not yet put back)."""
+    import json
+
+    current = _trust_now(ctx.clients.aws("iam"), item.name)
+    return current is not None and current != json.loads(item.details["previous"])
+
+
+def trust_remove(ctx, item) -> str:
+    """Put the role's original trust policy back, if the role still has the lab's."""
+    import json
+
+    iam = ctx.clients.aws("iam")
+    current = _trust_now(iam, item.name)
+    previous = json.loads(item.details["previous"])
+    if current is None or current == previous:
+        return GONE
+    if item.details.get("value") and current != json.loads(item.details["value"]):
+        raise Keep("its trust policy was changed again since the lab changed it; left as it is")
+    iam.update_assume_role_policy(RoleName=item.name, PolicyDocument=item.details["previous"])
+    return "restored"
+
+
+def trust_command(item):
+    """The command that puts the original trust policy back."""
+    return cmd("aws", "iam", "update-assume-role-policy", "--role-name", item.name,
+               "--policy-document", item.details.get("previous", "<original document>"))

@@ -1,8 +1,11 @@
 """Removing what the wizard created in Kubeflow Pipelines: runs, pipeline versions, pipelines and
 experiments.
 
-Ledger rows of kinds ``kfp-*`` carry the object's ID in ``details["id"]`` (else in ``arn``, else
-the name is the ID); a version also needs ``details["pipeline_id"]``.
+Each kind is looked up by the id KFP gave it, where the upload and run-monitoring steps record
+it: a pipeline's in ``details["pipeline_id"]``, an experiment's in ``details["experiment_id"]``,
+a version's and a run's as the row's name (``details["id"]`` wins when present). A 404 for that id
+means the object is gone. A row without an id (an intent never confirmed) is first looked up by
+its display name (:func:`find_by_name`); a display name is never passed where KFP expects an id.
 """
 
 from __future__ import annotations
@@ -11,10 +14,75 @@ from wizard.cleanup.common import GONE, REMOVED
 from wizard.errors import StepError
 from wizard.protocol import cmd
 
+#: where each kind keeps its id in a ledger row's details
+_ID_KEYS = {"kfp-pipeline": "pipeline_id", "kfp-experiment": "experiment_id"}
 
-def _id(item) -> str:
-    """The KFP ID of an item."""
-    return item.details.get("id") or item.arn or item.name
+
+def _id(item) -> str | None:
+    """The KFP id of an item, or None when the row never learned it."""
+    details = item.details or {}
+    if details.get("id"):
+        return details["id"]
+    if item.kind in _ID_KEYS:
+        return details.get(_ID_KEYS[item.kind])
+    return item.name  # versions and runs are recorded under their ids
+
+
+def _kfp_error(exc, doing: str) -> StepError:
+    return StepError(f"Kubeflow Pipelines failed while {doing}: {exc}",
+                     remediation="Check the KFP host and your session ('labwiz doctor'), then "
+                     "run cleanup again.")
+
+
+def find_by_name(ctx, row) -> dict | None:
+    """The id of a KFP object the lab meant to create, looked up by the display name it was to
+    have (and the lab's marks: the package hash in a pipeline's description, the lab's
+    experiment description, the experiment a run belongs to); None when there is none.
+
+    Returns the ledger updates: ``{"details": {...}}`` or ``{"name": id}``."""
+    from wizard.kfp_ops.publish import EXPERIMENT_DESCRIPTION, _marker
+
+    client = ctx.clients.kfp
+    kind, name, details = row["kind"], row["name"], row.get("details") or {}
+    try:
+        if kind == "kfp-pipeline":
+            pid = client.get_pipeline_id(name)
+            if pid is None:
+                return None
+            described = client.get_pipeline(pid).description or ""
+            if details.get("sha256") and _marker(details["sha256"]) not in described:
+                return None  # someone else's pipeline of that name
+            return {"details": {"pipeline_id": pid}}
+        if kind == "kfp-pipeline-version":
+            wanted = details.get("display_name") or name
+            page = client.list_pipeline_versions(details["pipeline_id"], page_size=200)
+            for version in page.pipeline_versions or []:
+                if version.display_name == wanted or version.pipeline_version_id == name:
+                    return {"name": version.pipeline_version_id,
+                            "details": {"display_name": version.display_name}}
+            return None
+        if kind == "kfp-experiment":
+            try:
+                found = client.get_experiment(experiment_name=name,
+                                              namespace=details.get("namespace") or row.get("namespace"))
+            except ValueError:
+                return None  # the SDK's "no experiment with that name"
+            if (found.description or "") != EXPERIMENT_DESCRIPTION:
+                return None
+            return {"details": {"experiment_id": found.experiment_id}}
+        if kind == "kfp-run":
+            run_name = details.get("run_name") or name
+            page = client.list_runs(experiment_id=details.get("experiment_id"), page_size=100,
+                                    namespace=row.get("namespace"), sort_by="created_at desc")
+            for run in page.runs or []:
+                if run.display_name == run_name:
+                    return {"name": run.run_id}
+            return None
+    except Exception as exc:  # noqa: BLE001
+        if _status(exc) == 404:
+            return None
+        raise _kfp_error(exc, f"looking up {kind} {name}") from None
+    return None
 
 
 def _status(exc) -> int | None:
@@ -23,9 +91,18 @@ def _status(exc) -> int | None:
 
 
 def _call(ctx, item, verb: str):
-    """Get (``verb`` 'get') or delete the object; None when KFP does not know it."""
+    """Get (``verb`` 'get') or delete the object by its id; None when KFP does not know it."""
     client = ctx.clients.kfp
     oid = _id(item)
+    if oid is None:
+        found = find_by_name(ctx, {"kind": item.kind, "name": item.name, "details": item.details,
+                                   "namespace": item.namespace})
+        if found is None:
+            return None
+        if "name" in found:
+            item.name = found["name"]
+        item.details.update(found.get("details") or {})
+        oid = _id(item)
     calls = {
         "kfp-run": (client.get_run, client.delete_run),
         "kfp-experiment": (client.get_experiment, client.delete_experiment),
@@ -44,9 +121,7 @@ def _call(ctx, item, verb: str):
     except Exception as exc:  # noqa: BLE001
         if _status(exc) == 404:
             return None
-        raise StepError(f"Kubeflow Pipelines failed while handling {item.kind} {oid}: {exc}",
-                        remediation="Check the KFP host and your session ('labwiz doctor'), then "
-                        "run cleanup again.") from None
+        raise _kfp_error(exc, f"handling {item.kind} {oid}") from None
 
 
 def exists(ctx, item) -> bool:
@@ -93,7 +168,7 @@ def _delete_versions(client, pipeline_id: str) -> None:
 
 def command(item):
     """The equivalent kfp CLI command."""
-    oid = _id(item)
+    oid = _id(item) or f"<id of {item.name}>"
     if item.kind == "kfp-pipeline-version":
         return cmd("kfp", "pipeline", "delete-version", item.details.get("pipeline_id", "<pipeline-id>"), oid)
     noun = {"kfp-run": "run", "kfp-experiment": "experiment", "kfp-pipeline": "pipeline"}[item.kind]

@@ -101,21 +101,109 @@ def simple_exists(ctx, item) -> bool:
 
 
 def simple_remove(ctx, item) -> str:
-    """Delete the secret, role or rolebinding (when not another lab's)."""
+    """Delete the secret, role or rolebinding (when not another lab's); put back a secret the
+    lab replaced; keep a backup until what it backs up is restored."""
     read, delete = _simple(ctx, item)
     obj = _read(read)
-    if obj is None:
-        return GONE
     if item.details.get("existed_before"):
+        if item.details.get("backup"):
+            return restore_secret(ctx, item)
+        if obj is None:
+            return GONE
         raise Keep("it existed before the lab (the wizard replaced its keys after you agreed; "
                    "the lab's key in it is deleted with the lab's IAM user)")
+    if obj is None:
+        return GONE
+    original = item.details.get("backup_of")
+    if original and ctx.ledger.find("k8s-secret", original):
+        raise Keep(f"it holds the original of {original}, which is not restored yet")
     _check_label(ctx, obj)
     return GONE if _read(delete) is None else REMOVED
 
 
-def simple_command(item):
-    """kubectl delete for a secret, role or rolebinding."""
+#: where the learner's own secret's labels, annotations and type are kept on its backup
+ORIGINAL_META = "labwiz.dev/original-metadata"
+
+
+def backup_secret(ctx, reporter, namespace: str, name: str, step: str) -> str:
+    """Copy the learner's secret ``name`` to ``<name>-labwiz-backup`` in the same namespace
+    (its keys never leave the cluster), under an intent; return the backup's ``ns/name``.
+
+    A backup that already exists (labelled with this lab) is kept as it is: it was made before
+    the original was replaced, and the original may now hold the lab's key."""
+    import json
+
+    from kubernetes import client
+
+    from wizard.protocol import Resource
+
+    core = ctx.clients.core_v1()
+    backup = f"{name}-labwiz-backup"
+    ref = f"{namespace}/{backup}"
+    existing = _read(lambda: core.read_namespaced_secret(backup, namespace))
+    if existing is not None:
+        _check_label(ctx, existing)
+        if not ctx.ledger.find("k8s-secret", ref):
+            ctx.ledger.record(Resource(kind="k8s-secret", name=ref, namespace=namespace, step=step,
+                                       details={"backup_of": f"{namespace}/{name}"}))
+        return ref
+    original = core.read_namespaced_secret(name, namespace)
+    meta = {"labels": original.metadata.labels, "annotations": original.metadata.annotations,
+            "type": original.type}
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(name=backup, namespace=namespace,
+                                     labels={LABEL_KEY: ctx.ledger.lineage},
+                                     annotations={ORIGINAL_META: json.dumps(meta, sort_keys=True)}),
+        type=original.type, data=original.data)
+    reporter.command(cmd("kubectl", "get", "secret", name, "-n", namespace, "-o", "yaml",
+                         note=f"kept as {backup} until cleanup puts it back"))
+    with ctx.ledger.intent(Resource(kind="k8s-secret", name=ref, namespace=namespace, step=step,
+                                    details={"backup_of": f"{namespace}/{name}"})):
+        core.create_namespaced_secret(namespace, body)
+    return ref
+
+
+def restore_secret(ctx, item) -> str:
+    """Put the learner's secret back from its backup exactly (data, type, labels, annotations),
+    then delete the backup. Without a backup: already restored when the secret is no longer the
+    lab's (kept with a reason otherwise)."""
+    import json
+
+    from kubernetes import client
+
     namespace, name = _split(item)
+    backup_ns, _, backup_name = item.details["backup"].partition("/")
+    core = ctx.clients.core_v1()
+    saved = _read(lambda: core.read_namespaced_secret(backup_name, backup_ns))
+    current = _read(lambda: core.read_namespaced_secret(name, namespace))
+    if saved is None:
+        labels = (current.metadata.labels or {}) if current is not None else {}
+        if current is not None and labels.get(LABEL_KEY) == ctx.ledger.lineage:
+            raise Keep(f"its backup {item.details['backup']} is gone, so the original cannot be "
+                       "put back; it still holds the lab's key")
+        return GONE  # restored by an earlier, interrupted cleanup
+    meta = json.loads((saved.metadata.annotations or {}).get(ORIGINAL_META) or "{}")
+    body = client.V1Secret(
+        metadata=client.V1ObjectMeta(name=name, namespace=namespace, labels=meta.get("labels"),
+                                     annotations=meta.get("annotations")),
+        type=meta.get("type") or saved.type, data=saved.data)
+    if current is None:
+        core.create_namespaced_secret(namespace, body)
+    else:
+        core.replace_namespaced_secret(name, namespace, body)
+    _read(lambda: core.delete_namespaced_secret(backup_name, backup_ns))
+    ctx.ledger.mark_deleted("k8s-secret", item.details["backup"])
+    return "restored"
+
+
+def simple_command(item):
+    """kubectl delete for a secret, role or rolebinding (for a replaced secret: putting the
+    original back from its backup)."""
+    namespace, name = _split(item)
+    if item.details.get("backup"):
+        backup = item.details["backup"].partition("/")[2]
+        return cmd("kubectl", "get", "secret", backup, "-n", namespace, "-o", "yaml",
+                   note=f"then re-create {name} from it (data and type), and delete {backup}")
     what = {"k8s-secret": "secret", "k8s-role": "role", "k8s-rolebinding": "rolebinding"}[item.kind]
     return cmd("kubectl", "delete", what, name, "-n", namespace or "<namespace>")
 

@@ -36,7 +36,8 @@ ORDER = ["kfp-run", "custom-resource", "sagemaker-endpoint", "sagemaker-training
          "sagemaker-processing-job", "sagemaker-tuning-job", "sagemaker-transform-job",
          "sagemaker-endpoint-config", "sagemaker-model", "kfp-pipeline-version", "kfp-pipeline",
          "kfp-experiment", "s3-prefix", "s3-object", "s3-bucket", "k8s-annotation", "k8s-secret",
-         "k8s-rolebinding", "k8s-role", "iam-access-key", "iam-policy", "iam-user", "iam-role"]
+         "k8s-rolebinding", "k8s-role", "iam-trust", "iam-access-key", "iam-policy", "iam-user",
+         "iam-role"]
 
 
 @dataclass
@@ -315,6 +316,10 @@ def build_plan(ctx: Context, reporter: Reporter, *, offline: bool = False) -> li
         extra += behind_endpoints(ctx, [i for i in list(merged.values()) + extra
                                         if i.kind == "sagemaker-endpoint"])
         for item in extra:
+            merged.setdefault(item.key, item)
+        # kept in the state before anything goes; a resumed cleanup plans what the first found
+        for saved in ctx.ledger.remember_plan([i.to_dict() for i in merged.values()]):
+            item = Item.from_dict(saved)
             merged.setdefault(item.key, item)
     rank = {kind: n for n, kind in enumerate(ORDER)}
     cr_rank = {plural: n for n, (plural, _s, _f) in enumerate(CR_KINDS.values())}

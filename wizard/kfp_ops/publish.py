@@ -7,9 +7,14 @@ uploaded twice, changed content becomes a new version of the same pipeline.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from wizard.kfp_ops.connect import translate
+from wizard.protocol import Resource
+
+#: the description of the experiment the lab creates (reconciliation tells it from others by it)
+EXPERIMENT_DESCRIPTION = "MNIST k-means lab runs (labwiz)"
 
 
 @dataclass
@@ -57,13 +62,21 @@ def find_version(client, pipeline_id: str, sha: str) -> str | None:
             return None
 
 
-def publish(client, package_path: str, name: str, sha: str, description: str) -> Published:
-    """Upload ``package_path`` as pipeline ``name`` or as a new version of it, unless present."""
+def publish(client, package_path: str, name: str, sha: str, description: str,
+            intent=None) -> Published:
+    """Upload ``package_path`` as pipeline ``name`` or as a new version of it, unless present.
+
+    ``intent(kind, name, details)`` (the ledger's, see :meth:`wizard.ledger.Ledger.intent`)
+    wraps each create, so the lab records what it is about to make before it makes it."""
+    intent = intent or (lambda *_a: contextlib.nullcontext(Resource("", "")))
     pipeline_id = find_pipeline_id(client, name)
     text = f"{description} ({_marker(sha)})"
     if pipeline_id is None:
         try:
-            pipeline = client.upload_pipeline(package_path, pipeline_name=name, description=text)
+            with intent("kfp-pipeline", name, {"sha256": sha}) as made:
+                pipeline = client.upload_pipeline(package_path, pipeline_name=name,
+                                                  description=text)
+                made.details["pipeline_id"] = pipeline.pipeline_id
         except Exception as exc:  # noqa: BLE001
             raise translate(exc, f"uploading pipeline {name}") from None
         version_id = find_version(client, pipeline.pipeline_id, sha)
@@ -75,16 +88,22 @@ def publish(client, package_path: str, name: str, sha: str, description: str) ->
     if version_id:
         return Published(pipeline_id, version_id, False, False)
     try:
-        version = client.upload_pipeline_version(
-            package_path, pipeline_version_name=version_name(name, sha), pipeline_id=pipeline_id,
-            description=text)
+        with intent("kfp-pipeline-version", version_name(name, sha),
+                    {"pipeline_id": pipeline_id, "sha256": sha}) as made:
+            version = client.upload_pipeline_version(
+                package_path, pipeline_version_name=version_name(name, sha),
+                pipeline_id=pipeline_id, description=text)
+            made.name = version.pipeline_version_id
+            made.details["display_name"] = version_name(name, sha)
     except Exception as exc:  # noqa: BLE001
         raise translate(exc, f"uploading a new version of {name}") from None
     return Published(pipeline_id, version.pipeline_version_id, False, True)
 
 
-def ensure_experiment(client, name: str, namespace: str | None) -> tuple[str, bool]:
-    """The id of experiment ``name`` (created when absent) and whether it was created."""
+def ensure_experiment(client, name: str, namespace: str | None, intent=None) -> tuple[str, bool]:
+    """The id of experiment ``name`` (created when absent, under ``intent`` as in
+    :func:`publish`) and whether it was created."""
+    intent = intent or (lambda *_a: contextlib.nullcontext(Resource("", "")))
     try:
         existing = client.get_experiment(experiment_name=name, namespace=namespace)
         return existing.experiment_id, False
@@ -94,8 +113,10 @@ def ensure_experiment(client, name: str, namespace: str | None) -> tuple[str, bo
         if getattr(exc, "status", None) not in (404,):
             raise translate(exc, f"looking up experiment {name}") from None
     try:
-        made = client.create_experiment(name, namespace=namespace,
-                                        description="MNIST k-means lab runs (labwiz)")
+        with intent("kfp-experiment", name, {"namespace": namespace}) as row:
+            made = client.create_experiment(name, namespace=namespace,
+                                            description=EXPERIMENT_DESCRIPTION)
+            row.details["experiment_id"] = made.experiment_id
     except Exception as exc:  # noqa: BLE001
         raise translate(exc, f"creating experiment {name}") from None
     return made.experiment_id, True
