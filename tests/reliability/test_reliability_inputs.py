@@ -107,7 +107,7 @@ REFUSED_BEFORE_THE_STEP = {
     "arn-role-name", "arn-short-account", "arn-wrong-service", "bucket-underscore",
     "bucket-too-short", "bucket-uri", "region-unknown", "namespace-invalid", "pod-access-unknown",
     "mnist-missing", "crd-source-unknown", "crd-path-missing", "kfp-host-with-spaces",
-    "kfp-host-no-scheme", "package-not-pipeline", "package-text",
+    "kfp-host-no-scheme", "package-not-pipeline", "package-text", "component-image-not-a-reference",
 }
 
 
