@@ -42,9 +42,12 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
         return [
             InputSpec("bucket", "S3 bucket for the lab's data and artifacts",
                       default=lambda ctx: ctx.outputs_of("credentials").get("bucket")
-                      or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name),
+                      or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name,
+                      level="detected"),
             InputSpec("mnist_path", "Path of mnist.pkl.gz on this machine (empty: fetch it)",
-                      required=False, validate=_existing_path, kind="path"),
+                      required=False, validate=_existing_path, kind="path", level="advanced",
+                      help="A copy you already have; empty: the wizard downloads it (offline, the "
+                      "sandbox's stand-in)."),
         ]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:

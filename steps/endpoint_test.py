@@ -39,7 +39,8 @@ true labels."""
         """How many test digits to send."""
         return [InputSpec("test_digits", "How many test digits to send to the endpoint", default=200,
                           validate=_count, required=False,
-                          help="They go in one text/csv request, one digit per line.")]
+                          help="They go in one text/csv request, one digit per line.",
+                          level="advanced")]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Find the endpoint, wait until it serves, send the digits, show and score the answers."""

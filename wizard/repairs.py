@@ -29,7 +29,7 @@ def repair_spec() -> InputSpec:
     return InputSpec(
         REPAIR_INPUT, "When a resource that exists is wrong (e.g. a trust policy naming another "
         "service account)", default="ask", choices=list(CHOICES), kind="choice",
-        validate=validate.choice(*CHOICES), remember=False,
+        validate=validate.choice(*CHOICES), remember=False, level="advanced",
         help="ask: ask each time (--yes answers yes); yes: repair it; no: stop and show the "
         "command that repairs it.")
 

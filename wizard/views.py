@@ -140,11 +140,13 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def graph_view(data: dict):
+def graph_view(data: dict, compact: bool = False):
     """A pipeline run as a tree of tasks, each with its state.
 
     ``data``: ``{"run": {"name", "id", "state", "error", "elapsed_s"}, "tasks": [{"name",
     "state", "depends_on": [names]}]}``. Every key but ``tasks[].name`` may be missing.
+    ``compact`` (a narrow or short pane): the tasks in order as one wrapped line of glyphs and
+    names, the state spelled out only for tasks that are neither pending nor done.
     """
     from rich.console import Group
     from rich.text import Text
@@ -155,13 +157,28 @@ def graph_view(data: dict):
         glyph, style = state_style(run.get("state"))
         head = Text.assemble(("Run ", "bold"), (str(run.get("name") or run.get("id") or "?"), "bold"),
                              "  ", (f"{glyph} {run.get('state') or 'pending'}", style))
-        if run.get("id") and run.get("name"):
-            head.append(f"  id {run['id']}", "dim")
         if run.get("elapsed_s") is not None:
-            head.append(f"  elapsed {format_elapsed(run['elapsed_s'])}", "bold")
+            head.append(f"  {format_elapsed(run['elapsed_s'])}", "bold")
+        if run.get("id") and run.get("name") and not compact:
+            head.append(f"  id {run['id']}", "dim")
         lines.append(head)
         if run.get("error"):
             lines.append(Text(f"  {run['error']}", "red"))
+    if compact:
+        flow = Text()
+        for depth, layer in enumerate(graph_layers(list(data.get("tasks") or []))):
+            for index, task in enumerate(layer):
+                glyph, style = state_style(task.get("state"))
+                if flow:
+                    flow.append(" → " if index == 0 else ", ", "dim")
+                flow.append(f"{glyph} {task['name']}", style)
+                if glyph not in ("✔", "·"):
+                    flow.append(f" {task.get('state')}", style)
+        if flow:
+            lines.append(flow)
+        else:
+            lines.append(Text("No tasks reported yet.", "dim"))
+        return Group(*lines)
     for depth, layer in enumerate(graph_layers(list(data.get("tasks") or []))):
         for task in layer:
             glyph, style = state_style(task.get("state"))
@@ -204,7 +221,13 @@ def _condition_line(ctype: str, status: str, message: str):
     return line
 
 
-def resources_view(data):
+#: short names of the ACK SageMaker kinds, for narrow tables
+SHORT_KINDS = {"HyperParameterTuningJob": "TuningJob", "EndpointConfig": "EndpointCfg",
+               "ProcessingJob": "Processing", "TrainingJob": "Training",
+               "TransformJob": "Transform"}
+
+
+def resources_view(data, compact: bool = False):
     """SageMaker resources as a table of statuses, then per resource its ACK conditions and the
     tail of its logs (for a tuning job, its watched training jobs' tails).
 
@@ -212,7 +235,9 @@ def resources_view(data):
     "conditions": [{"type", "status", "message"}], "log_tail": [lines], "children": [{"name",
     "status", "best", "objective", "log_tail"}]}`` (or ``{"resources": [...]}``); ``secondary``
     is a status detail such as a training job's secondary status, ``failure`` the resource's
-    failure reason. Only ``kind`` and ``name`` are required.
+    failure reason. Only ``kind`` and ``name`` are required. ``compact`` (a narrow or short
+    pane): kinds abbreviated, and conditions and log tails only for resources still at work or
+    failed (a finished one's status says all).
     """
     from rich.console import Group
     from rich.table import Table
@@ -221,17 +246,23 @@ def resources_view(data):
     items = data.get("resources", []) if isinstance(data, dict) else list(data or [])
     timed = any(item.get("elapsed_s") is not None for item in items)
     table = Table(show_edge=False, expand=True, pad_edge=False)
-    columns = [("kind", 2, False), ("name", 3, True), ("status", 2, False), ("detail", 3, True)]
+    kinds = [SHORT_KINDS.get(str(i.get("kind", "")), str(i.get("kind", ""))) if compact
+             else str(i.get("kind", "")) for i in items]
+    # statuses and elapsed times are never cut: their columns are as wide as their longest value
+    status_width = max([len(f"x {i.get('status') or 'pending'}") for i in items] + [6])
+    columns = [("kind", max(map(len, kinds), default=4), False), ("name", None, True),
+               ("status", status_width, False), ("detail", None, True)]
     if timed:
-        columns.insert(3, ("elapsed", 1, False))
-    for column, ratio, wrap in columns:
-        # kinds and statuses are single words: cut them rather than break them across lines
-        table.add_column(column, ratio=ratio, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
+        columns.insert(3, ("elapsed", 7, False))
+    for column, width, wrap in columns:
+        # kinds and statuses are single words: never broken across lines
+        table.add_column(column, min_width=width, ratio=None if width else 1,
+                         overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
     sections = []
-    for item in items:
+    for kind, item in zip(kinds, items):
         glyph, style = state_style(item.get("status"))
         detail = item.get("failure") or item.get("secondary") or ""
-        cells = [str(item.get("kind", "")), str(item.get("name", "")),
+        cells = [kind, str(item.get("name", "")),
                  Text(f"{glyph} {item.get('status') or 'pending'}", style),
                  Text(str(detail), "red" if item.get("failure") else "")]
         if timed:
@@ -242,6 +273,8 @@ def resources_view(data):
         children = [c for c in item.get("children") or [] if isinstance(c, dict)]
         if not (conditions or tail or children):
             continue
+        if compact and glyph == "✔":
+            continue  # finished well: the table row says all
         head = f"── {item.get('kind', '')} {item.get('name', '')}"
         sections.append(Text(head + (f" (last {len(tail)} log lines)" if tail else ""), "bold"))
         sections.extend(_condition_line(*c) for c in conditions)

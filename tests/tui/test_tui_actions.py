@@ -92,12 +92,12 @@ async def test_palette_entries_exist_and_work(tui_env, tmp_path, monkeypatch):
 
 
 async def test_copy_writes_the_commands_to_a_file_and_the_clipboard(tui_env):
-    """y puts the step's commands on the clipboard (OSC 52: see test_tui_terminal) and in a file
+    """c puts the step's commands on the clipboard (OSC 52: see test_tui_terminal) and in a file
     whose path the notification shows."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.planned.get("prepare"))  # the commands are worked out
-        await pilot.press("y")
+        await pilot.press("c")
         copied = tui_env["state_dir"] / "commands" / "prepare.copy.sh"
         await wait_for(pilot, lambda: copied.exists())
         assert app.clipboard == "aws s3 mb s3://lab-bucket\n"
@@ -109,7 +109,7 @@ async def test_copy_writes_the_commands_to_a_file_and_the_clipboard(tui_env):
         await pilot.press("r")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env).get("prepare") == "done")
         app.select("prepare")
-        await pilot.press("y")
+        await pilot.press("c")
         await wait_for(pilot, lambda: app.clipboard.count("aws s3 mb") == 2)
         assert copied.read_text().count("aws s3 mb s3://lab-bucket") == 2
 

@@ -164,7 +164,7 @@ def test_without_a_tty_labwiz_runs_headless_from_an_answers_file(tmp_path):
 
 
 def test_copy_key_sends_osc52_to_the_terminal(term, tmp_path):
-    """y sends the commands to the terminal's clipboard with OSC 52 (tmux with set-clipboard on
+    """c sends the commands to the terminal's clipboard with OSC 52 (tmux with set-clipboard on
     keeps what it receives in a paste buffer) and writes them to the file the notice names."""
     state = tmp_path / "state"
     tty = term(labwiz_command(state, tmp_path / "w"), 120, 30)
@@ -173,7 +173,7 @@ def test_copy_key_sends_osc52_to_the_terminal(term, tmp_path):
     plan = state / "commands" / "prepare.plan.sh"
     _wait_file(plan)  # the step's commands are worked out (the copy key needs them)
     assert tty.buffer() is None
-    tty.keys("y")
+    tty.keys("c")
     screen = tty.wait_for("Copied 1 command(s)")
     deadline = time.monotonic() + 10
     while tty.buffer() is None and time.monotonic() < deadline:

@@ -70,10 +70,12 @@ class Follower:
         details = (run.run_details.task_details if run.run_details else None) or []
         states = {d.display_name: str(d.state or "PENDING") for d in details
                   if d.display_name in self.graph}
-        for name, state in sorted(states.items()):
-            if self.task_states.get(name) != state:
-                self.reporter.log(f"task {name}: {state}",
-                                  "error" if state == "FAILED" else "info")
+        # one line per poll for what changed (a task first seen PENDING has not changed)
+        changed = [(name, state) for name, state in sorted(states.items())
+                   if self.task_states.get(name, "PENDING") != state]
+        if changed:
+            self.reporter.log("tasks: " + ", ".join(f"{n} {s}" for n, s in changed),
+                              "error" if any(s == "FAILED" for _, s in changed) else "info")
         self.task_states.update(states)
         view = {"tasks": [{"name": n, "state": self.task_states.get(n, "PENDING"),
                            "depends_on": deps} for n, deps in self.graph.items()],

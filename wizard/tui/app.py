@@ -8,7 +8,6 @@ questions reach the user through :class:`wizard.tui.bridge.DialogBridge`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from wizard.tui import model, work
 from wizard.tui.actions import ActionsMixin
 from wizard.tui.autopilot import Autopilot
 from wizard.tui.bridge import DialogBridge
+from wizard.tui.guard import guard_handlers
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
 from wizard.tui.screens import MainScreen
@@ -37,6 +37,7 @@ log = logging.getLogger("labwiz.tui")
 MAX_UNEXPECTED = 5
 
 
+@guard_handlers
 class LabwizApp(ActionsMixin, App[int]):
     """The lab wizard. ``autopilot`` ({"pause": s, "from_step": id}) turns on the demo mode."""
 
@@ -50,7 +51,7 @@ class LabwizApp(ActionsMixin, App[int]):
         Binding("R", "reset_here", "Reset"),
         Binding("d", "doctor", "Doctor"),
         Binding("b", "bundle", "Bundle"),
-        Binding("y", "copy_commands", "Copy"),
+        Binding("c", "copy_commands", "Copy"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
         Binding("space", "toggle_pause", "Pause", show=False),
@@ -254,7 +255,8 @@ class LabwizApp(ActionsMixin, App[int]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the form's last field runs the step."""
         form = self.main.query_one("#form")
-        if form.specs and event.input.id == f"in-{form.specs[-1].name}":
+        shown = form.shown_names()
+        if shown and event.input.id == f"in-{shown[-1]}":
             self.action_run()
 
     # -- messages from the runner's thread -----------------------------------------------------
@@ -394,23 +396,9 @@ class LabwizApp(ActionsMixin, App[int]):
         elif choice == "doctor":
             self.action_doctor()
 
-    async def _dispatch_message(self, message) -> None:
-        """Dispatch one of the app's own messages; a handler that raises is reported, not fatal.
-
-        Textual ends an object's message loop at the first exception one of its handlers raises.
-        For a widget that loses one widget; for the app it would freeze the whole interface, and
-        most of the wizard's logic lives in the app's handlers. So the app's own dispatch is
-        guarded here and the error goes to :meth:`_handle_exception` like any other.
-        """
-        try:
-            await super()._dispatch_message(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the central handler decides what to do
-            self._handle_exception(error)
-
-    def _handle_exception(self, error: Exception) -> None:
-        """An exception escaped a handler: show it in a dialog; after too many, stop cleanly.
+    def report_unexpected(self, error: Exception) -> None:
+        """An exception escaped a handler (see :mod:`wizard.tui.guard`): show it in a dialog;
+        after too many, stop cleanly.
 
         Never Textual's default (a traceback on the screen): before the main screen is up, or after
         :data:`MAX_UNEXPECTED` errors, or when the dialog itself cannot be shown, the app exits
@@ -482,7 +470,7 @@ def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
     try:
         app = LabwizApp(obj, autopilot=autopilot)
     except LabwizError as exc:
-        from wizard.headless import fail
+        from wizard.session import fail
 
         return fail(exc)
     try:

@@ -122,7 +122,7 @@ class MainScreen(Screen):
         self.query_one("#commands", Static).update(text)
         plan, ran = paths
         self.query_one("#commands-path", Static).update(
-            Text.assemble(("y", "bold"), " copies them. Saved in ", (str(plan), "underline"),
+            Text.assemble(("c", "bold"), " copies them. Saved in ", (str(plan), "underline"),
                           (f" and, once run, {ran}" if ran else "", "")))
 
     def write_log(self, text: str, level: str = "info") -> None:

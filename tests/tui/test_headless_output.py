@@ -1,0 +1,112 @@
+"""The headless reporter's printed output, driven without a sandbox: step headers and results
+from the saved state, monitoring printed as changes only, long tables grouped, commands capped."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+from rich.console import Console
+
+from tui_steps import GRAPH, RESOURCES
+from wizard.headless import INLINE_COMMANDS, HeadlessReporter
+from wizard.protocol import cmd
+
+
+class _Step:
+    """A step as the reporter sees it: id, title, summary."""
+
+    def __init__(self, step_id: str, title: str, summary: str = "") -> None:
+        self.id, self.title, self.summary = step_id, title, summary
+
+
+STEPS = [_Step("prepare", "Prepare", "Make a bucket."), _Step("train", "Train", "Train it.")]
+
+
+def _reporter(tmp_path, width: int = 100) -> tuple[HeadlessReporter, io.StringIO]:
+    """A reporter printing to a string, as in a pipe."""
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, highlight=False)
+    return HeadlessReporter(console, steps=STEPS, state_dir=tmp_path, live=False), out
+
+
+def _doc(**statuses) -> dict:
+    """A state document with these step statuses (done ones took 1.5 s)."""
+    return {"steps": {k: {"status": v, **({"duration_s": 1.5} if v == "done" else {})}
+                      for k, v in statuses.items()}}
+
+
+def test_headers_results_and_summary_follow_the_state(tmp_path):
+    """Header when a step starts, its result line when it ends, and the closing summary."""
+    reporter, out = _reporter(tmp_path)
+    reporter.state_saved(_doc(prepare="running"))
+    reporter.log("bucket ready", "success")
+    reporter.state_saved(_doc(prepare="done"))
+    reporter.state_saved(_doc(prepare="done", train="running"))
+    reporter.state_saved(_doc(prepare="done", train="failed"))
+    reporter.summary(_doc(prepare="done", train="failed"), ran=["prepare"])
+    text = out.getvalue()
+    assert text.index("Step 1 of 2 · Prepare") < text.index("Make a bucket.") < \
+        text.index("bucket ready") < text.index("✔ Prepare done in 1.5 s") < \
+        text.index("Step 2 of 2 · Train") < text.index("✘ Train failed")
+    summary = text[text.index("Summary"):]
+    assert "Prepare" in summary and "1.5 s" in summary and "failed" in summary
+    assert text.count("Step 1 of 2") == 1  # saved again and again, announced once
+
+
+def test_monitoring_prints_changes_only(tmp_path):
+    """The same views polled again print nothing; a new log line or run state prints once."""
+    reporter, out = _reporter(tmp_path)
+    for _ in range(3):
+        reporter.show("graph", GRAPH)
+        reporter.show("resources", RESOURCES)
+    first = out.getvalue()
+    assert first.count("Pipeline (4 tasks)") == 1
+    assert first.count("epoch 3/10") == 1 and first.count("wrote train_data.csv") == 1
+    assert "┃" not in first and "kind" not in first  # no table redrawn per poll
+    later = copy.deepcopy(RESOURCES)
+    later[1]["log_tail"] = ["loss 41.2", "epoch 4/10"]  # the tail moved on by one line
+    later[1]["conditions"] = [{"type": "ACK.Recoverable", "status": "True",
+                               "message": "ThrottlingException: slow down"}]
+    graph = copy.deepcopy(GRAPH)
+    graph["run"]["state"] = "SUCCEEDED"
+    for _ in range(2):
+        reporter.show("resources", later)
+        reporter.show("graph", graph)
+    text = out.getvalue()[len(first):]
+    assert text.count("epoch 4/10") == 1 and "loss 41.2" not in text
+    assert text.count("ThrottlingException") == 1
+    assert text.count("SUCCEEDED") == 1
+
+
+def test_long_table_grouped_and_commands_capped(tmp_path):
+    """33 rows print as a few grouped lines naming every item; commands after the first few of
+    a step are only counted, and the step's end says where all of them are."""
+    reporter, out = _reporter(tmp_path)
+    reporter.state_saved(_doc(prepare="running"))
+    rows = [["custom-resource", f"trainingjobs/job-{i}", "kubeflow-user-example-com", "ledger"]
+            for i in range(20)] + [["iam-role", f"role-{i}", "", "ledger"] for i in range(13)]
+    reporter.show("table", {"title": "Cleanup plan", "columns": ["kind", "name", "namespace", "from"],
+                            "rows": rows})
+    for i in range(INLINE_COMMANDS + 4):
+        reporter.command(cmd("aws", "iam", "delete-role", "--role-name", f"role-{i}"))
+    reporter.command(cmd("aws", "iam", "put-role-policy", "--policy-document", "x" * 300))
+    reporter.state_saved(_doc(prepare="done"))
+    text = out.getvalue()
+    for row in rows:
+        assert row[1] in text
+    assert "custom-resource (20" in text and "iam-role (13" in text
+    assert text.count("$ aws iam delete-role") == INLINE_COMMANDS
+    assert f"Its {INLINE_COMMANDS + 5} command(s)" in text and str(tmp_path / "commands") in text
+
+
+def test_long_command_cut_to_one_line_unless_verbose(tmp_path):
+    """A policy document makes a command several lines long: one line, or whole with verbose."""
+    reporter, out = _reporter(tmp_path, width=80)
+    reporter.state_saved(_doc(prepare="running"))
+    reporter.command(cmd("aws", "iam", "put-role-policy", "--policy-document", "y" * 300))
+    assert len(out.getvalue().splitlines()[-1]) <= 80 and out.getvalue().rstrip().endswith("…")
+    verbose, vout = _reporter(tmp_path, width=80)
+    verbose.verbose = True
+    verbose.command(cmd("aws", "iam", "put-role-policy", "--policy-document", "y" * 300))
+    assert "y" * 300 in vout.getvalue().replace("\n", "")
