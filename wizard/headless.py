@@ -27,7 +27,7 @@ from wizard.secrets import redact
 
 #: without --verbose, a step's first commands are printed (one line each); the rest are in its
 #: commands file, which the step's last line names
-INLINE_COMMANDS = 6
+INLINE_COMMANDS = 4
 
 _STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "debug": "dim"}
 
@@ -61,21 +61,49 @@ class HeadlessReporter:
         self._current: str | None = None
         self._cut: dict[str, int] = {}        # step id -> commands cut short or not shown
         self._shown: dict[str, int] = {}      # step id -> commands printed inline
+        self._burst: list[tuple[str, tuple]] = []  # one-resource lines held to be folded
+        self._said: set[str] = set()          # names the current step's lines reported
         self.monitor = outline.MonitorChanges()
         self.started = time.monotonic()
 
     # -- the Reporter protocol ---------------------------------------------------------------------
     def log(self, message: str, level: str = "info") -> None:
-        """Print one line, coloured by level."""
+        """Print one line, coloured by level.
+
+        Lines that each report one resource ("Removed iam-role x.") and follow each other are
+        held and printed folded, one line per verb and kind (see :func:`wizard.outline.folded`):
+        a cleanup of 33 resources reads in a dozen lines, every resource still named.
+        """
+        report = outline.resource_line(redact(message)) if level in ("info", "success") else None
+        if report is not None and (not self._burst or self._burst[0][0] == level):
+            self._burst.append((level, report))
+            self._said.add(report[2])
+            return
+        self._flush()
+        if report is not None:
+            self._burst.append((level, report))
+            self._said.add(report[2])
+            return
         style = _STYLES.get(level, "")
         text = escape(redact(message))
         # soft wrap: a long line (a path, an ARN) stays whole, so it can be copied
         self.console.print(f"[{style}]{text}[/]" if style else text, soft_wrap=True)
 
+    def _flush(self) -> None:
+        """Print the held one-resource lines, folded."""
+        if not self._burst:
+            return
+        style = _STYLES.get(self._burst[0][0], "")
+        for line in outline.folded([report for _, report in self._burst]):
+            line.stylize(style)
+            self.console.print(line, soft_wrap=True)
+        self._burst = []
+
     def command(self, command: Command) -> None:
         """Print the equivalent command, dimmed, prefixed with ``$``."""
         if not self.show_commands:
             return
+        self._flush()
         lines = redact(command.shell()).splitlines()
         width = max(20, self.console.width)
         if not self.verbose:
@@ -120,6 +148,13 @@ class HeadlessReporter:
         """
         from wizard.views import render
 
+        self._flush()
+        if kind == "table" and isinstance(data, dict) and len(data.get("rows") or []) > 3 and \
+                all(len(r) > 1 and str(r[1]) in self._said for r in data["rows"]):
+            # every row was reported line by line just before: say so rather than repeat it
+            self.console.print(Text(f"{data.get('title') or 'Table'}: each of its "
+                                    f"{len(data['rows'])} rows is reported above.", "dim"))
+            return
         if kind in ("graph", "resources"):
             for line in self.monitor.changes(kind, data, self.console.width):
                 if line.no_wrap:  # a log line: read at a glance, cut at the width
@@ -139,6 +174,8 @@ class HeadlessReporter:
         """Print the step's header once per run: its number, title and one-line lesson."""
         if step_id in self._announced or not self.steps:
             return
+        self._flush()
+        self._said = set()
         self._announced.add(step_id)
         self._current = step_id
         ids = [s.id for s in self.steps]
@@ -169,6 +206,7 @@ class HeadlessReporter:
 
     def _step_ended(self, step_id: str, rec: dict) -> None:
         """The result line of a step, and where its commands are."""
+        self._flush()
         self._stop_live()
         self.monitor = outline.MonitorChanges()
         took = outline.format_duration(rec.get("duration_s"))
@@ -190,6 +228,7 @@ class HeadlessReporter:
 
     def summary(self, doc: dict, *, ran: list[str], log_path: Path | str | None = None) -> None:
         """The closing summary: each step's result and time, where things are, what next."""
+        self._flush()
         self._stop_live()
         self.console.print()
         for renderable in outline.summary(doc, self.steps, ran=ran, log_path=log_path,
@@ -232,6 +271,7 @@ class HeadlessReporter:
             self._progress = None
 
     def close(self) -> None:
-        """Stop any live display."""
+        """Print what is held, stop any live display."""
+        self._flush()
         self._tasks = {}
         self._stop_live()

@@ -8,7 +8,7 @@ closing summary of a run is built here (:func:`summary`). Nothing here imports T
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 from typing import Any, Iterable
 
 from rich.text import Text
@@ -32,8 +32,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def _line(text: str, style: str = "") -> Text:
-    """One printed line, cut at the width rather than wrapped (a log line is read at a glance)."""
+def _line(text: str, style: str = "", width: int = 100) -> Text:
+    """One printed line, never wrapped (a log line is read at a glance): a longer one loses its
+    middle, so that its start and its end (often the telling part: a file name, a count) stay."""
+    if len(text) > width:
+        keep = width - 1
+        head = keep * 2 // 5
+        text = text[:head] + "…" + text[len(text) - (keep - head):]
     return Text(text, style, no_wrap=True, overflow="ellipsis")
 
 
@@ -51,6 +56,7 @@ class MonitorChanges:
         self.runs: dict[str, str] = {}
         self.tails: dict[str, set[str]] = {}
         self.problems: set[tuple] = set()
+        self.width = 100
 
     def changes(self, kind: str, data: Any, width: int = 100) -> list[Text]:
         """The lines to print for this poll's ``graph`` or ``resources`` view."""
@@ -58,6 +64,7 @@ class MonitorChanges:
             return self._graph(data or {})
         if kind == "resources":
             items = data.get("resources", []) if isinstance(data, dict) else list(data or [])
+            self.width = width
             return self._resources([i for i in items if isinstance(i, dict)])
         return []
 
@@ -117,7 +124,7 @@ class MonitorChanges:
             if line in seen or not line.strip():
                 continue
             seen.add(line)
-            out.append(_line(f"  {label} │ {line}", "dim"))
+            out.append(_line(f"  {label} │ {line}", "dim", self.width))
         return out
 
 
@@ -195,10 +202,13 @@ def grouped_table(data: dict):
                 same.append(f"{column} {next(iter(values))}")
             elif len(values) > 1:
                 varying.append(index)
+        prefix = shared_prefix([m[0] for m in members if m])
+        if prefix:
+            same.append(f"in {prefix}")
         names = []
         for member in members:
             extra = [member[i] for i in varying if i < len(member) and member[i]]
-            names.append(member[0] + (f" ({', '.join(extra)})" if extra else ""))
+            names.append(member[0][len(prefix):] + (f" ({', '.join(extra)})" if extra else ""))
         head = Text.assemble(("  " + first, "bold"), f" ({len(members)}"
                              + ("".join(f", {s}" for s in same)) + "): ")
         head.append(", ".join(names))
@@ -288,3 +298,47 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
         out.append(Text.assemble(("Total: ", "bold"), format_duration(elapsed)))
     return out
 
+
+
+#: a line that reports one resource: "<words> <kind> <name>." (e.g. "Removed iam-role lab-role.",
+#: "Already gone: sagemaker-model m."): kinds are hyphenated lower-case words
+RESOURCE_LINE = re.compile(r"^(?P<verb>[A-Z][\w ]*?:?) (?P<kind>[a-z0-9]+(?:-[a-z0-9]+)+) "
+                           r"(?P<name>\S+?)\.?$")
+
+
+def resource_line(message: str) -> tuple[str, str, str] | None:
+    """``(verb, kind, name)`` of a line that reports one resource, else None."""
+    match = RESOURCE_LINE.match(message.strip())
+    return (match["verb"], match["kind"], match["name"]) if match else None
+
+
+def shared_prefix(names: list[str]) -> str:
+    """The path every name starts with (up to a ``/``, 20 characters or more), else ''."""
+    if len(names) < 2:
+        return ""
+    prefix = names[0]
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    prefix = prefix[: prefix.rfind("/") + 1]
+    return prefix if len(prefix) >= 20 else ""
+
+
+def folded(reports: list[tuple[str, str, str]]) -> list[Text]:
+    """Consecutive one-resource lines as one line per verb and kind, naming every resource:
+    ``Removed custom-resource (7): a, b, …``; a path they share is said once."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for verb, kind, name in reports:
+        groups.setdefault((verb, kind), []).append(name)
+    lines: list[tuple[str, str]] = []  # (verb, what), single ones of a verb merged
+    for (verb, kind), names in groups.items():
+        if len(names) == 1:
+            if lines and lines[-1][0] == verb and "):" not in lines[-1][1]:
+                lines[-1] = (verb, f"{lines[-1][1]}, {kind} {names[0]}")
+            else:
+                lines.append((verb, f"{kind} {names[0]}"))
+            continue
+        prefix = shared_prefix(names)
+        listed = ", ".join(n[len(prefix):] for n in names)
+        lines.append((verb, f"{kind} ({len(names)}{', in ' + prefix if prefix else ''}): {listed}"))
+    return [Text(f"{verb} {what}.") for verb, what in lines]

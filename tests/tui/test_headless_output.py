@@ -110,3 +110,24 @@ def test_long_command_cut_to_one_line_unless_verbose(tmp_path):
     verbose.verbose = True
     verbose.command(cmd("aws", "iam", "put-role-policy", "--policy-document", "y" * 300))
     assert "y" * 300 in vout.getvalue().replace("\n", "")
+
+
+def test_one_resource_lines_fold_and_a_table_of_them_is_not_repeated(tmp_path):
+    """Cleanup's line per resource prints as one line per verb and kind, every name kept, and
+    the result table that lists them again prints as one line."""
+    reporter, out = _reporter(tmp_path)
+    reporter.state_saved(_doc(prepare="running"))
+    names = [f"trainingjobs/job-{i}" for i in range(7)]
+    for name in names:
+        reporter.log(f"Removed custom-resource {name}.", "success")
+    reporter.log("Already gone: sagemaker-model m1.", "success")
+    reporter.log("Already gone: sagemaker-endpoint e1.", "success")
+    reporter.log("Could not remove iam-role r1: AccessDenied", "error")
+    reporter.show("table", {"title": "Cleanup result", "columns": ["kind", "name", "result"],
+                            "rows": [["custom-resource", n, "removed"] for n in names]})
+    text = out.getvalue()
+    assert "Removed custom-resource (7): " + ", ".join(names) + "." in text
+    assert "Already gone: sagemaker-model m1, sagemaker-endpoint e1." in text
+    assert "Could not remove iam-role r1: AccessDenied" in text  # errors are never folded
+    assert "Cleanup result: each of its 7 rows is reported above." in text
+    assert text.index("Already gone") < text.index("Could not remove")

@@ -11,7 +11,6 @@ Two whole labs, each on a fresh sandbox of its own:
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -111,7 +110,7 @@ class CountingAsker:
         self.asker = _Asker(fancy=False, announce=announce)
 
 
-def test_fresh_sandbox_lab_in_plain_mode_asks_at_most_8_questions(tmp_path):
+def test_fresh_sandbox_lab_in_plain_mode_asks_at_most_8_questions(tmp_path, capsys):
     """Every default accepted: the learner decides at most eight times (today: the summary of
     what was found, and the cleanup confirmation)."""
     from rich.console import Console
@@ -120,10 +119,13 @@ def test_fresh_sandbox_lab_in_plain_mode_asks_at_most_8_questions(tmp_path):
     from wizard.registry import load_steps
     from wizard.session import run_headless
 
+    import sys
+
     state = tmp_path / "state"
-    out = io.StringIO()
     steps = load_steps()
-    reporter = HeadlessReporter(Console(file=out, width=100), steps=steps, state_dir=state)
+    # the asker's summary goes to stdout (click), so the reporter prints there too, in order
+    reporter = HeadlessReporter(Console(file=sys.stdout, width=100, color_system=None),
+                                steps=steps, state_dir=state)
     counter = CountingAsker(reporter.announce)
     obj = {"state_dir": state, "sandbox": True, "verbose": False}
     old = {k: os.environ.pop(k, None) for k in ("AWS_PROFILE", "AWS_REGION", "KUBECONFIG")}
@@ -136,9 +138,9 @@ def test_fresh_sandbox_lab_in_plain_mode_asks_at_most_8_questions(tmp_path):
             if value is not None:
                 os.environ[key] = value
         run_labwiz(["--state-dir", str(state), "sandbox", "down"], timeout=120)
-    assert code == 0, out.getvalue()[-3000:]
+    text = capsys.readouterr().out
+    assert code == 0, text[-3000:]
     assert 1 <= len(counter.questions) <= MAX_DECISIONS, counter.questions
-    text = out.getvalue()
     assert "This is what labwiz found" in text
     # the header of the step that asks comes before its question
     assert text.index("Step 1 of 9 · Credentials") < text.index("This is what labwiz found")

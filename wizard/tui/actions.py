@@ -50,7 +50,8 @@ class ActionsMixin:
         self.reported[step_id] = []
         self.main.switch_tab("log")
         if self.autopilot is not None:
-            self.autopilot.hold(f"running '{self.by_id[step_id].title}'…")
+            title = self.by_id[step_id].title
+            self.autopilot.hold(f"running '{title}'…", running=title)
         self.launch("run", step_id, partial(self._run_work, step_id, values))
 
     def _runner(self, step_id: str, answers: dict):
@@ -120,7 +121,9 @@ class ActionsMixin:
     # -- the other actions ---------------------------------------------------------------------
     def action_retry(self) -> None:
         """Run the failed step again (the current one if it failed, else the first that did)."""
-        failed = [i for i in self.ids if model.step_record(self.doc, i).get("status") == "failed"]
+        failed = [i for i in self.ids if model.shown_status(model.step_record(self.doc, i),
+                                                            self.busy, i)
+                  in ("failed", "interrupted")]
         if not failed:
             self.notify("No step has failed: nothing to retry.")
             return
@@ -224,6 +227,7 @@ class ActionsMixin:
         """Space: pause or resume the autopilot."""
         if self.autopilot is not None:
             self.autopilot.toggle()
+            self.notify("Demo paused." if self.autopilot.paused else "Demo resumed.", timeout=3)
 
     def action_advance(self) -> None:
         """n: the autopilot runs the next step now."""

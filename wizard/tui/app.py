@@ -177,10 +177,10 @@ class LabwizApp(ActionsMixin, App[int]):
     def refresh_states(self) -> None:
         """Redraw the sidebar and the header from ``self.doc``."""
         nxt = self.autopilot.next_step if self.autopilot else None
-        self.main.query_one("#steps").refresh_states(self.doc, nxt)
+        self.main.query_one("#steps").refresh_states(self.doc, nxt, self.busy)
         step = self.by_id[self.current]
         self.main.show_step(self.ids.index(step.id) + 1, step, model.step_record(self.doc, step.id),
-                            lesson=False)
+                            lesson=False, busy=self.busy)
         self.refresh_header()
 
     def refresh_header(self) -> None:

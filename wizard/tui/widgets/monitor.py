@@ -39,9 +39,11 @@ class MonitorView(VerticalScroll):
         self._data[kind] = data
         compact = self.app.size.width < self.COMPACT_WIDTH or \
             self.app.size.height < self.COMPACT_HEIGHT
-        draw = graph_view if kind == "graph" else resources_view if kind == "resources" else None
-        if draw is not None:
-            self.query_one(f"#{kind}", Static).update(draw(data, compact=compact))
+        if kind == "graph":
+            width = max(20, self.size.width - 2) if self.size.width else None
+            self.query_one("#graph", Static).update(graph_view(data, compact=compact, width=width))
+        elif kind == "resources":
+            self.query_one("#resources", Static).update(resources_view(data, compact=compact))
 
     def on_resize(self, event) -> None:
         """Redraw for the new size (compact or not)."""
