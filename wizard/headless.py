@@ -103,7 +103,6 @@ class HeadlessReporter:
         """Print the equivalent command, dimmed, prefixed with ``$``."""
         if not self.show_commands:
             return
-        self._flush()
         lines = redact(command.shell()).splitlines()
         width = max(20, self.console.width)
         if not self.verbose:
@@ -112,12 +111,14 @@ class HeadlessReporter:
             self._shown[step] = shown + 1
             if shown >= INLINE_COMMANDS:  # counted, and named in the step's last line
                 self._cut[step] = self._cut.get(step, 0) + 1
-                return
-            if len(lines) > 1 or len(lines[0]) + 2 > width:
-                self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
-                                   overflow="ellipsis", crop=True)
-                self._cut[step] = self._cut.get(step, 0) + 1
-                return
+                return  # nothing printed: the lines held for folding stay held
+        self._flush()
+        if not self.verbose and (len(lines) > 1 or len(lines[0]) + 2 > width):
+            self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
+                               overflow="ellipsis", crop=True)
+            step = self._current or ""
+            self._cut[step] = self._cut.get(step, 0) + 1
+            return
         for i, line in enumerate(lines):
             self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]", soft_wrap=True)
 

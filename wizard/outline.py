@@ -32,7 +32,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def _line(text: str, style: str = "", width: int = 100) -> Text:
+def _line(text: str, style: str = "", width: int = 100) -> Text:  # noqa: D401
     """One printed line, never wrapped (a log line is read at a glance): a longer one loses its
     middle, so that its start and its end (often the telling part: a file name, a count) stay."""
     if len(text) > width:
@@ -80,13 +80,14 @@ class MonitorChanges:
             layers = graph_layers(list(data.get("tasks") or []))
             order = " → ".join(", ".join(t["name"] for t in layer) for layer in layers)
             out.append(Text(f"Pipeline ({sum(map(len, layers))} tasks): {order}", "dim"))
-        if self.runs.get(rid) != state:
+        if self.runs.get(rid) != state and not (state == "PENDING" and rid not in self.runs) \
+                and state not in ("SUCCEEDED", "FAILED", "CANCELED"):
             glyph, style = state_style(state)
             elapsed = format_elapsed(run.get("elapsed_s"))
             out.append(Text.assemble(f"Run {rid}: ", (f"{glyph} {state}", style),
                                      (f" after {elapsed}" if elapsed and rid in self.runs else "",
                                       "dim")))
-            self.runs[rid] = state
+        self.runs[rid] = state
         return out
 
     def _resources(self, items: list[dict]) -> list[Text]:
@@ -124,7 +125,8 @@ class MonitorChanges:
             if line in seen or not line.strip():
                 continue
             seen.add(line)
-            out.append(_line(f"  {label} │ {line}", "dim", self.width))
+            prefix = f"  {label} │ "
+            out.append(Text(prefix, "dim") + _line(line, "dim", max(20, self.width - len(prefix))))
         return out
 
 
@@ -162,13 +164,17 @@ def plain_table(data: dict, width: int):
     columns = [str(c) for c in data.get("columns") or []]
     rows = [[str(c) for c in row] for row in data.get("rows") or []]
     table = Table(title=data.get("title"), box=box.SIMPLE_HEAD, title_justify="left",
-                  title_style="bold", pad_edge=False)
+                  title_style="bold", pad_edge=False, show_edge=False)
+    longest = [max([len(r[i]) for r in rows if i < len(r)] + [len(c)]) for i, c in enumerate(columns)]
+    prose = [n > width // 2 and " " in "".join(r[i] for r in rows if i < len(r))
+             for i, n in enumerate(longest)]
+    # short columns (kinds, versions) keep their width; prose gets what is left, cut with …
+    rest = width - sum(min(n, 32) + 2 for n, p in zip(longest, prose) if not p)
     for index, column in enumerate(columns):
-        longest = max((len(r[index]) for r in rows if index < len(r)), default=0)
-        prose = longest > width // 2 and " " in "".join(r[index] for r in rows if index < len(r))
-        # short columns (kinds, versions) keep their width; prose gives way
-        table.add_column(column, no_wrap=prose, overflow="ellipsis" if prose else "fold",
-                         min_width=None if prose else min(longest, 32))
+        if prose[index]:
+            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=max(10, rest - 2))
+        else:
+            table.add_column(column, overflow="fold", min_width=min(longest[index], 32))
     for row in rows:
         table.add_row(*row)
     return table
@@ -239,9 +245,16 @@ def digits_row(data: dict, width: int):
     captions = []
     for item in items[:fit]:
         label = item.get("label")
-        captions.append((f"{label}→c{item.get('cluster')}" if label is not None
+        mark = "" if "match" not in item else (" ✔" if item["match"] else " ✘")
+        captions.append((f"{label}→c{item.get('cluster')}{mark}" if label is not None
                          else f"c{item.get('cluster')}").ljust(cell))
-    parts: list = [Text("Each digit with its true label → the cluster the endpoint chose:", "dim")]
+    head = "Each digit with its true label → the cluster the endpoint chose"
+    if data.get("endpoint"):
+        head += f" (endpoint {data['endpoint']})"
+    if any("match" in d for d in items):
+        head += f"; ✔ when the cluster is mostly that digit ({sum(bool(d.get('match')) for d in items)}" \
+            f" of {len(items)})"
+    parts: list = [Text(head + ":", "dim")]
     parts += [Text(line) for line in lines] + [Text("".join(captions).rstrip(), "dim")]
     if len(items) > fit:
         parts.append(Text(f"({len(items) - fit} more digit(s) in the TUI's Endpoint tab)", "dim"))
@@ -259,7 +272,7 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
 
     recs = doc.get("steps") or {}
     table = Table(title="Summary", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+                  pad_edge=False, show_edge=False)
     table.add_column("#", justify="right")
     table.add_column("step")
     table.add_column("result")

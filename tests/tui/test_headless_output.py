@@ -69,14 +69,16 @@ def test_monitoring_prints_changes_only(tmp_path):
     later[1]["conditions"] = [{"type": "ACK.Recoverable", "status": "True",
                                "message": "ThrottlingException: slow down"}]
     graph = copy.deepcopy(GRAPH)
-    graph["run"]["state"] = "SUCCEEDED"
+    graph["run"]["state"] = "CANCELING"
     for _ in range(2):
         reporter.show("resources", later)
         reporter.show("graph", graph)
+    graph["run"]["state"] = "CANCELED"  # the end: the monitor's own line says it
+    reporter.show("graph", graph)
     text = out.getvalue()[len(first):]
     assert text.count("epoch 4/10") == 1 and "loss 41.2" not in text
     assert text.count("ThrottlingException") == 1
-    assert text.count("SUCCEEDED") == 1
+    assert text.count("CANCELING") == 1 and "CANCELED" not in text
 
 
 def test_long_table_grouped_and_commands_capped(tmp_path):
@@ -131,3 +133,19 @@ def test_one_resource_lines_fold_and_a_table_of_them_is_not_repeated(tmp_path):
     assert "Could not remove iam-role r1: AccessDenied" in text  # errors are never folded
     assert "Cleanup result: each of its 7 rows is reported above." in text
     assert text.index("Already gone") < text.index("Could not remove")
+
+
+def test_commands_past_the_cap_do_not_break_the_folding(tmp_path):
+    """Cleanup alternates a command and a result line; once the commands are only counted, the
+    result lines fold together."""
+    reporter, out = _reporter(tmp_path)
+    reporter.state_saved(_doc(prepare="running"))
+    for i in range(INLINE_COMMANDS + 5):
+        reporter.command(cmd("kubectl", "delete", "trainingjobs", f"job-{i}"))
+        reporter.log(f"Removed custom-resource trainingjobs/job-{i}.", "success")
+    reporter.state_saved(_doc(prepare="done"))
+    text = out.getvalue()
+    # the line after the last command printed is held too, and the rest join it
+    later = ", ".join(f"trainingjobs/job-{i}" for i in range(INLINE_COMMANDS - 1,
+                                                              INLINE_COMMANDS + 5))
+    assert f"Removed custom-resource (6): {later}." in text

@@ -202,3 +202,23 @@ def test_repeated_interface_errors_end_cleanly_without_a_traceback(term, tmp_pat
     assert "Traceback" not in screen
     log_text = (state / "labwiz.log").read_text()
     assert "Traceback" in log_text and "AttributeError" in log_text
+
+
+def test_error_dialog_scrolls_to_what_to_do_at_80x24(term, tmp_path):
+    """A failure with a long message at 80×24: "What to do" is below the fold, and the keys
+    scroll the dialog's body to it (and to "To reproduce") while Retry keeps the focus."""
+    work = tmp_path / "w"
+    work.mkdir()
+    reason = " ".join(f"SageMaker says line {n} of a long ValidationException." for n in range(14))
+    (work / "fail-train").write_text(f"the training job failed: {reason}")
+    tty = term(labwiz_command(tmp_path / "state", work), 80, 24)
+    tty.wait_for("Step 1 of 3: Prepare")
+    tty.keys("r")
+    tty.wait_for("Step 2 of 3: Train")
+    tty.keys("r")
+    screen = tty.wait_for("Step 'Train' failed")
+    assert "What to do" not in screen and "scroll" in screen
+    tty.keys("End")
+    screen = tty.wait_for("What to do")
+    assert "quota" in screen and "To reproduce" in screen
+    assert "Retry" in screen

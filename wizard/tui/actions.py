@@ -10,7 +10,7 @@ from functools import partial
 
 from wizard.tui import model, work
 from wizard.tui.bridge import TuiReporter, state_listener
-from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog
+from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog, WorkingDialog
 
 
 class ActionsMixin:
@@ -181,8 +181,8 @@ class ActionsMixin:
             return
         from wizard.tui.tools import TOOL_WORK
 
-        self.notify(f"{title} is running; its results open when it finishes.")
         self.main.query_one("#progress").clear()
+        self.push_screen(WorkingDialog(action, title))
         self.run_worker(partial(TOOL_WORK[action], self.state_dir, self.target,
                                 TuiReporter(self, action)),
                         name=f"{action}:", group=action, exclusive=True, thread=True,
@@ -191,7 +191,21 @@ class ActionsMixin:
     def show_report(self, action: str, result) -> None:
         """Show what doctor or bundle produced."""
         title = "Doctor" if action == "doctor" else "Support bundle"
-        self.push_screen(InfoDialog(title, result))
+        if self.working(action) is not None:
+            self.switch_screen(InfoDialog(title, result))  # the results take the dialog's place
+        else:
+            self.push_screen(InfoDialog(title, result))
+
+    def working(self, action: str):
+        """The progress dialog of ``action`` when it is on top, else None."""
+        screen = self.screen
+        return screen if isinstance(screen, WorkingDialog) and screen.action == action else None
+
+    def close_working(self, action: str) -> None:
+        """Take the progress dialog of ``action`` away (its results or its error follow)."""
+        dialog = self.working(action)
+        if dialog is not None:
+            dialog.dismiss(None)
 
     def action_copy_commands(self) -> None:
         """Copy the current step's commands to the clipboard and to a file whose path is shown.

@@ -261,12 +261,18 @@ class LabwizApp(ActionsMixin, App[int]):
 
     # -- messages from the runner's thread -----------------------------------------------------
     def on_step_log(self, message: StepLog) -> None:
-        """A log line from a step."""
+        """A log line from a step (or from doctor or bundle: their progress dialog shows it)."""
         self.main.write_log(message.text, message.level)
+        dialog = self.working(message.step_id)
+        if dialog is not None:
+            dialog.line(message.text)
 
     def on_step_progress(self, message: StepProgress) -> None:
-        """A progress update from a step."""
+        """A progress update from a step (or from doctor or bundle)."""
         self.main.query_one("#progress").update_task(message.task, message.done, message.total)
+        dialog = self.working(message.step_id)
+        if dialog is not None:
+            dialog.progress(message.done, message.total, message.task)
 
     def on_step_command(self, message: StepCommand) -> None:
         """An equivalent command the step just ran."""
@@ -345,6 +351,8 @@ class LabwizApp(ActionsMixin, App[int]):
         if state == WorkerState.CANCELLED:
             return
         if state == WorkerState.ERROR:
+            if action in ("doctor", "bundle"):
+                self.close_working(action)
             self.handle_error(worker.error, step_id or None, action)
             return
         result = worker.result
