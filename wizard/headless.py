@@ -105,7 +105,9 @@ class HeadlessReporter:
             return
         lines = redact(command.shell()).splitlines()
         width = max(20, self.console.width)
-        if not self.verbose:
+        # outside a lab step (terminate, reset) there is no step end to name the file: whole
+        short = not self.verbose and self._current is not None
+        if short:
             step = self._current or ""
             shown = self._shown.get(step, 0)
             self._shown[step] = shown + 1
@@ -113,7 +115,7 @@ class HeadlessReporter:
                 self._cut[step] = self._cut.get(step, 0) + 1
                 return  # nothing printed: the lines held for folding stay held
         self._flush()
-        if not self.verbose and (len(lines) > 1 or len(lines[0]) + 2 > width):
+        if short and (len(lines) > 1 or len(lines[0]) + 2 > width):
             self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
                                overflow="ellipsis", crop=True)
             step = self._current or ""

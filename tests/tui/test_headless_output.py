@@ -149,3 +149,15 @@ def test_commands_past_the_cap_do_not_break_the_folding(tmp_path):
     later = ", ".join(f"trainingjobs/job-{i}" for i in range(INLINE_COMMANDS - 1,
                                                               INLINE_COMMANDS + 5))
     assert f"Removed custom-resource (6): {later}." in text
+
+
+def test_a_failed_tasks_reason_is_its_exception_line_not_the_traceback_tail():
+    """The run-failure dialog gets SageMaker's message, or the task's exception line: never the
+    frames of the waiting pod's traceback nor a ``raise … from None`` tail."""
+    from wizard.kfp_ops.monitor import _reason
+
+    traceback = ("Traceback (most recent call last):\n  File \"/c.py\", line 9, in wait\n"
+                 "    raise ask(_exc) from None\n"
+                 "RuntimeError: TrainingJob t failed: ResourceLimitExceeded: quota is 0\n")
+    assert _reason(traceback) == "RuntimeError: TrainingJob t failed: ResourceLimitExceeded: quota is 0"
+    assert "raise" not in _reason("it failed\n    raise ask(_exc) from None")
