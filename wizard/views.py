@@ -18,7 +18,8 @@ def render(kind: str, data: Any):
     if kind == "table":
         table = Table(title=data.get("title"), show_lines=False)
         for column in data.get("columns", []):
-            table.add_column(str(column))
+            # folded, never cut: a cleanup plan must name each thing it deletes whole
+            table.add_column(str(column), overflow="fold")
         for row in data.get("rows", []):
             table.add_row(*[str(c) for c in row])
         return table

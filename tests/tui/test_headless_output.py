@@ -161,3 +161,18 @@ def test_a_failed_tasks_reason_is_its_exception_line_not_the_traceback_tail():
                  "RuntimeError: TrainingJob t failed: ResourceLimitExceeded: quota is 0\n")
     assert _reason(traceback) == "RuntimeError: TrainingJob t failed: ResourceLimitExceeded: quota is 0"
     assert "raise" not in _reason("it failed\n    raise ask(_exc) from None")
+
+
+def test_the_tuis_plan_table_names_each_item_whole_in_a_narrow_pane():
+    """The TUI's log draws a cleanup plan at the pane's width (about 50 cells at 80×24): every
+    name is folded onto more lines, never cut with an ellipsis."""
+    from wizard.views import render
+
+    name = "s3://sagemaker-kf-sm-workshop-eu-west-1-123456789012/lab1/runs/0f0c90b530/processing/test/"
+    out = io.StringIO()
+    Console(file=out, width=50, color_system=None).print(render("table", {
+        "title": "Cleanup plan", "columns": ["kind", "name", "namespace", "found from"],
+        "rows": [["s3-prefix", name, "", "output of processingjobs/mnist-proc-0f0c90b530"]]}))
+    cells = "".join(line.split("│")[2].strip() for line in out.getvalue().splitlines()
+                    if line.count("│") >= 4)
+    assert name in cells and "…" not in out.getvalue()
