@@ -176,3 +176,22 @@ def test_the_tuis_plan_table_names_each_item_whole_in_a_narrow_pane():
     cells = "".join(line.split("│")[2].strip() for line in out.getvalue().splitlines()
                     if line.count("│") >= 4)
     assert name in cells and "…" not in out.getvalue()
+
+
+def test_on_a_terminal_a_live_region_redraws_and_leaves_the_printed_lines(tmp_path):
+    """On a terminal the progress bars and the monitoring picture sit in a live region that is
+    gone when the step ends; the printed change lines stay, in order."""
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=True, color_system=None)
+    reporter = HeadlessReporter(console, steps=STEPS, state_dir=tmp_path)
+    assert reporter.live
+    reporter.state_saved(_doc(train="running"))
+    reporter.progress("pipeline tasks", 1, 4)
+    reporter.show("graph", GRAPH)
+    reporter.show("resources", RESOURCES)
+    assert reporter._live is not None
+    reporter.state_saved(_doc(train="done"))
+    assert reporter._live is None
+    text = out.getvalue()
+    assert text.index("Step 2 of 2 · Train") < text.index("Pipeline (4 tasks)") < \
+        text.index("✔ Train done in 1.5 s")
