@@ -67,6 +67,9 @@ def test_small_terminal_layout_and_too_small_message(term, tmp_path):
     lines = screen.splitlines()
     assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
     assert "1. Prepare" in screen and "r Run" in screen
+    tty.resize(70, 24)  # the footer is cut from the right: Quit stays
+    screen = tty.wait_for("q Quit")
+    assert "r Run" in screen
     tty.resize(50, 14)
     screen = tty.wait_for("labwiz needs at least")
     assert "This terminal is 50×14" in screen and "Step 1 of 3" not in screen

@@ -45,14 +45,15 @@ class LabwizApp(ActionsMixin, App[int]):
     TITLE = "labwiz"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
+        # Quit comes early: the footer cuts from the right, and at 70 columns it must stay
         Binding("r", "run", "Run"),
         Binding("t", "retry", "Retry"),
         Binding("s", "skip", "Skip"),
+        Binding("q", "quit_app", "Quit"),
         Binding("R", "reset_here", "Reset"),
         Binding("d", "doctor", "Doctor"),
         Binding("b", "bundle", "Bundle"),
         Binding("c", "copy_commands", "Copy"),
-        Binding("q", "quit_app", "Quit"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
         Binding("space", "toggle_pause", "Pause", show=False),
         Binding("n", "advance", "Next", show=False),
