@@ -26,8 +26,9 @@ The components run on a stock Python image with the kubernetes client: no image 
     def input_specs(self) -> list[InputSpec]:
         """An optional container image for the components."""
         return [InputSpec("component_image", "Container image for the components (empty: "
-                          "python:3.11-slim)", required=False,
-                          validate=validate.image_reference)]
+                          "python:3.11-slim)", required=False, level="advanced",
+                          validate=validate.image_reference,
+                          help="The image the generated components' pods run in.")]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Generate and compile one component per selected CRD."""

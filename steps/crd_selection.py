@@ -106,15 +106,17 @@ The kinds the lab's pipeline needs are preselected; you may add more."""
         return [
             InputSpec("crd_source", "Where to read the CRDs from", default="auto",
                       choices=list(SOURCES), kind="choice", validate=_source,
-                      help="auto: the cluster's CRDs, else crd_path, else an ACK release."),
+                      help="auto: the cluster's CRDs, else crd_path, else an ACK release.",
+                      level="advanced"),
             InputSpec("crd_path", "CRD file or directory (for source 'path')", required=False,
-                      validate=_path, kind="path"),
+                      validate=_path, kind="path",
+                      applies=lambda ctx: ctx.input("crd_source") == "path"),
             InputSpec("crd_release", "ACK release tag (for source 'release')", default="latest",
-                      required=False),
+                      required=False, applies=lambda ctx: ctx.input("crd_source") == "release"),
             InputSpec("crd_extra_kinds", "More kinds to generate components for (comma-separated)",
                       required=False, validate=_kinds, default=[], kind="multi",
                       help="Kinds or plurals, e.g. ModelPackage, notebookinstances; the lab's own "
-                      "kinds are always included."),
+                      "kinds are always included.", level="advanced"),
         ]
 
     def _load(self, ctx: Context, reporter: Reporter) -> tuple[list, str, str]:

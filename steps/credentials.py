@@ -167,29 +167,33 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         """Region, cluster, namespace, service account, bucket, execution role, access mode."""
         return [
             InputSpec("region", "AWS region for the whole lab", default=_default_region,
-                      validate=validate.region, help="Session, bucket, cluster and images all use it."),
+                      validate=validate.region, help="Session, bucket, cluster and images all use it.",
+                      level="detected"),
             # not required up front: without AWS access there is no default, and the run then
             # says what is really wrong (no credentials) before asking for a name
             InputSpec("cluster_name", "EKS cluster name", default=_default_cluster, required=False,
-                      help="'aws eks list-clusters' lists them."),
+                      help="'aws eks list-clusters' lists them.", level="detected"),
             InputSpec("namespace", "Kubeflow profile namespace the pipeline runs in",
-                      default=_default_namespace, validate=validate.namespace),
+                      default=_default_namespace, validate=validate.namespace, level="detected"),
             InputSpec("service_account", "Service account of the pipeline's pods",
                       default=_default_service_account, validate=validate.service_account,
                       help="default-editor on Kubeflow; pipeline-runner on standalone KFP (found "
-                      "by itself when the namespace has only that one)."),
+                      "by itself when the namespace has only that one).", level="detected"),
             InputSpec("bucket", "S3 bucket for the lab's data and artifacts", default=_default_bucket,
-                      validate=validate.bucket_name, required=False),
+                      validate=validate.bucket_name, required=False, level="detected"),
             InputSpec("execution_role_arn", "SageMaker execution role ARN (empty: create one)",
                       required=False, validate=validate.role_arn,
-                      help="An existing role trusting sagemaker.amazonaws.com, or leave empty."),
+                      help="An existing role trusting sagemaker.amazonaws.com, or leave empty.",
+                      level="advanced"),
             InputSpec("pod_access", "How pipeline pods get AWS access", default="irsa",
                       choices=["irsa", "secret"], kind="choice",
-                      validate=validate.choice("irsa", "secret")),
+                      validate=validate.choice("irsa", "secret"), level="advanced",
+                      help="irsa: an IAM role for the pods' service account (needs the cluster's "
+                      "OIDC provider); secret: an IAM user's keys in the aws-secret Secret."),
             InputSpec("policy_mode", "Permissions for the roles the wizard creates", default="scoped",
                       choices=["scoped", "full"], kind="choice", validate=validate.choice("scoped", "full"),
                       help="scoped: S3 access to the lab bucket only; full: the lab's "
-                      "AmazonSageMakerFullAccess and AmazonS3FullAccess."),
+                      "AmazonSageMakerFullAccess and AmazonS3FullAccess.", level="advanced"),
             repair_spec(),
         ]
 

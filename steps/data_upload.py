@@ -46,11 +46,13 @@ with the same content is not uploaded again: S3's ETag (an MD5 for single-part u
         return [
             InputSpec("bucket", "S3 bucket for the lab's data and artifacts",
                       default=lambda ctx: ctx.outputs_of("credentials").get("bucket")
-                      or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name),
+                      or ctx.target.sandbox.get("bucket"), validate=validate.bucket_name,
+                      level="detected"),
             InputSpec("mnist_path", "Path of mnist.pkl.gz on this machine (empty: fetch it)",
-                      required=False, validate=_existing_path, kind="path",
-                      help="'offline': scikit-learn's digits shaped like MNIST, to rehearse "
-                      "without the download (the sandbox uses them by itself)."),
+                      required=False, validate=_existing_path, kind="path", level="advanced",
+                      help="A copy you already have; empty: the wizard downloads it; 'offline': "
+                      "scikit-learn's digits shaped like MNIST, to rehearse without the download "
+                      "(the sandbox uses them by itself when it has no copy)."),
         ]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:

@@ -39,7 +39,8 @@ true labels."""
         """How many test digits to send."""
         return [InputSpec("test_digits", "How many test digits to send to the endpoint", default=200,
                           validate=_count, required=False,
-                          help="They go in one text/csv request, one digit per line.")]
+                          help="They go in one text/csv request, one digit per line.",
+                          level="advanced")]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Find the endpoint, wait until it serves, send the digits, show and score the answers."""
@@ -50,11 +51,14 @@ true labels."""
         count = ctx.input("test_digits") or 200
         pixels, labels = ep.load_test_digits(ctx, reporter, int(count))
         predictions = ep.invoke(ctx, reporter, name, pixels)
-        reporter.show("digits", {"digits": [
-            {"pixels": pixels[i], "label": labels[i], **predictions[i]}
-            for i in range(min(SHOWN, len(pixels)))]})
         clusters = [p["cluster"] for p in predictions]
         table, purity = ep.cluster_table(labels, clusters)
+        # a digit "matches" when its cluster's most common true label is its own label
+        majority = {c: max(row, key=row.get) for c, row in table.items()}
+        reporter.show("digits", {"endpoint": name, "digits": [
+            {"pixels": pixels[i], "label": labels[i], **predictions[i],
+             "match": majority.get(predictions[i]["cluster"]) == labels[i]}
+            for i in range(min(SHOWN, len(pixels)))]})
         reporter.show("table", ep.table_view(table, purity, len(labels)))
         reporter.log(f"Cluster purity {purity:.2f} over {len(labels)} digits (chance is about 0.1): "
                      "each cluster's most common true label covers that share of its digits.",

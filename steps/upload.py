@@ -79,14 +79,15 @@ version when it changed) and creates or reuses the experiment that will hold the
                       validate=validate.host_url,
                       help="e.g. http://localhost:8888 after kubectl port-forward; empty: the "
                       "sandbox's, KF_PIPELINES_ENDPOINT, the in-cluster service, or a "
-                      "port-forward the wizard opens"),
+                      "port-forward the wizard opens", level="advanced"),
             InputSpec("kfp_cookie", "authservice_session cookie (empty: none)", required=False,
                       secret=True, help="Kubeflow behind Dex/oauth2-proxy: copy it from your "
-                      "browser after logging in"),
+                      "browser after logging in", level="advanced",
+                      applies=lambda ctx: not ctx.target.is_sandbox),
             InputSpec("kfp_token", "Bearer token for KFP (empty: none)", required=False,
-                      secret=True),
+                      secret=True, level="advanced", applies=lambda ctx: not ctx.target.is_sandbox),
             InputSpec("package_path", "Pipeline package to upload (empty: the compiled one)",
-                      required=False, validate=_package, kind="path"),
+                      required=False, validate=_package, kind="path", level="advanced"),
         ]
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:

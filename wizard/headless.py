@@ -1,116 +1,280 @@
 """The headless front-end: a rich reporter for ``labwiz run`` in a terminal, a CI log or a pipe.
 
-It prints log lines, the equivalent commands, and progress bars (rich falls back to plain lines when
-the output is not a terminal, so a CI log stays readable). It never asks anything.
+It reads like a good CLI: a header per step ("Step 3 of 9 · CRD selection" and its one-line
+lesson), what the step does as it does it, a result line with the time it took, and a closing
+summary. Monitoring prints only what changed (a task or resource changing state, a new log line,
+a problem condition), never the same picture or log tail twice. On a terminal, progress bars and
+the current monitoring picture sit in a live region redrawn in place (rich ``Live``); in a pipe,
+a CI log or a notebook cell everything is plain appended lines. It never asks anything.
+
+The step headers and results come from the state the runner saves (``state_saved`` is the
+runner's ``on_state``), so they say exactly what the state file says.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
+from wizard import outline
 from wizard.protocol import Command
 from wizard.secrets import redact
+
+#: without --verbose, a step's first commands are printed (one line each); the rest are in its
+#: commands file, which the step's last line names
+INLINE_COMMANDS = 4
 
 _STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "debug": "dim"}
 
 
 class HeadlessReporter:
-    """Reports a run on a rich console."""
+    """Reports a run on a rich console.
 
-    def __init__(self, console: Console | None = None, show_commands: bool = True):
+    ``steps`` (the lab's steps) turns on the step headers, results and summary; ``state_dir``
+    says where each step's equivalent commands are kept. Commands are printed whole when
+    ``verbose``; otherwise each is printed on one line (cut to the width when longer, as a long
+    policy document would fill the screen) and the step's end names the file that has them all, Without ``verbose`` a step's first :data:`INLINE_COMMANDS` commands
+    are printed (one line each, cut at the width) and the rest only counted: a cleanup of 33
+    resources would print 33 commands nobody reads.
+    """
+
+    def __init__(self, console: Console | None = None, show_commands: bool = True, *,
+                 steps: list | None = None, state_dir: Path | str | None = None,
+                 verbose: bool = False, live: bool | None = None):
         self.console = console or Console(highlight=False)
         self.show_commands = show_commands
+        self.verbose = verbose
+        self.steps = list(steps or [])
+        self.state_dir = Path(state_dir) if state_dir else None
+        self.live = self.console.is_terminal if live is None else live
         self._progress = None
+        self._live = None
         self._tasks: dict[str, Any] = {}
+        self._views: dict[str, Any] = {}
+        self._statuses: dict[str, str] = {}
         self._announced: set[str] = set()
-        #: the last printed view of each kind, without its live parts (see views.without_live)
-        self._last_views: dict[str, Any] = {}
+        self._current: str | None = None
+        self._cut: dict[str, int] = {}        # step id -> commands cut short or not shown
+        self._shown: dict[str, int] = {}      # step id -> commands printed inline
+        self._burst: list[tuple[str, tuple]] = []  # one-resource lines held to be folded
+        self._said: set[str] = set()          # names the current step's lines reported
+        self.monitor = outline.MonitorChanges()
+        self.started = time.monotonic()
 
+    # -- the Reporter protocol ---------------------------------------------------------------------
     def log(self, message: str, level: str = "info") -> None:
-        """Print one line, coloured by level."""
-        self._pause()
+        """Print one line, coloured by level.
+
+        Lines that each report one resource ("Removed iam-role x.") and follow each other are
+        held and printed folded, one line per verb and kind (see :func:`wizard.outline.folded`):
+        a cleanup of 33 resources reads in a dozen lines, every resource still named.
+        """
+        report = outline.resource_line(redact(message)) if level in ("info", "success") else None
+        if report is not None and (not self._burst or self._burst[0][0] == level):
+            self._burst.append((level, report))
+            self._said.add(report[2])
+            return
+        self._flush()
+        if report is not None:
+            self._burst.append((level, report))
+            self._said.add(report[2])
+            return
         style = _STYLES.get(level, "")
         text = escape(redact(message))
         # soft wrap: a long line (a path, an ARN) stays whole, so it can be copied
         self.console.print(f"[{style}]{text}[/]" if style else text, soft_wrap=True)
 
+    def _flush(self) -> None:
+        """Print the held one-resource lines, folded."""
+        if not self._burst:
+            return
+        style = _STYLES.get(self._burst[0][0], "")
+        for line in outline.folded([report for _, report in self._burst]):
+            line.stylize(style)
+            self.console.print(line, soft_wrap=True)
+        self._burst = []
+
     def command(self, command: Command) -> None:
         """Print the equivalent command, dimmed, prefixed with ``$``."""
         if not self.show_commands:
             return
-        self._pause()
-        for i, line in enumerate(redact(command.shell()).splitlines()):
+        lines = redact(command.shell()).splitlines()
+        width = max(20, self.console.width)
+        # outside a lab step (terminate, reset) there is no step end to name the file: whole
+        short = not self.verbose and self._current is not None
+        if short:
+            step = self._current or ""
+            shown = self._shown.get(step, 0)
+            self._shown[step] = shown + 1
+            if shown >= INLINE_COMMANDS:  # counted, and named in the step's last line
+                self._cut[step] = self._cut.get(step, 0) + 1
+                return  # nothing printed: the lines held for folding stay held
+        self._flush()
+        if short and (len(lines) > 1 or len(lines[0]) + 2 > width):
+            self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
+                               overflow="ellipsis", crop=True)
+            step = self._current or ""
+            self._cut[step] = self._cut.get(step, 0) + 1
+            return
+        for i, line in enumerate(lines):
             self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]", soft_wrap=True)
 
     def progress(self, task: str, done: float, total: float | None = None, unit: str = "") -> None:
-        """Show or update a progress bar for ``task``; it disappears when complete."""
-        if not self.console.is_terminal:
-            # a pipe or CI log: one line at the start and one at the end, not a line per tick
-            finished = total is not None and done >= total
-            key = f"{task}:{'end' if finished else 'start'}"
-            if (done == 0 or finished) and key not in self._announced:
-                self._announced.add(key)
-                if finished:
-                    self._announced.discard(f"{task}:start")
-                else:
-                    self._announced.discard(f"{task}:end")
-                suffix = f" ({_fmt(done, unit)}{'/' + _fmt(total, unit) if total else ''})"
-                self.console.print(escape(f"{task}{suffix}"), soft_wrap=True)
+        """On a terminal, a bar in the live region that leaves when complete; in a pipe, nothing
+        (the step's own lines say what was done, and a line per tick would be noise)."""
+        if not self.live:
             return
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
         if self._progress is None:
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                       TaskProgressColumn(), TimeElapsedColumn(),
-                                      console=self.console, transient=True)
-            self._progress.start()
+                                      console=self.console, auto_refresh=False)
         if task not in self._tasks:
             self._tasks[task] = self._progress.add_task(task, total=total)
         self._progress.update(self._tasks[task], completed=done, total=total)
         if total is not None and done >= total:
             self._progress.remove_task(self._tasks.pop(task))
-            if not self._tasks:
-                self._pause()
+        self._refresh_live()
 
     def show(self, kind: str, data: Any) -> None:
-        """Draw a structured view; the renderers live in :mod:`wizard.views`.
+        """Draw a structured view (renderers in :mod:`wizard.views`).
 
-        Monitoring re-sends its views on every poll so that redrawing front-ends stay live;
-        printed output would repeat itself, so a view whose only change is its live parts
-        (elapsed times, log tails) is not printed again.
+        Monitoring re-sends its views on every poll; printed, only their changes appear (see
+        :class:`wizard.outline.MonitorChanges`), and on a terminal the live region shows the
+        current picture.
         """
-        from wizard.views import render, without_live
+        from wizard.views import render
 
-        settled = without_live(data)
-        if self._last_views.get(kind) == settled and kind in ("graph", "resources"):
+        self._flush()
+        if kind == "table" and isinstance(data, dict) and len(data.get("rows") or []) > 3 and \
+                all(len(r) > 1 and str(r[1]) in self._said for r in data["rows"]):
+            # every row was reported line by line just before: say so rather than repeat it
+            self.console.print(Text(f"{data.get('title') or 'Table'}: each of its "
+                                    f"{len(data['rows'])} rows is reported above.", "dim"))
             return
-        self._last_views[kind] = settled
-        self._pause()
-        renderable = render(kind, data)
+        if kind in ("graph", "resources"):
+            for line in self.monitor.changes(kind, data, self.console.width):
+                if line.no_wrap:  # a log line: read at a glance, cut at the width
+                    self.console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
+                else:
+                    self.console.print(line)
+            if self.live:
+                self._views[kind] = outline.live_view(kind, data)
+                self._refresh_live()
+            return
+        renderable = outline.compact(kind, data, self.console.width) or render(kind, data)
         if renderable is not None:
             self.console.print(renderable)
 
-    def _pause(self) -> None:
-        if self._progress is not None and not self._tasks:
-            self._progress.stop()
+    # -- steps and summary -------------------------------------------------------------------------
+    def announce(self, step_id: str) -> None:
+        """Print the step's header once per run: its number, title and one-line lesson."""
+        if step_id in self._announced or not self.steps:
+            return
+        self._flush()
+        self._said = set()
+        self._announced.add(step_id)
+        self._current = step_id
+        ids = [s.id for s in self.steps]
+        if step_id not in ids:
+            return
+        step = self.steps[ids.index(step_id)]
+        self.console.print()
+        self.console.print(Text.assemble((f"Step {ids.index(step_id) + 1} of {len(ids)} · ", "bold"),
+                                         (step.title, "bold")))
+        summary = getattr(step, "summary", "")
+        if summary:
+            self.console.print(Text(summary, "dim"), soft_wrap=True)
+
+    def state_saved(self, doc: dict) -> None:
+        """The runner saved the state: announce a step that starts, print one that ended."""
+        for step_id, rec in (doc.get("steps") or {}).items():
+            status = rec.get("status", "pending")
+            before = self._statuses.get(step_id)
+            self._statuses[step_id] = status
+            if status == before:
+                continue
+            if status == "running":
+                self.announce(step_id)
+            elif before == "running" and status in ("done", "failed"):
+                self._step_ended(step_id, rec)
+            elif status == "skipped" and before is not None:
+                self.console.print(Text(f"↷ {self._title(step_id)} skipped", "dim"))
+
+    def _step_ended(self, step_id: str, rec: dict) -> None:
+        """The result line of a step, and where its commands are."""
+        self._flush()
+        self._stop_live()
+        self.monitor = outline.MonitorChanges()
+        took = outline.format_duration(rec.get("duration_s"))
+        if rec.get("status") == "done":
+            self.console.print(Text(f"✔ {self._title(step_id)} done" + (f" in {took}" if took else ""),
+                                    "bold green"))
+        else:
+            self.console.print(Text(f"✘ {self._title(step_id)} failed" + (f" after {took}" if took else ""),
+                                    "bold red"))
+        cut, shown = self._cut.pop(step_id, 0), self._shown.pop(step_id, 0)
+        if cut and self.state_dir is not None:
+            path = self.state_dir / "commands" / f"{step_id}.sh"
+            self.console.print(Text(f"  Its {shown} command(s), whole and runnable as printed: "
+                                    f"{path}", "dim"), soft_wrap=True)
+
+    def _title(self, step_id: str) -> str:
+        """A step's title (its id when unknown)."""
+        return next((s.title for s in self.steps if s.id == step_id), step_id)
+
+    def summary(self, doc: dict, *, ran: list[str], log_path: Path | str | None = None) -> None:
+        """The closing summary: each step's result and time, where things are, what next."""
+        self._flush()
+        self._stop_live()
+        self.console.print()
+        for renderable in outline.summary(doc, self.steps, ran=ran, log_path=log_path,
+                                          state_dir=self.state_dir,
+                                          elapsed=time.monotonic() - self.started):
+            self.console.print(renderable, soft_wrap=True)
+
+    # -- the live region ---------------------------------------------------------------------------
+    def _live_renderable(self):
+        """What the live region shows now: progress bars, then the monitoring picture."""
+        from rich.console import Group
+
+        parts = []
+        if self._progress is not None and self._tasks:
+            parts.append(self._progress.get_renderable())
+        parts.extend(v for v in (self._views.get("graph"), self._views.get("resources")) if v)
+        return Group(*parts)
+
+    def _refresh_live(self) -> None:
+        """Start the live region when there is something to show, redraw it, or end it."""
+        if not (self._tasks or self._views):
+            self._stop_live()
+            return
+        if self._live is None:
+            from rich.live import Live
+
+            self._live = Live(console=self.console, get_renderable=self._live_renderable,
+                              transient=True, refresh_per_second=4, redirect_stdout=False,
+                              redirect_stderr=False)
+            self._live.start()
+        self._live.refresh()
+
+    def _stop_live(self) -> None:
+        """End the live region (its last picture is gone; the printed lines tell the story)."""
+        self._views = {}
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if not self._tasks:
             self._progress = None
 
     def close(self) -> None:
-        """Stop any live progress display."""
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "?"
-    if unit == "B":
-        for size, label in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
-            if value >= size:
-                return f"{value / size:.1f} {label}"
-        return f"{int(value)} B"
-    return f"{value:g}{(' ' + unit) if unit else ''}"
+        """Print what is held, stop any live display."""
+        self._flush()
+        self._tasks = {}
+        self._stop_live()

@@ -23,6 +23,14 @@ MAX_PROMPT_TRIES = 5
 #: an answers file is a few lines; anything far bigger is refused unread
 MAX_ANSWERS_CHARS = 1_000_000
 
+#: no usable default (distinct from None, which is a fine value for an optional input)
+_NONE = object()
+
+# A prompter may also be an object with two more methods, which interactive front-ends use:
+# ``begin(step)`` before the step's first question (to say which step asks), and
+# ``review(step, [(spec, value)]) -> bool`` to confirm the detected and advanced values at once
+# (True: use them; False: ask each one).
+
 
 def load_answers(path: str | Path) -> dict:
     """Read an answers file (YAML or JSON mapping of input name → value)."""
@@ -92,13 +100,24 @@ class InputResolver:
         self.sources: dict[str, str] = {}
 
     def resolve(self, ctx: Context | None, *, lenient: bool = False) -> dict:
-        """Every input of the step, validated. ``lenient`` (explain, verify) never prompts or fails."""
+        """Every input of the step, validated. ``lenient`` (explain, verify) never prompts or fails.
+
+        Asking interactively, a question that does not apply here (``InputSpec.applies``) takes
+        its default unasked, and ``detected`` and ``advanced`` ones with a usable default are
+        gathered into one summary the prompter's ``review`` confirms (see :class:`Prompter`
+        below); the learner changes them one by one only when they say so.
+        """
         saved = self.doc.get("inputs", {})
         sources = self.doc.get("input_sources") or {}
         # a value that was only a default, saved by an attempt that did not finish, is not a
         # choice: it is worked out again (so --region or AWS_REGION given now is honoured)
         step_done = (self.doc.get("steps", {}).get(self.step.id) or {}).get("status") == "done"
         values: dict[str, Any] = {}
+        interactive = self.prompter is not None and not self.assume_yes and not lenient
+        review = getattr(self.prompter, "review", None) if interactive else None
+        if interactive and hasattr(self.prompter, "begin"):
+            self.prompter.begin(self.step)
+        held: list[InputSpec] = []
         for spec in self.step.input_specs():
             ctx_view = ctx
             if ctx_view is not None:
@@ -117,8 +136,37 @@ class InputResolver:
                     value = Secret(str(value))
                 values[spec.name] = value
                 continue
+            if interactive and raw is None and ctx_view is not None:
+                quiet = not spec.applies_to(ctx_view)
+                if quiet or (review is not None and spec.level in ("detected", "advanced")):
+                    found = self._default_unasked(spec, ctx_view)
+                    if found is not _NONE:
+                        values[spec.name] = found
+                        if not quiet:
+                            held.append(spec)
+                        continue
             values[spec.name] = self._resolve_one(spec, raw, source, ctx_view)
+        if held and not review(self.step, [(spec, values[spec.name]) for spec in held]):
+            for spec in held:  # "change some": each one, its default worked out again
+                ctx.inputs = {**ctx.inputs, **values}
+                values[spec.name] = self._ask(spec, self._default_unasked(spec, ctx, raw=True), ctx)
         return values
+
+    def _default_unasked(self, spec: InputSpec, ctx: Context, raw: bool = False):
+        """The validated default of a question not asked on its own; ``_NONE`` when there is no
+        usable one (it is then asked as usual). ``raw``: the default itself, None when unknown."""
+        try:
+            default = spec.default_for(ctx)
+        except Exception:  # noqa: BLE001 - a default that needs a service: ask instead
+            return None if raw else _NONE
+        if raw:
+            return default
+        if default is None or default == "" or default == []:
+            return _NONE if spec.required else (default if default == [] else None)
+        try:
+            return self._validate(spec, default, ctx)
+        except InputError:
+            return _NONE
 
     @staticmethod
     def _safe_default(spec: InputSpec, ctx):

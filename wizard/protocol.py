@@ -116,6 +116,22 @@ class InputSpec:
     kind: str = "text"  # text | choice | confirm | multi | path
     #: False for a per-run decision (e.g. whether to repair): not kept in state for the next run
     remember: bool = True
+    #: how interactive front-ends ask it: ``basic`` on its own; ``detected`` (a value the wizard
+    #: found, e.g. the region) and ``advanced`` (a default that suits almost everyone) are shown
+    #: together on one summary to confirm, so a learner makes one decision instead of many
+    level: str = "basic"  # basic | detected | advanced
+    #: whether the question applies in this context (e.g. a CRD path only for the 'path' source);
+    #: one that does not is never asked and takes its default
+    applies: Callable[["Context"], bool] | None = None
+
+    def applies_to(self, ctx: "Context | None") -> bool:
+        """Whether to ask this question here (True when unknown: asking is the safe side)."""
+        if self.applies is None or ctx is None:
+            return True
+        try:
+            return bool(self.applies(ctx))
+        except Exception:  # noqa: BLE001 - a check that needs a service: ask
+            return True
 
     def default_for(self, ctx: "Context") -> Any:
         """The default value for this context."""

@@ -27,7 +27,7 @@ def repair_spec() -> InputSpec:
     return InputSpec(
         REPAIR_INPUT, "When a resource that exists is wrong (e.g. a trust policy naming another "
         "service account)", default="ask", choices=list(CHOICES), kind="choice",
-        validate=lambda value, _ctx: repair_answer(value), remember=False,
+        validate=lambda value, _ctx: repair_answer(value), remember=False, level="advanced",
         help="ask: ask each time (--yes answers yes); yes: repair it; no: stop and show the "
         "command that repairs it.")
 

@@ -27,7 +27,8 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     state_dir = obj["state_dir"]
     answer_map = load_answers(answers) if answers else {}
     steps = load_steps()
-    reporter = reporter or HeadlessReporter()
+    reporter = reporter or HeadlessReporter(steps=steps, state_dir=state_dir,
+                                            verbose=bool(obj.get("verbose")))
     if explain:
         target = aws_target(region)
         if sandbox:
@@ -48,7 +49,8 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     interactive = prompter is not None and not yes
     runner = Runner(state_dir, steps, target=target, reporter=reporter, answers=answer_map,
                     prompter=prompter if interactive else None, confirm=confirm,
-                    assume_yes=yes, resume_command=resume_command)
+                    assume_yes=yes, resume_command=resume_command,
+                    on_state=getattr(reporter, "state_saved", None))
     try:
         outcome = runner.run(from_step=from_step, only=only, skip=skip)
     finally:
@@ -56,9 +58,10 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
             reporter.close()
     if outcome.ok and outcome.complete:
         return ExitCode.OK
+    if hasattr(reporter, "summary"):  # each step's result and time, where things are
+        reporter.summary(runner.doc, ran=outcome.ran, log_path=log_path)
     if outcome.ok:
-        reporter.log(f"All steps done ({len(outcome.ran)} ran this time). "
-                     f"'labwiz status' shows the lab; the log is {log_path}.", "success")
+        reporter.log(f"All steps done ({len(outcome.ran)} ran this time).", "success")
         return ExitCode.OK
     error = outcome.error or {}
     reporter.log(f"Step '{outcome.failed_step}' failed: {error.get('message', '')}", "error")

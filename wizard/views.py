@@ -18,7 +18,8 @@ def render(kind: str, data: Any):
     if kind == "table":
         table = Table(title=data.get("title"), show_lines=False)
         for column in data.get("columns", []):
-            table.add_column(str(column))
+            # folded, never cut: a cleanup plan must name each thing it deletes whole
+            table.add_column(str(column), overflow="fold")
         for row in data.get("rows", []):
             table.add_row(*[str(c) for c in row])
         return table
@@ -75,7 +76,7 @@ STATE_STYLES = {
     "updating": ("●", "yellow"), "stopping": ("●", "yellow"), "deleting": ("●", "yellow"),
     "failed": ("✘", "red"), "error": ("✘", "red"), "stopped": ("■", "red"),
     "canceled": ("■", "red"), "cancelled": ("■", "red"), "skipped": ("↷", "dim"),
-    "pending": ("·", "dim"), "": ("·", "dim"),
+    "pending": ("·", "dim"), "": ("·", "dim"), "interrupted": ("◌", "yellow"),
 }
 
 
@@ -140,11 +141,13 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def graph_view(data: dict):
+def graph_view(data: dict, compact: bool = False, width: int | None = None):
     """A pipeline run as a tree of tasks, each with its state.
 
     ``data``: ``{"run": {"name", "id", "state", "error", "elapsed_s"}, "tasks": [{"name",
     "state", "depends_on": [names]}]}``. Every key but ``tasks[].name`` may be missing.
+    ``compact`` (a narrow or short pane): the tasks in order as one wrapped line of glyphs and
+    names, the state spelled out only for tasks that are neither pending nor done.
     """
     from rich.console import Group
     from rich.text import Text
@@ -155,13 +158,29 @@ def graph_view(data: dict):
         glyph, style = state_style(run.get("state"))
         head = Text.assemble(("Run ", "bold"), (str(run.get("name") or run.get("id") or "?"), "bold"),
                              "  ", (f"{glyph} {run.get('state') or 'pending'}", style))
-        if run.get("id") and run.get("name"):
-            head.append(f"  id {run['id']}", "dim")
         if run.get("elapsed_s") is not None:
-            head.append(f"  elapsed {format_elapsed(run['elapsed_s'])}", "bold")
+            head.append(f"  {format_elapsed(run['elapsed_s'])}", "bold")
+        if run.get("id") and run.get("name") and not compact:
+            head.append(f"  id {run['id']}", "dim")
         lines.append(head)
         if run.get("error"):
             lines.append(Text(f"  {run['error']}", "red"))
+    if compact:
+        # every task in the pipeline's own order, its state as glyph and colour (the words take
+        # too much room), packed into lines of ``width`` without breaking a name
+        tasks = list(data.get("tasks") or [])
+        line = Text()
+        for task in tasks:
+            glyph, style = state_style(task.get("state"))
+            chip = f"{glyph} {task['name']}"
+            if line and width and len(line) + 2 + len(chip) > width:
+                lines.append(line)
+                line = Text()
+            if line:
+                line.append("  ")
+            line.append(chip, style)
+        lines.append(line if tasks else Text("No tasks reported yet.", "dim"))
+        return Group(*lines)
     for depth, layer in enumerate(graph_layers(list(data.get("tasks") or []))):
         for task in layer:
             glyph, style = state_style(task.get("state"))
@@ -204,7 +223,24 @@ def _condition_line(ctype: str, status: str, message: str):
     return line
 
 
-def resources_view(data):
+#: short names of the ACK SageMaker kinds, for narrow tables
+SHORT_KINDS = {"HyperParameterTuningJob": "TuningJob", "EndpointConfig": "EndpointCfg",
+               "ProcessingJob": "Processing", "TrainingJob": "Training",
+               "TransformJob": "Transform"}
+
+
+def _common_suffix(names: list[str]) -> str:
+    """The ``-<run id>`` ending every name shares (at least 6 characters), else ''."""
+    if len(names) < 2:
+        return ""
+    ends = {n.rsplit("-", 1)[-1] for n in names if "-" in n}
+    if len(ends) == 1 and all("-" in n for n in names):
+        end = "-" + ends.pop()
+        return end if len(end) > 6 else ""
+    return ""
+
+
+def resources_view(data, compact: bool = False):
     """SageMaker resources as a table of statuses, then per resource its ACK conditions and the
     tail of its logs (for a tuning job, its watched training jobs' tails).
 
@@ -212,28 +248,45 @@ def resources_view(data):
     "conditions": [{"type", "status", "message"}], "log_tail": [lines], "children": [{"name",
     "status", "best", "objective", "log_tail"}]}`` (or ``{"resources": [...]}``); ``secondary``
     is a status detail such as a training job's secondary status, ``failure`` the resource's
-    failure reason. Only ``kind`` and ``name`` are required.
+    failure reason. Only ``kind`` and ``name`` are required. ``compact`` (a narrow or short
+    pane): kinds abbreviated, and conditions and log tails only for resources still at work or
+    failed (a finished one's status says all).
     """
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
+    from rich import box
+
     items = data.get("resources", []) if isinstance(data, dict) else list(data or [])
     timed = any(item.get("elapsed_s") is not None for item in items)
-    table = Table(show_edge=False, expand=True, pad_edge=False)
-    columns = [("kind", 2, False), ("name", 3, True), ("status", 2, False), ("detail", 3, True)]
+    kinds = [SHORT_KINDS.get(str(i.get("kind", "")), str(i.get("kind", ""))) if compact
+             else str(i.get("kind", "")) for i in items]
+    names = [str(i.get("name", "")) for i in items]
+    suffix = _common_suffix(names) if compact else ""
+    title = None
+    if suffix:  # the run's id ends every name: said once in the title, not on every row
+        names = [n[: -len(suffix)] + "…" for n in names]
+        title = Text(f"names end in {suffix}", "dim")
+    table = Table(show_edge=False, expand=True, pad_edge=False, title=title, title_justify="left",
+                  box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)
+    # statuses and elapsed times are never cut: their columns are as wide as their longest value
+    status_width = max([len(f"x {i.get('status') or 'pending'}") for i in items] + [6])
+    columns = [("kind", max(map(len, kinds), default=4), False), ("name", None, True),
+               ("status", status_width, False)] + ([] if compact else [("detail", None, True)])
     if timed:
-        columns.insert(3, ("elapsed", 1, False))
-    for column, ratio, wrap in columns:
-        # kinds and statuses are single words: cut them rather than break them across lines
-        table.add_column(column, ratio=ratio, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
+        columns.insert(3, ("elapsed", 7, False))
+    for column, width, wrap in columns:
+        # kinds and statuses are single words: never broken across lines
+        table.add_column(column, min_width=width, ratio=None if width else 1,
+                         overflow="fold" if wrap else "ellipsis", no_wrap=not wrap)
     sections = []
-    for item in items:
+    for kind, name, item in zip(kinds, names, items):
         glyph, style = state_style(item.get("status"))
         detail = item.get("failure") or item.get("secondary") or ""
-        cells = [str(item.get("kind", "")), str(item.get("name", "")),
-                 Text(f"{glyph} {item.get('status') or 'pending'}", style),
-                 Text(str(detail), "red" if item.get("failure") else "")]
+        cells = [kind, name, Text(f"{glyph} {item.get('status') or 'pending'}", style)]
+        if not compact:
+            cells.append(Text(str(detail), "red" if item.get("failure") else ""))
         if timed:
             cells.insert(3, format_elapsed(item.get("elapsed_s")))
         table.add_row(*cells)
@@ -241,6 +294,26 @@ def resources_view(data):
         tail = [str(line) for line in item.get("log_tail") or []]
         children = [c for c in item.get("children") or [] if isinstance(c, dict)]
         if not (conditions or tail or children):
+            continue
+        if compact and glyph == "✔":
+            continue  # finished well: the table row says all
+        if compact:  # only conditions that report a problem; progress is in the table
+            conditions = [c for c in conditions if c[0] in ("ACK.Terminal", "ACK.Recoverable")
+                          and c[1] == "True"]
+            if detail and not item.get("failure"):
+                head_detail = f" · {detail}"
+            else:
+                head_detail = ""
+            sections.append(Text(f"── {kind} {name}{head_detail}", "bold"))
+            sections.extend(_condition_line(*c) for c in conditions)
+            sections.extend(Text("  " + line, "dim", no_wrap=True, overflow="ellipsis")
+                            for line in tail)
+            for child in children:
+                if child.get("status") in ("InProgress", "Stopping") or child.get("best"):
+                    sections.append(Text(f"   └ {child.get('name', '')} ({child.get('status', '')})",
+                                         "bold"))
+                    sections.extend(Text("     " + str(x), "dim", no_wrap=True, overflow="ellipsis")
+                                    for x in (child.get("log_tail") or [])[-2:])
             continue
         head = f"── {item.get('kind', '')} {item.get('name', '')}"
         sections.append(Text(head + (f" (last {len(tail)} log lines)" if tail else ""), "bold"))

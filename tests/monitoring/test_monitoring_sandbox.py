@@ -175,21 +175,23 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
     assert _elapsed(later, plan.train_name) == _elapsed(running, plan.train_name)
     # ...and the follower hands the view to the front-end on every poll, not only on changes
     assert [k for k, _ in reporter.shows].count("resources") >= 2
-    # A printing front-end skips a view whose only change is its elapsed time, and prints one
-    # whose status changed.
+    # A printing front-end prints only what changed: nothing for a view whose only change is its
+    # elapsed time, and a problem condition when one appears (a status change is the follower's
+    # own log line).
     view = reporter.shows[-1][1]
     older = json.loads(json.dumps(view))
     for row in older:
         row["elapsed_s"] = (row["elapsed_s"] or 0) + 7
     changed = json.loads(json.dumps(view))
-    changed[0]["status"] = "Stopping"
-    printed = HeadlessReporter()
+    changed[0]["conditions"] = [{"type": "ACK.Recoverable", "status": "True",
+                                 "message": "ThrottlingException: Rate exceeded"}]
+    printed = HeadlessReporter(live=False)
     outputs = []
     for data in (view, older, changed):
         with printed.console.capture() as captured:
             printed.show("resources", data)
         outputs.append(captured.get())
-    assert plan.hpo_name in outputs[0] and outputs[1] == "" and "Stopping" in outputs[2], outputs
+    assert outputs[1] == "" and "Rate exceeded" in outputs[2], outputs
 
     # Once tuning is done: the best training job's own CloudWatch log tail.
     deadline, done = time.monotonic() + 180, None

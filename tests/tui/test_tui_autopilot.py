@@ -110,3 +110,21 @@ async def test_catching_up_holds_on_space_and_stops_on_a_failure(tui_env):
         # ...but the demo waits before its first step, which keeps its countdown
         await wait_for(pilot, lambda: "paused before 'Predict'" in _bar(app))
         assert _status(tui_env).get("predict", "pending") == "pending"
+
+
+async def test_pause_while_a_step_runs_says_so_and_holds_the_next(tui_env):
+    """Space while a step runs: the status line says the demo is paused and waits after the
+    step; the next step does not start until space again."""
+    tui_env["work"].mkdir(parents=True, exist_ok=True)
+    hold = tui_env["work"] / "hold-train"
+    hold.write_text("")
+    app = LabwizApp(tui_env["obj"], autopilot={"pause": 0, "from_step": None}, blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "running 'Train'" in _bar(app), 60)
+        await pilot.press("space")
+        assert "Autopilot paused: 'Train' finishes, then the demo waits" in _bar(app)
+        hold.unlink()
+        await wait_for(pilot, lambda: "paused before 'Predict'" in _bar(app), 60)
+        assert "predict" not in _status(tui_env)  # held: it did not start
+        await pilot.press("space")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), 60)  # it ran

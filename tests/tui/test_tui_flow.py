@@ -178,3 +178,39 @@ async def test_running_out_of_order_is_explained(tui_env):
         assert not app.screen.can_retry
         await pilot.press("escape")
         assert not (tui_env["state_dir"] / "state.json").exists() or not _state(tui_env)["steps"]
+
+
+async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_env):
+    """A step left 'running' by a process that died is shown as interrupted (in the sidebar,
+    the step's banner and the resume dialog), nothing pretends to run, and r runs it again.
+
+    Holds whether the state says 'running' (as a killed labwiz leaves it) or, once the engine
+    records it so, 'interrupted'."""
+    from wizard.state import StateStore
+
+    store = StateStore(tui_env["state_dir"])
+    doc = store.load()
+    doc["steps"] = {"prepare": {"status": "done", "attempts": 1, "duration_s": 1.5,
+                                "outputs": {"bucket": "lab-bucket"}},
+                    "train": {"status": "running", "attempts": 1,
+                              "started_at": "2026-12-03T08:00:00Z"}}
+    store.save(doc)
+    tui_env["work"].mkdir(parents=True, exist_ok=True)
+    (tui_env["work"] / "lab-bucket").mkdir()
+    app = LabwizApp(tui_env["obj"], blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        summary = static_text(app.screen.query_one("#resume-summary", Static))
+        assert "'Train' was interrupted" in summary and "Resume runs it again" in summary
+        await pilot.click("#resume")
+        item = app.main.query_one("#step-train")
+        shown = static_text(item.label, 60)
+        assert "interrupted" in shown and "running" not in shown
+        assert "running" not in static_text(app.main.query_one("#step-title", Static))
+        assert "stopped while this step ran" in static_text(app.main.query_one("#step-error",
+                                                                               Static))
+        assert app.current == "train" and app.busy is None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "done", 60)
+        assert _state(tui_env)["steps"]["train"]["attempts"] == 2
+        assert "interrupted" not in static_text(item.label, 60)

@@ -66,6 +66,9 @@ def test_small_terminal_layout_and_too_small_message(term, tmp_path):
     lines = screen.splitlines()
     assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
     assert "1. Prepare" in screen and "r Run" in screen
+    tty.resize(70, 24)  # the footer is cut from the right: Quit stays
+    screen = tty.wait_for("q Quit")
+    assert "r Run" in screen
     tty.resize(50, 14)
     screen = tty.wait_for("labwiz needs at least")
     assert "This terminal is 50×14" in screen and "Step 1 of 3" not in screen
@@ -163,7 +166,7 @@ def test_without_a_tty_labwiz_runs_headless_from_an_answers_file(tmp_path):
 
 
 def test_copy_key_sends_osc52_to_the_terminal(term, tmp_path):
-    """y sends the commands to the terminal's clipboard with OSC 52 (tmux with set-clipboard on
+    """c sends the commands to the terminal's clipboard with OSC 52 (tmux with set-clipboard on
     keeps what it receives in a paste buffer) and writes them to the file the notice names."""
     state = tmp_path / "state"
     tty = term(labwiz_command(state, tmp_path / "w"), 120, 30)
@@ -172,7 +175,7 @@ def test_copy_key_sends_osc52_to_the_terminal(term, tmp_path):
     plan = state / "commands" / "prepare.plan.sh"
     _wait_file(plan)  # the step's commands are worked out (the copy key needs them)
     assert tty.buffer() is None
-    tty.keys("y")
+    tty.keys("c")
     screen = tty.wait_for("Copied 1 command(s)")
     deadline = time.monotonic() + 10
     while tty.buffer() is None and time.monotonic() < deadline:
@@ -201,3 +204,23 @@ def test_repeated_interface_errors_end_cleanly_without_a_traceback(term, tmp_pat
     assert "Traceback" not in screen
     log_text = (state / "labwiz.log").read_text()
     assert "Traceback" in log_text and "AttributeError" in log_text
+
+
+def test_error_dialog_scrolls_to_what_to_do_at_80x24(term, tmp_path):
+    """A failure with a long message at 80×24: "What to do" is below the fold, and the keys
+    scroll the dialog's body to it (and to "To reproduce") while Retry keeps the focus."""
+    work = tmp_path / "w"
+    work.mkdir()
+    reason = " ".join(f"SageMaker says line {n} of a long ValidationException." for n in range(14))
+    (work / "fail-train").write_text(f"the training job failed: {reason}")
+    tty = term(labwiz_command(tmp_path / "state", work), 80, 24)
+    tty.wait_for("Step 1 of 3: Prepare")
+    tty.keys("r")
+    tty.wait_for("Step 2 of 3: Train")
+    tty.keys("r")
+    screen = tty.wait_for("Step 'Train' failed")
+    assert "What to do" not in screen and "scroll" in screen
+    tty.keys("End")
+    screen = tty.wait_for("What to do")
+    assert "quota" in screen and "To reproduce" in screen
+    assert "Retry" in screen

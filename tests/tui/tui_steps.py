@@ -108,8 +108,10 @@ class TrainStep(Step):
             time.sleep(0.05)
         reporter.show("graph", GRAPH)
         reporter.show("resources", RESOURCES)
-        if (workdir() / "fail-train").exists():
-            raise StepError("the training job failed: ResourceLimitExceeded",
+        fail = workdir() / "fail-train"
+        if fail.exists():  # its text, when any, is the failure's message
+            raise StepError(fail.read_text().strip() or
+                            "the training job failed: ResourceLimitExceeded",
                             remediation="Ask for a higher quota, or use a smaller instance type.")
         (workdir() / "model.txt").write_text("centroids")
         return {"model": "model.txt"}

@@ -70,10 +70,12 @@ class Follower:
         details = (run.run_details.task_details if run.run_details else None) or []
         states = {d.display_name: str(d.state or "PENDING") for d in details
                   if d.display_name in self.graph}
-        for name, state in sorted(states.items()):
-            if self.task_states.get(name) != state:
-                self.reporter.log(f"task {name}: {state}",
-                                  "error" if state == "FAILED" else "info")
+        # one line per poll for what changed (a task first seen PENDING has not changed)
+        changed = [(name, state) for name, state in sorted(states.items())
+                   if self.task_states.get(name, "PENDING") != state]
+        if changed:
+            self.reporter.log("tasks: " + ", ".join(f"{n} {s}" for n, s in changed),
+                              "error" if any(s == "FAILED" for _, s in changed) else "info")
         self.task_states.update(states)
         view = {"tasks": [{"name": n, "state": self.task_states.get(n, "PENDING"),
                            "depends_on": deps} for n, deps in self.graph.items()],
@@ -170,17 +172,34 @@ class Follower:
     def failure_message(self, run) -> str:
         """The failing task's message and SageMaker's failure reasons, for the step's error."""
         parts = []
-        details = (run.run_details.task_details if run.run_details else None) or []
-        for d in details:
-            if str(d.state) == "FAILED" and d.display_name in self.graph:
-                message = (d.error.message if d.error else "") or ""
-                parts.append(f"task {d.display_name} failed: {message.strip()[-600:]}")
+        # SageMaker's own words (its message and code) say it best, once; a task's message is
+        # the traceback of the pod that waited for it, used only when SageMaker said nothing
         for row in self.resources:
             if row["failure"]:
                 parts.append(f"{row['kind']} {row['name']}: {row['failure']}")
+        details = (run.run_details.task_details if run.run_details else None) or []
+        for d in details if not parts else []:
+            if str(d.state) == "FAILED" and d.display_name in self.graph:
+                message = (d.error.message if d.error else "") or ""
+                parts.append(f"task {d.display_name} failed: {_reason(message)}")
         if not parts and run.error:
             parts.append(run.error.message or "")
         return "\n".join(parts) or f"the run ended {run.state}"
+
+
+def _reason(message: str) -> str:
+    """The telling line of a task's error: the exception line of a Python traceback (never its
+    frames or a ``raise … from None`` tail), else the message's last line, at most 600 characters."""
+    import re
+
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if "Traceback (most recent call last)" in message:
+        errors = [line for line in lines
+                  if re.match(r"^[\w.]*(Error|Exception|Exit|Interrupt)\b[^ ]*:? ", line + " ")]
+        if errors:
+            return errors[-1][-600:]
+    kept = [line for line in lines if not line.startswith(("raise ", "File \"", "^"))]
+    return (kept[-1] if kept else message.strip())[-600:]
 
 
 def _as_datetime(value) -> dt.datetime | None:

@@ -14,15 +14,18 @@ from wizard.errors import ExitCode, LabwizError
 
 def run_plain(obj: dict) -> int:
     """Run the lab with plain prompts; return the exit code."""
+    from wizard.headless import HeadlessReporter
     from wizard.plain.prompts import Asker
     from wizard.registry import load_steps
     from wizard.session import fail, run_headless
     from wizard.state import StateStore
     from wizard.tui.model import first_open_step, has_progress, reproduce_command, resume_summary
 
-    asker = Asker()
     try:
         steps = load_steps()
+        reporter = HeadlessReporter(steps=steps, state_dir=obj["state_dir"],
+                                    verbose=bool(obj.get("verbose")))
+        asker = Asker(announce=reporter.announce)
         ids = [s.id for s in steps]
         doc = StateStore(obj["state_dir"]).load()
         if has_progress(doc):
@@ -39,7 +42,7 @@ def run_plain(obj: dict) -> int:
         return run_headless(obj, sandbox=bool(obj.get("sandbox")), region=None, yes=False,
                             answers=None, from_step=None, only=None, skip=None, explain=False,
                             resume_command=reproduce_command(obj, None),
-                            prompter=asker.prompter, confirm=asker.confirm)
+                            prompter=asker, confirm=asker.confirm, reporter=reporter)
     except LabwizError as exc:
         return fail(exc)
     except (KeyboardInterrupt, EOFError):

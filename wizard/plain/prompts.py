@@ -21,12 +21,65 @@ def cursor_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM", "") not in ("", "dumb")
 
 
-class Asker:
-    """Asks the user; ``prompter`` and ``confirm`` match what :class:`wizard.engine.Runner` takes."""
+#: the choices of the summary of found values and defaults
+USE, CHANGE, ADVANCED = ("Use these", "Change some of them",
+                         "Use these, and show me every step's advanced settings")
 
-    def __init__(self, fancy: bool | None = None) -> None:
+
+class Asker:
+    """Asks the user. The object itself is the runner's prompter (``begin`` and ``review`` let the
+    resolver say which step asks, and confirm found values and defaults on one summary);
+    ``confirm`` is the runner's confirm.
+
+    ``announce(step_id)`` prints a step's header (the headless reporter's, so that the header is
+    printed once whether the step asks first or starts first). Every question counts in
+    ``asked``: the number of decisions the learner made.
+    """
+
+    def __init__(self, fancy: bool | None = None, announce=None) -> None:
         """Use inquirer when ``fancy`` (default: when the terminal can redraw)."""
         self.fancy = cursor_terminal() if fancy is None else fancy
+        self.announce = announce
+        self.advanced = False  # the learner asked to see every step's advanced settings
+        self.asked = 0
+
+    def __call__(self, spec: InputSpec, default: Any, error: str | None) -> Any:
+        """The runner's prompter: ask for one input."""
+        return self.prompter(spec, default, error)
+
+    def begin(self, step) -> None:
+        """A step is about to ask: its header first."""
+        if self.announce is not None:
+            self.announce(step.id)
+
+    def review(self, step, found: list) -> bool:
+        """Show the values found and the defaults of ``step`` at once; True to use them all.
+
+        Only the detected values are asked about (one decision for all of them); advanced
+        defaults are shown in one line and used, unless the learner chose to see every step's
+        advanced settings at an earlier summary.
+        """
+        detected = [(s, v) for s, v in found if s.level == "detected"]
+        advanced = [(s, v) for s, v in found if s.level != "detected"]
+        if not detected and not self.advanced:
+            click.echo(click.style("  Defaults: " + "; ".join(f"{_label(s)}: {_shown(s, v)}"
+                                                              for s, v in advanced)
+                                   + ". (Advanced settings: change them with --answers FILE.)",
+                                   dim=True))
+            return True
+        if detected:
+            click.echo("  This is what labwiz found:")
+            for spec, value in detected:
+                click.echo(f"    {_label(spec)}: {click.style(_shown(spec, value), bold=True)}")
+        if advanced:
+            click.echo("  Advanced settings (the defaults suit most labs):")
+            for spec, value in advanced:
+                click.echo(f"    {_label(spec)}: {_shown(spec, value)}")
+        options = [USE, CHANGE] + ([] if self.advanced else [ADVANCED])
+        choice = self.choose("Use these values?", options, default=USE)
+        if choice == ADVANCED:
+            self.advanced = True
+        return choice != CHANGE
 
     def prompter(self, spec: InputSpec, default: Any, error: str | None) -> Any:
         """Ask for one input (its help first, and why the last answer was refused)."""
@@ -51,6 +104,7 @@ class Asker:
 
     def confirm(self, question: str, default: bool = False) -> bool:
         """A yes/no question."""
+        self.asked += 1
         if self.fancy:
             import inquirer
 
@@ -59,6 +113,7 @@ class Asker:
 
     def choose(self, question: str, choices: list, default: Any = None) -> Any:
         """One of ``choices``."""
+        self.asked += 1
         if self.fancy:
             import inquirer
 
@@ -72,6 +127,7 @@ class Asker:
 
     def _checkbox(self, question: str, choices: list, default: list) -> list:
         """Several of ``choices``."""
+        self.asked += 1
         if self.fancy:
             import inquirer
 
@@ -82,6 +138,7 @@ class Asker:
 
     def _secret(self, question: str) -> str:
         """A value typed without echo."""
+        self.asked += 1
         if self.fancy:
             import inquirer
 
@@ -90,9 +147,28 @@ class Asker:
 
     def _text(self, question: str, default: Any) -> str:
         """Free text, with the default offered."""
+        self.asked += 1
         shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
         if self.fancy:
             import inquirer
 
             return inquirer.text(question, default=None if shown is None else str(shown))
         return click.prompt(question, default=None if shown is None else str(shown), show_default=True)
+
+
+def _label(spec: InputSpec) -> str:
+    """A question's text without its "(empty: …)" note, which :func:`_shown` uses instead."""
+    return spec.prompt.split(" (empty:")[0]
+
+
+def _shown(spec: InputSpec, value: Any) -> str:
+    """A value as the summary shows it: an empty one as what empty means for this question."""
+    if value is None or value == "" or value == []:
+        if "(empty: " in spec.prompt:
+            return spec.prompt.split("(empty: ", 1)[1].rstrip(")")
+        return "none"
+    if spec.secret:
+        return "(given)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)

@@ -10,7 +10,7 @@ from functools import partial
 
 from wizard.tui import model, work
 from wizard.tui.bridge import TuiReporter, state_listener
-from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog
+from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog, WorkingDialog
 
 
 class ActionsMixin:
@@ -50,7 +50,8 @@ class ActionsMixin:
         self.reported[step_id] = []
         self.main.switch_tab("log")
         if self.autopilot is not None:
-            self.autopilot.hold(f"running '{self.by_id[step_id].title}'…")
+            title = self.by_id[step_id].title
+            self.autopilot.hold(f"running '{title}'…", running=title)
         self.launch("run", step_id, partial(self._run_work, step_id, values))
 
     def _runner(self, step_id: str, answers: dict):
@@ -120,7 +121,9 @@ class ActionsMixin:
     # -- the other actions ---------------------------------------------------------------------
     def action_retry(self) -> None:
         """Run the failed step again (the current one if it failed, else the first that did)."""
-        failed = [i for i in self.ids if model.step_record(self.doc, i).get("status") == "failed"]
+        failed = [i for i in self.ids if model.shown_status(model.step_record(self.doc, i),
+                                                            self.busy, i)
+                  in ("failed", "interrupted")]
         if not failed:
             self.notify("No step has failed: nothing to retry.")
             return
@@ -178,8 +181,8 @@ class ActionsMixin:
             return
         from wizard.tui.tools import TOOL_WORK
 
-        self.notify(f"{title} is running; its results open when it finishes.")
         self.main.query_one("#progress").clear()
+        self.push_screen(WorkingDialog(action, title))
         self.run_worker(partial(TOOL_WORK[action], self.state_dir, self.target,
                                 TuiReporter(self, action)),
                         name=f"{action}:", group=action, exclusive=True, thread=True,
@@ -188,7 +191,21 @@ class ActionsMixin:
     def show_report(self, action: str, result) -> None:
         """Show what doctor or bundle produced."""
         title = "Doctor" if action == "doctor" else "Support bundle"
-        self.push_screen(InfoDialog(title, result))
+        if self.working(action) is not None:
+            self.switch_screen(InfoDialog(title, result))  # the results take the dialog's place
+        else:
+            self.push_screen(InfoDialog(title, result))
+
+    def working(self, action: str):
+        """The progress dialog of ``action`` when it is on top, else None."""
+        screen = self.screen
+        return screen if isinstance(screen, WorkingDialog) and screen.action == action else None
+
+    def close_working(self, action: str) -> None:
+        """Take the progress dialog of ``action`` away (its results or its error follow)."""
+        dialog = self.working(action)
+        if dialog is not None:
+            dialog.dismiss(None)
 
     def action_copy_commands(self) -> None:
         """Copy the current step's commands to the clipboard and to a file whose path is shown.
@@ -224,6 +241,7 @@ class ActionsMixin:
         """Space: pause or resume the autopilot."""
         if self.autopilot is not None:
             self.autopilot.toggle()
+            self.notify("Demo paused." if self.autopilot.paused else "Demo resumed.", timeout=3)
 
     def action_advance(self) -> None:
         """n: the autopilot runs the next step now."""

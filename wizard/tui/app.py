@@ -8,7 +8,6 @@ questions reach the user through :class:`wizard.tui.bridge.DialogBridge`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from wizard.tui import model, work
 from wizard.tui.actions import ActionsMixin
 from wizard.tui.autopilot import Autopilot
 from wizard.tui.bridge import DialogBridge
+from wizard.tui.guard import guard_handlers
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
 from wizard.tui.screens import MainScreen
@@ -37,6 +37,7 @@ log = logging.getLogger("labwiz.tui")
 MAX_UNEXPECTED = 5
 
 
+@guard_handlers
 class LabwizApp(ActionsMixin, App[int]):
     """The lab wizard. ``autopilot`` ({"pause": s, "from_step": id}) turns on the demo mode."""
 
@@ -44,14 +45,15 @@ class LabwizApp(ActionsMixin, App[int]):
     TITLE = "labwiz"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
+        # Quit comes early: the footer cuts from the right, and at 70 columns it must stay
         Binding("r", "run", "Run"),
         Binding("t", "retry", "Retry"),
         Binding("s", "skip", "Skip"),
+        Binding("q", "quit_app", "Quit"),
         Binding("R", "reset_here", "Reset"),
         Binding("d", "doctor", "Doctor"),
         Binding("b", "bundle", "Bundle"),
-        Binding("y", "copy_commands", "Copy"),
-        Binding("q", "quit_app", "Quit"),
+        Binding("c", "copy_commands", "Copy"),
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True),
         Binding("space", "toggle_pause", "Pause", show=False),
         Binding("n", "advance", "Next", show=False),
@@ -176,10 +178,10 @@ class LabwizApp(ActionsMixin, App[int]):
     def refresh_states(self) -> None:
         """Redraw the sidebar and the header from ``self.doc``."""
         nxt = self.autopilot.next_step if self.autopilot else None
-        self.main.query_one("#steps").refresh_states(self.doc, nxt)
+        self.main.query_one("#steps").refresh_states(self.doc, nxt, self.busy)
         step = self.by_id[self.current]
         self.main.show_step(self.ids.index(step.id) + 1, step, model.step_record(self.doc, step.id),
-                            lesson=False)
+                            lesson=False, busy=self.busy)
         self.refresh_header()
 
     def refresh_header(self) -> None:
@@ -254,17 +256,24 @@ class LabwizApp(ActionsMixin, App[int]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the form's last field runs the step."""
         form = self.main.query_one("#form")
-        if form.specs and event.input.id == f"in-{form.specs[-1].name}":
+        shown = form.shown_names()
+        if shown and event.input.id == f"in-{shown[-1]}":
             self.action_run()
 
     # -- messages from the runner's thread -----------------------------------------------------
     def on_step_log(self, message: StepLog) -> None:
-        """A log line from a step."""
+        """A log line from a step (or from doctor or bundle: their progress dialog shows it)."""
         self.main.write_log(message.text, message.level)
+        dialog = self.working(message.step_id)
+        if dialog is not None:
+            dialog.line(message.text)
 
     def on_step_progress(self, message: StepProgress) -> None:
-        """A progress update from a step."""
+        """A progress update from a step (or from doctor or bundle)."""
         self.main.query_one("#progress").update_task(message.task, message.done, message.total)
+        dialog = self.working(message.step_id)
+        if dialog is not None:
+            dialog.progress(message.done, message.total, message.task)
 
     def on_step_command(self, message: StepCommand) -> None:
         """An equivalent command the step just ran."""
@@ -343,6 +352,8 @@ class LabwizApp(ActionsMixin, App[int]):
         if state == WorkerState.CANCELLED:
             return
         if state == WorkerState.ERROR:
+            if action in ("doctor", "bundle"):
+                self.close_working(action)
             self.handle_error(worker.error, step_id or None, action)
             return
         result = worker.result
@@ -394,23 +405,9 @@ class LabwizApp(ActionsMixin, App[int]):
         elif choice == "doctor":
             self.action_doctor()
 
-    async def _dispatch_message(self, message) -> None:
-        """Dispatch one of the app's own messages; a handler that raises is reported, not fatal.
-
-        Textual ends an object's message loop at the first exception one of its handlers raises.
-        For a widget that loses one widget; for the app it would freeze the whole interface, and
-        most of the wizard's logic lives in the app's handlers. So the app's own dispatch is
-        guarded here and the error goes to :meth:`_handle_exception` like any other.
-        """
-        try:
-            await super()._dispatch_message(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the central handler decides what to do
-            self._handle_exception(error)
-
-    def _handle_exception(self, error: Exception) -> None:
-        """An exception escaped a handler: show it in a dialog; after too many, stop cleanly.
+    def report_unexpected(self, error: Exception) -> None:
+        """An exception escaped a handler (see :mod:`wizard.tui.guard`): show it in a dialog;
+        after too many, stop cleanly.
 
         Never Textual's default (a traceback on the screen): before the main screen is up, or after
         :data:`MAX_UNEXPECTED` errors, or when the dialog itself cannot be shown, the app exits
@@ -482,7 +479,7 @@ def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
     try:
         app = LabwizApp(obj, autopilot=autopilot)
     except LabwizError as exc:
-        from wizard.headless import fail
+        from wizard.session import fail
 
         return fail(exc)
     try:

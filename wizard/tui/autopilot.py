@@ -30,6 +30,7 @@ class Autopilot:
         self.remaining = 0.0
         self._timer = None
         self._title = ""
+        self.running = ""            # the title of the step the autopilot started, while it runs
         self.rush: set[str] = set()  # steps run without a countdown (catching up to the start)
         self.goal = ""               # the title of the step the demo starts at, while catching up
 
@@ -41,6 +42,7 @@ class Autopilot:
     def schedule(self, step_id: str | None, title: str = "") -> None:
         """Count down to ``step_id`` (None: the lab is complete)."""
         self.next_step = step_id
+        self.running = ""
         # a catch-up step starts on the next tick: no countdown, but space can still hold it
         self.remaining = 0.0 if step_id in self.rush else self.pause
         self._title = title or (step_id or "")
@@ -52,15 +54,25 @@ class Autopilot:
             self._timer = self.app.set_interval(TICK, self._tick)
         self._show()
 
-    def hold(self, why: str) -> None:
-        """Stop counting (a step is running, or failed and waits for a retry)."""
+    def hold(self, why: str, running: str = "") -> None:
+        """Stop counting (a step is running — its title in ``running`` —, or failed and waits
+        for a retry)."""
         self.next_step = None
+        self.running = running
         self._stop_timer()
-        self.status(f"Autopilot: {why}")
+        self.status(f"Autopilot: {why}" + (" (paused: the demo waits after it; space: resume)"
+                                           if self.paused and running else ""))
 
     def toggle(self) -> None:
-        """Pause or resume the countdown."""
+        """Pause or resume the countdown; the status line says which, even while a step runs
+        (the pause then takes effect when it has finished)."""
         self.paused = not self.paused
+        if self.next_step is None and self.running:
+            self.status(f"Autopilot paused: '{self.running}' finishes, then the demo waits. "
+                        "space: resume" if self.paused else
+                        f"Autopilot resumed: running '{self.running}'; the next step follows "
+                        "after the pause. space: pause")
+            return
         self._show()
 
     def advance(self) -> None:
@@ -71,6 +83,14 @@ class Autopilot:
             self.start(step_id)
 
     def _tick(self) -> None:
+        """Count down one tick (a timer callback: an error goes to the app's central handler,
+        as a handler's would)."""
+        try:
+            self._count_down()
+        except Exception as error:  # noqa: BLE001 - reported, never fatal
+            self.app.report_unexpected(error)
+
+    def _count_down(self) -> None:
         """Count down one tick; start the step when the time is up."""
         if self.next_step is None or self.paused:
             self._show()

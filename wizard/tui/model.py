@@ -16,7 +16,20 @@ STATUS_LOOK = {
     "done": ("✔", "done", "green"),
     "failed": ("✘", "failed", "bold red"),
     "skipped": ("↷", "skipped", "dim"),
+    "interrupted": ("◌", "interrupted", "bold yellow"),
 }
+
+
+def shown_status(rec: dict, busy: str | None = None, step_id: str | None = None) -> str:
+    """The status to show for a step record: a step the state says is ``running`` while no
+    runner of ours runs it belonged to a process that died, so it is ``interrupted`` (nothing
+    pretends to run); a failure recorded as an interruption reads the same way."""
+    status = rec.get("status", "pending")
+    if status == "running" and (busy is None or busy != step_id):
+        return "interrupted"
+    if status == "failed" and (rec.get("error") or {}).get("type") == "Interrupted":
+        return "interrupted"
+    return status
 
 
 def step_record(doc: dict, step_id: str) -> dict:
@@ -48,13 +61,17 @@ def target_line(doc: dict, target_info: dict | None, connecting: str = "") -> st
         return connecting
     if not info:
         return "target not chosen yet"
-    region = info.get("region") or inputs.get("region") or creds.get("region") or "region ?"
-    cluster = info.get("cluster") or inputs.get("cluster_name") or creds.get("cluster_name") or "cluster ?"
-    namespace = info.get("namespace") or inputs.get("namespace") or creds.get("namespace") or "namespace ?"
+    # what is not known yet is left out rather than shown as "?"
+    region = info.get("region") or inputs.get("region") or creds.get("region")
+    cluster = info.get("cluster") or inputs.get("cluster_name") or creds.get("cluster_name")
+    namespace = info.get("namespace") or inputs.get("namespace") or creds.get("namespace")
+    known = [p for p in (region, cluster, namespace) if p]
     if info.get("mode") == "sandbox":
-        return f"sandbox · {region} · {cluster} · {namespace}"
-    account = creds.get("account_id") or "account ?"
-    return f"AWS {account} · {region} · {cluster} · {namespace}"
+        return " · ".join(["sandbox", *known])
+    account = creds.get("account_id")
+    if not account and not known:
+        return "AWS · account not checked yet"
+    return " · ".join([f"AWS {account}" if account else "AWS", *known])
 
 
 def first_open_step(doc: dict, step_ids: list[str]) -> str | None:
@@ -88,10 +105,14 @@ def resume_summary(doc: dict, steps: list) -> str:
              + (f", {len(skipped)} skipped." if skipped else ".")]
     for step_id in ids:
         rec = step_record(doc, step_id)
-        if rec.get("status") in ("failed", "running"):
+        status = shown_status(rec)
+        if status == "interrupted":
+            lines.append(f"'{titles[step_id]}' was interrupted: labwiz stopped while it ran. "
+                         "Resume runs it again; the work it finished is reused.")
+            break
+        if status == "failed":
             error = rec.get("error") or {}
-            why = error.get("message") or "it was interrupted"
-            lines.append(f"'{titles[step_id]}' did not finish: {why}")
+            lines.append(f"'{titles[step_id]}' failed: {error.get('message') or 'no reason kept'}")
             break
     nxt = first_open_step(doc, ids)
     lines.append(f"Next: {titles[nxt]}." if nxt else "Every step is done.")

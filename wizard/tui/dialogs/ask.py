@@ -80,8 +80,10 @@ class PromptDialog(ModalScreen[Any]):
 class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question; dismisses with True or False."""
 
-    BINDINGS = [Binding("escape", "answer(False)", "No"), Binding("y", "answer(True)", "Yes"),
-                Binding("n", "answer(False)", "No")]
+    # Only Escape answers from the keyboard (no): letters mean other things on the main screen
+    # ("c" copies, "n" is the demo's next step), and a letter meant for that must never answer
+    # yes here. Yes takes the button: Tab to it and Enter, or a click.
+    BINDINGS = [Binding("escape", "answer(False)", "No")]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         """Keep the question and how to ask it."""
@@ -97,6 +99,8 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(id="dialog-buttons"):
                 yield Button(self.yes, id="yes", variant="primary")
                 yield Button(self.no, id="no")
+            yield Static("Tab moves between the buttons, Enter answers, Escape says no.",
+                         classes="help")
 
     def on_mount(self) -> None:
         """Focus No: a change needs a deliberate yes."""

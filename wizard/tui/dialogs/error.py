@@ -14,7 +14,15 @@ class ErrorDialog(ModalScreen[str]):
     """Shows an error; dismisses with ``"retry"``, ``"doctor"`` or ``"close"``."""
 
     BINDINGS = [Binding("escape", "choose('close')", "Close"),
-                Binding("r", "choose('retry')", "Retry", show=False)]
+                Binding("r", "choose('retry')", "Retry", show=False),
+                # the body scrolls from the keyboard whichever button has the focus, so "What to
+                # do" and "To reproduce" are reachable under a long message at 80x24
+                Binding("down", "scroll_body('down')", "Scroll", show=False),
+                Binding("up", "scroll_body('up')", "Scroll", show=False),
+                Binding("pagedown", "scroll_body('page_down')", "Page", show=False),
+                Binding("pageup", "scroll_body('page_up')", "Page", show=False),
+                Binding("end", "scroll_body('end')", "End", show=False),
+                Binding("home", "scroll_body('home')", "Top", show=False)]
 
     def __init__(self, title: str, message: str, remediation: str = "", reproduce: str = "",
                  *, can_retry: bool = True) -> None:
@@ -36,6 +44,8 @@ class ErrorDialog(ModalScreen[str]):
                     yield Static(f"[b]What to do:[/b] {escape(self.remediation)}", id="error-remediation")
                 if self.reproduce:
                     yield Static(f"[b]To reproduce:[/b] {escape(self.reproduce)}", id="error-reproduce")
+            yield Static("↑ ↓ PgUp PgDn End: scroll this message", id="scroll-hint",
+                         classes="help")
             with Horizontal(id="dialog-buttons"):
                 if self.can_retry:
                     yield Button("Retry", id="retry", variant="primary")
@@ -50,6 +60,11 @@ class ErrorDialog(ModalScreen[str]):
         """Dismiss with the button's id."""
         event.stop()
         self.dismiss(event.button.id)
+
+    def action_scroll_body(self, how: str) -> None:
+        """Scroll the dialog's body (message, what to do, how to reproduce)."""
+        body = self.query_one("#dialog-body", VerticalScroll)
+        getattr(body, f"scroll_{how}")(animate=False)
 
     def action_choose(self, choice: str) -> None:
         """Dismiss with ``choice`` (retry only when offered)."""

@@ -90,16 +90,24 @@ class MainScreen(Screen):
         """Show where the lab runs."""
         self.query_one(TargetBar).target = line
 
-    def show_step(self, number: int, step, rec: dict, lesson: bool = True) -> None:
+    def show_step(self, number: int, step, rec: dict, lesson: bool = True,
+                  busy: str | None = None) -> None:
         """Show a step's title, its last error, and its lesson (form and commands come later)."""
-        status = rec.get("status", "pending")
+        from wizard.tui.model import shown_status
+
+        status = shown_status(rec, busy, step.id)
         self.query_one("#step-title", Static).update(
             Text.assemble((f"Step {number} of {len(self.steps)}: ", "dim"), (step.title, "bold"),
                           (f"  [{status}]", "dim")))
         error = (rec.get("error") or {}) if status == "failed" else {}
         banner = self.query_one("#step-error", Static)
-        banner.update(Text(f"✘ {error.get('message', '')}  (t: retry)", "bold red") if error else "")
-        banner.display = bool(error)
+        if status == "interrupted":
+            banner.update(Text("◌ labwiz stopped while this step ran. r runs it again; the work "
+                               "it finished is reused.", "bold yellow"))
+        else:
+            banner.update(Text(f"✘ {error.get('message', '')}  (t: retry)", "bold red")
+                          if error else "")
+        banner.display = bool(error) or status == "interrupted"
         if not lesson:
             return
         summary = getattr(step, "summary", "")
@@ -122,7 +130,7 @@ class MainScreen(Screen):
         self.query_one("#commands", Static).update(text)
         plan, ran = paths
         self.query_one("#commands-path", Static).update(
-            Text.assemble(("y", "bold"), " copies them. Saved in ", (str(plan), "underline"),
+            Text.assemble(("c", "bold"), " copies them. Saved in ", (str(plan), "underline"),
                           (f" and, once run, {ran}" if ran else "", "")))
 
     def write_log(self, text: str, level: str = "info") -> None:
@@ -154,5 +162,6 @@ class MainScreen(Screen):
         return self.query_one("#tabs", TabbedContent).active.removeprefix("tab-")
 
     def set_autopilot(self, text: str) -> None:
-        """The autopilot's status line."""
-        self.query_one("#autopilot", Static).update(escape(text))
+        """The autopilot's status line (nothing once the screen is being taken down)."""
+        for line in self.query("#autopilot").results(Static):
+            line.update(escape(text))

@@ -18,19 +18,37 @@ class MonitorView(VerticalScroll):
 
     def compose(self):
         """Two sections, filled as ``graph`` and ``resources`` data arrive."""
-        yield Static("Pipeline", classes="section-title")
+        yield Static("Pipeline", classes="section-title", id="graph-title")
         yield Static(Text("No pipeline run yet: it appears while 'Run monitoring' runs.", "dim"),
                      id="graph")
         yield Static("SageMaker resources", classes="section-title")
         yield Static(Text("No SageMaker resources reported yet.", "dim"), id="resources")
 
-    def show(self, kind: str, data: Any) -> None:
-        """Draw ``graph`` or ``resources`` data."""
-        from wizard.views import render
+    #: below this width or height (in cells) the views are drawn compact (see wizard.views)
+    COMPACT_WIDTH, COMPACT_HEIGHT = 90, 30
 
-        renderable = render(kind, data)
-        if renderable is not None:
-            self.query_one(f"#{kind}", Static).update(renderable)
+    def __init__(self, *args, **kwargs) -> None:
+        """Nothing shown yet."""
+        super().__init__(*args, **kwargs)
+        self._data: dict[str, Any] = {}
+
+    def show(self, kind: str, data: Any) -> None:
+        """Draw ``graph`` or ``resources`` data, compact when the pane is small."""
+        from wizard.views import graph_view, resources_view
+
+        self._data[kind] = data
+        compact = self.app.size.width < self.COMPACT_WIDTH or \
+            self.app.size.height < self.COMPACT_HEIGHT
+        if kind == "graph":
+            width = max(20, self.size.width - 2) if self.size.width else None
+            self.query_one("#graph", Static).update(graph_view(data, compact=compact, width=width))
+        elif kind == "resources":
+            self.query_one("#resources", Static).update(resources_view(data, compact=compact))
+
+    def on_resize(self, event) -> None:
+        """Redraw for the new size (compact or not)."""
+        for kind, data in list(self._data.items()):
+            self.show(kind, data)
 
 
 class DigitsView(VerticalScroll):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Label, ListItem, ListView
 
-from wizard.tui.model import STATUS_LOOK, format_duration, step_record
+from wizard.tui.model import STATUS_LOOK, format_duration, shown_status, step_record
 
 
 class StepItem(ListItem):
@@ -23,18 +24,23 @@ class StepItem(ListItem):
         """A single label, redrawn by :meth:`show`."""
         yield self.label
 
-    def show(self, rec: dict, autopilot_next: bool = False) -> None:
-        """Draw the step's glyph, number, title, and its duration or state word."""
-        status = rec.get("status", "pending")
+    def show(self, rec: dict, autopilot_next: bool = False, busy: str | None = None) -> None:
+        """Draw the step's glyph, number, title, and its duration or state word (never cut:
+        the title gives way, see app.tcss)."""
+        status = shown_status(rec, busy, self.step_id)
         glyph, word, style = STATUS_LOOK.get(status, ("?", status, "magenta"))
         detail = format_duration(rec.get("duration_s")) if status == "done" else word
         if status == "pending":
             detail = "next" if autopilot_next else ""
-        text = Text.assemble((f"{glyph} ", style), f"{self.number}. {self.title}")
-        if detail:
-            text.append(f"  {detail}", "dim" if status != "failed" else style)
-        self.label.update(text)
-        self.set_class(status == "failed", "-failed")
+        # the title gives way (cut with …), the state or duration never does
+        row = Table.grid(expand=True)
+        row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        row.add_column(no_wrap=True, justify="right")
+        row.add_row(Text.assemble((f"{glyph} ", style), f"{self.number}. {self.title}"),
+                    Text(f" {detail}" if detail else "",
+                         "dim" if status not in ("failed", "interrupted") else style))
+        self.label.update(row)
+        self.set_class(status in ("failed", "interrupted"), "-failed")
         self.set_class(status == "running", "-running")
 
 
@@ -46,10 +52,12 @@ class StepList(ListView):
         self._items = [StepItem(n, s) for n, s in enumerate(steps, 1)]
         super().__init__(*self._items, id="steps")
 
-    def refresh_states(self, doc: dict, next_step: str | None = None) -> None:
-        """Redraw every step from the state document."""
+    def refresh_states(self, doc: dict, next_step: str | None = None,
+                       busy: str | None = None) -> None:
+        """Redraw every step from the state document (``busy``: the step our runner runs)."""
         for item in self._items:
-            item.show(step_record(doc, item.step_id), autopilot_next=item.step_id == next_step)
+            item.show(step_record(doc, item.step_id), autopilot_next=item.step_id == next_step,
+                      busy=busy)
 
     def select_step(self, step_id: str) -> None:
         """Move the highlight to ``step_id``."""
