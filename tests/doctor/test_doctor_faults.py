@@ -37,6 +37,24 @@ def _model(lab, name: str, model_url: str) -> dict:
                 "primaryContainer": {"image": IMAGE, "modelDataURL": model_url}}}
 
 
+def _wait_gone(lab, kind: str, name: str, timeout: float = 120) -> None:
+    """Wait until the controller has let a deleted custom resource go."""
+    from kubernetes.client.exceptions import ApiException
+
+    api = lab.clients.custom_objects()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            api.get_namespaced_custom_object("sagemaker.services.k8s.aws", "v1alpha1",
+                                             lab.namespace, kind.lower() + "s", name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(0.2)
+    raise AssertionError(f"{kind}/{name} was not removed within {timeout} s")
+
+
 def _terminal_or_recoverable(lab, kind: str, name: str) -> dict:
     """Wait for ACK to report the refusal (terminal or recoverable, as ACK sorts the code)."""
     deadline = time.monotonic() + 30
@@ -65,6 +83,7 @@ def test_training_resource_limit(lab):
     finally:
         lab.set_faults()  # before the delete: the controller must be allowed to clean up
         lab.delete_cr("TrainingJob", name)
+        _wait_gone(lab, "TrainingJob", name)  # or its old condition misleads later tests
     limit = results["resource-limits"]
     assert limit.status == "fail"
     assert f"TrainingJob/{name}" in limit.found and "ml.m5.xlarge" in limit.found
