@@ -46,6 +46,10 @@ class UpdateRefused(Exception):
     """The controller refuses the spec change for good (ACK.Terminal with this message)."""
 
 
+class Requeue(Exception):
+    """Not now: look again later, without an error condition (ACK's requeue.NeededAfter)."""
+
+
 def _differs(wanted: Any, seen: Any) -> bool:
     """Whether a spec value (API-shaped) differs from what Describe returned.
 
@@ -88,8 +92,9 @@ def training_update(spec: dict, described: dict, changed: set[str]) -> dict:
     """The UpdateTrainingJob request for a changed TrainingJob, or UpdateRefused as ACK says.
 
     Mirrors v1.9.1's sdkUpdate and its isWarmPoolUpdatable/isProfilerUpdatable checks, with
-    the job's state read from Describe. (Real ACK requeues, without an error condition, while
-    a job is InProgress or its secondary status is Starting; :class:`Requeue` says so.)
+    the job's state read from Describe. Where real ACK requeues without an error condition (a
+    warm pool change while the job is InProgress, any change while its secondary status is
+    Starting) this raises :class:`Requeue`.
     """
     request = spec_to_request("TrainingJob", spec)
     warm_pool = "ResourceConfig" in changed and _warm_pool_changed(request, described)
@@ -119,6 +124,3 @@ def training_update(spec: dict, described: dict, changed: set[str]) -> dict:
     out.update({m: request[m] for m in _PROFILER if m in request})
     return out
 
-
-class Requeue(Exception):
-    """Not now: look again later, without an error condition (ACK's requeue.NeededAfter)."""
