@@ -6,6 +6,11 @@ from wizard.errors import InputError
 from wizard.protocol import Context, Reporter, Resource, Step, VerifyResult, cmd
 
 
+#: how long a sandbox run's tasks wait on ACK.Recoverable before failing (real AWS: the
+#: pipeline's default, 600 s)
+SANDBOX_RECOVERABLE_TIMEOUT_S = 90
+
+
 def run_parameters(ctx: Context) -> dict:
     """The run's parameters from the earlier steps' outputs."""
     from wizard.kfp_ops.images import processing_image_uri
@@ -17,7 +22,7 @@ def run_parameters(ctx: Context) -> dict:
     if not role or not data.get("bucket"):
         raise InputError("The execution role or the bucket is not known.",
                          remediation="Run the credentials and data-upload steps first.")
-    return {"role_arn": role, "bucket": data["bucket"], "region": region,
+    params = {"role_arn": role, "bucket": data["bucket"], "region": region,
             "prefix": data.get("prefix") or "lab1", "kmeans_image": kmeans_image_uri(region),
             "processing_image": processing_image_uri(region),
             "data_uri": data.get("data_uri") or "", "script_uri": data.get("script_uri") or "",
@@ -25,6 +30,11 @@ def run_parameters(ctx: Context) -> dict:
             "poll_interval_seconds": 1 if ctx.target.is_sandbox else 30,
             # labels the run's custom resources and tags their SageMaker resources for cleanup
             "lineage": ctx.ledger.lineage}
+    if ctx.target.is_sandbox:
+        # a fault demo (training=ResourceLimitExceeded) stays ACK.Recoverable for ever; the
+        # default 600 s would hold an instructor's terminal for ten minutes before failing
+        params["recoverable_timeout_seconds"] = SANDBOX_RECOVERABLE_TIMEOUT_S
+    return params
 
 
 class RunMonitoringStep(Step):
@@ -52,8 +62,9 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.target.namespace
         params = run_parameters(ctx)
         declared = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
-        if "lineage" not in declared:  # a package compiled by an older labwiz: KFP would refuse it
-            params.pop("lineage")
+        for older in ("lineage", "recoverable_timeout_seconds"):
+            if older not in declared:  # a package compiled by an older labwiz: KFP refuses it
+                params.pop(older, None)
         connect.apply_credentials(ctx, ctx.input("kfp_token"), ctx.input("kfp_cookie"))
         given = None if up.get("kfp_host_forwarded") else up.get("kfp_host")
         with connect.kfp_connection(ctx, reporter, given) as (client, host):

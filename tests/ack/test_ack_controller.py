@@ -51,7 +51,7 @@ def test_training_job_completes_with_artifacts(lab: Any, trained: tuple[dict, li
     synced = _condition(obj, "ACK.ResourceSynced")
     assert synced["status"] == "True", synced
     assert _condition(obj, "ACK.Terminal") is None
-    assert "finalizers.sagemaker.services.k8s.aws/trainingjobs" in obj["metadata"]["finalizers"]
+    assert "finalizers.sagemaker.services.k8s.aws/TrainingJob" in obj["metadata"]["finalizers"]
     # while it ran, ACK.ResourceSynced was False with ACK's "is in InProgress status" message
     assert any(c and c["status"] == "False" and "InProgress" in c.get("message", "")
                for c in seen_in_progress), seen_in_progress

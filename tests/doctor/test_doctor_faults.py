@@ -37,6 +37,24 @@ def _model(lab, name: str, model_url: str) -> dict:
                 "primaryContainer": {"image": IMAGE, "modelDataURL": model_url}}}
 
 
+def _wait_gone(lab, kind: str, name: str, timeout: float = 120) -> None:
+    """Wait until the controller has let a deleted custom resource go."""
+    from kubernetes.client.exceptions import ApiException
+
+    api = lab.clients.custom_objects()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            api.get_namespaced_custom_object("sagemaker.services.k8s.aws", "v1alpha1",
+                                             lab.namespace, kind.lower() + "s", name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(0.2)
+    raise AssertionError(f"{kind}/{name} was not removed within {timeout} s")
+
+
 def _terminal_or_recoverable(lab, kind: str, name: str) -> dict:
     """Wait for ACK to report the refusal (terminal or recoverable, as ACK sorts the code)."""
     deadline = time.monotonic() + 30
@@ -52,42 +70,51 @@ def _terminal_or_recoverable(lab, kind: str, name: str) -> dict:
 
 
 def test_training_resource_limit(lab):
+    """ResourceLimitExceeded is in no lab kind's terminal codes (generator.yaml v1.9.1): ACK
+    reports it ACK.Recoverable and retries. A quota does not rise by itself, so the doctor
+    fails at once (no grace period) with the quota remediation, in both checks."""
     lab.set_faults("training=ResourceLimitExceeded")
     name = "doctor-limit-train"
     lab.create_cr(_training_job(lab, name))
     try:
-        cond = _terminal_or_recoverable(lab, "TrainingJob", name)
-        assert "ResourceLimitExceeded" in cond["message"]
+        cond = lab.wait_condition("TrainingJob", name, "ACK.Recoverable")
+        assert cond["message"].startswith("ResourceLimitExceeded: "), cond["message"]
         results = lab.doctor("resource-limits", "ack-conditions")
     finally:
+        lab.set_faults()  # before the delete: the controller must be allowed to clean up
         lab.delete_cr("TrainingJob", name)
+        _wait_gone(lab, "TrainingJob", name)  # or its old condition misleads later tests
     limit = results["resource-limits"]
     assert limit.status == "fail"
     assert f"TrainingJob/{name}" in limit.found and "ml.m5.xlarge" in limit.found
     assert "Service Quotas" in limit.remediation
     assert limit.doc_url.endswith("regions-quotas.html")
-    # ResourceLimitExceeded is terminal for ACK: retrying cannot help, so the doctor fails
-    terminal = results["ack-conditions"]
-    assert terminal.status == "fail", terminal.found
-    assert f"TrainingJob/{name} is ACK.Terminal: ResourceLimitExceeded" in terminal.found
-    assert "Service Quotas" in terminal.remediation
-    assert terminal.doc_url.endswith("regions-quotas.html")
+    stuck = results["ack-conditions"]
+    assert stuck.status == "fail", stuck.found
+    assert (f"TrainingJob/{name} is ACK.Recoverable (ACK retries, but every retry is refused "
+            "until the quota is raised): ResourceLimitExceeded") in stuck.found
+    assert "Service Quotas" in stuck.remediation
+    assert stuck.doc_url.endswith("regions-quotas.html")
 
 
-def test_terminal_spec_error(lab):
-    """A resource SageMaker refuses for its spec (a model without a container): ACK.Terminal,
-    and the doctor says to fix the spec and re-create it, since ACK will not retry."""
+def test_terminal_spec_change(lab):
+    """A Model whose spec is changed after SageMaker made it: ACK v1.9.1 has no Model update,
+    so it is ACK.Terminal ("not implemented"), and the doctor says to fix the spec and
+    re-create it, since ACK will not retry."""
     name = "doctor-terminal-spec"
-    body = _model(lab, name, f"s3://{lab.bucket}/lab1/output/model.tar.gz")
-    del body["spec"]["primaryContainer"]
-    lab.create_cr(body)
+    lab.create_cr(_model(lab, name, f"s3://{lab.bucket}/lab1/output/model.tar.gz"))
     try:
+        lab.wait_condition("Model", name, "ACK.ResourceSynced")
+        lab.clients.custom_objects().patch_namespaced_custom_object(
+            "sagemaker.services.k8s.aws", "v1alpha1", lab.namespace, "models", name,
+            {"spec": {"primaryContainer": {
+                "modelDataURL": f"s3://{lab.bucket}/lab1/output/other.tar.gz"}}})
         lab.wait_condition("Model", name, "ACK.Terminal")
         result = lab.doctor("ack-conditions")["ack-conditions"]
     finally:
         lab.delete_cr("Model", name)
     assert result.status == "fail"
-    assert f"Model/{name} is ACK.Terminal: ValidationException" in result.found
+    assert f"Model/{name} is ACK.Terminal: not implemented" in result.found
     assert "fix the spec and re-create the resource" in result.remediation
     assert f"kubectl -n {lab.namespace} describe model {name}" in result.remediation
 

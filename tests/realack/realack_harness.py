@@ -288,7 +288,12 @@ class Duo:
             logical = name.rsplit("/", 1)[-1][len(prefix):]
             if not reads and call["operation"].startswith(("Describe", "List")):
                 continue
-            op = call["operation"] + ("" if (call["status"] or 200) < 300 else "!")
+            if call["status"] is None:
+                # still in flight (the log entry is made before the answer): no outcome yet,
+                # and counting it as a success made a retry racing the snapshot look like a
+                # create that worked
+                continue
+            op = call["operation"] + ("" if call["status"] < 300 else "!")
             ops = out.setdefault(logical, [])
             if not ops or ops[-1] != op:
                 ops.append(op)

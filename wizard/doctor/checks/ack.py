@@ -12,6 +12,19 @@ DOC_ACK_INSTALL = ("https://aws-controllers-k8s.github.io/community/docs/user-do
 DOC_ACK_IRSA = "https://aws-controllers-k8s.github.io/community/docs/user-docs/irsa/"
 #: how long ACK.Recoverable may stay True before the doctor calls the resource stuck
 RECOVERABLE_GRACE_S = 300.0
+#: known problems (lab.classify keys) that ACK reports as recoverable but that no retry can
+#: clear: an account quota stays until someone raises it (ResourceLimitExceeded is in no lab
+#: kind's terminal codes, so ACK retries it forever). Stuck at once, no grace period.
+NEVER_HEALS = frozenset({"limit"})
+
+
+class _NoProblem:
+    """Stands for "no known problem" where a key is read."""
+
+    key = ""
+
+
+_NO_PROBLEM = _NoProblem()
 
 
 def _controller(ctx: DoctorContext):
@@ -191,10 +204,18 @@ def ack_conditions(ctx: DoctorContext):
         cond = condition(obj, "ACK.Recoverable")
         if cond:
             age = age_s(cond.get("lastTransitionTime"))
-            (stuck if age is None or age >= RECOVERABLE_GRACE_S else retrying).append((obj, cond))
+            hopeless = (classify(cond.get("message", "")) or _NO_PROBLEM).key in NEVER_HEALS
+            (stuck if hopeless or age is None or age >= RECOVERABLE_GRACE_S
+             else retrying).append((obj, cond))
     if terminal or stuck:
         obj, cond = (terminal or stuck)[0]
-        kind = "ACK.Terminal" if terminal else "ACK.Recoverable for over 5 minutes"
+        if terminal:
+            kind = "ACK.Terminal"
+        elif (classify(cond.get("message", "")) or _NO_PROBLEM).key in NEVER_HEALS:
+            kind = ("ACK.Recoverable (ACK retries, but every retry is refused until the quota "
+                    "is raised)")
+        else:
+            kind = "ACK.Recoverable for over 5 minutes"
         problem = classify(cond.get("message", ""))
         others = len(terminal) + len(stuck) - 1
         found = (f"{ref(obj)} is {kind}: {cond.get('message', '(no message)')[:300]}"

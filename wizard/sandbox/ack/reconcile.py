@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.sandbox.ack import conditions as cond
-from wizard.sandbox.ack import facts
+from wizard.sandbox.ack import facts, update
 from wizard.sandbox.ack.convert import SpecError, response_to_status, spec_to_request, to_api
 from wizard.sandbox.ack.model import operation
 from wizard.sandbox.ack.names import ack_field_name, kind_plural
-from wizard.sandbox.ack.resources import FINALIZER, GROUP, VERSION, KindInfo, info
+from wizard.sandbox.ack.resources import (FINALIZER, GROUP, OLD_FINALIZER, VERSION, KindInfo,
+                                          info)
 
 log = logging.getLogger("wizard.sandbox.ack")
 
@@ -27,6 +28,8 @@ DELETION_POLICY = "services.k8s.aws/deletion-policy"
 CONTROLLER_VERSION_TAG = "services.k8s.aws/controller-version"
 NAMESPACE_TAG = "services.k8s.aws/namespace"
 CONTROLLER_VERSION = "sagemaker-labwiz-sandbox"
+#: kinds whose v1.9.1 ReadOne sets no ResourceSynced of its own (no customSetOutput hook)
+_NO_SYNCED_HOOK = frozenset({"Model", "EndpointConfig"})
 
 
 @dataclass
@@ -129,8 +132,16 @@ class Reconciler:
             self._terminal_at.pop((kind, namespace, name), None)
             return Outcome()
         kinfo = info(kind)
-        finalizer = FINALIZER.format(kind=kind_plural(kind))
+        finalizer = FINALIZER.format(kind=kind)
+        old_finalizer = OLD_FINALIZER.format(plural=kind_plural(kind))
         finalizers = list(obj["metadata"].get("finalizers") or [])
+        if old_finalizer in finalizers:
+            # made by an earlier sandbox: treat the old name as ours and move to the new one
+            # (on delete, both go when the AWS resource is gone)
+            finalizers = [f for f in finalizers if f not in (old_finalizer, finalizer)]
+            if not obj["metadata"].get("deletionTimestamp"):
+                obj = self._set_finalizers(kind, obj, finalizers + [finalizer])
+            finalizers.append(finalizer)
         drift = self._drifted(obj)
         if drift:
             # real ACK returns this before touching the resource: logged, retried with
@@ -158,7 +169,21 @@ class Reconciler:
             outcome = self._sync(kinfo, obj, status, sm, region)
         except SpecError as exc:
             outcome = self._terminal(key, generation, status, str(exc))
+        except update.UpdateRefused as exc:
+            # the read succeeded, so ResourceSynced is what the kind's read hook set (the
+            # job's state), or, for kinds without one, False as the runtime sets it
+            outcome = self._terminal(key, generation, status, str(exc),
+                                     keep_synced=cond.get_condition(status, cond.SYNCED)
+                                     is not None and kind not in _NO_SYNCED_HOOK)
+        except update.Requeue as exc:
+            log.info("%s %s/%s: %s", kind, namespace, name, exc)
+            outcome = Outcome(requeue=self.poll)
         except Exception as exc:  # an AWS error or a broken connection: sort it, never crash
+            # the generated updateConditions fills ackResourceMetadata's defaults (owner
+            # account, region; no ARN) whenever it records an error
+            meta = status.setdefault("ackResourceMetadata", {})
+            meta.setdefault("ownerAccountID", self.account_id)
+            meta.setdefault("region", region)
             if cond.is_terminal(kind, exc):
                 outcome = self._terminal(key, generation, status, cond.message_of(exc))
             else:
@@ -174,13 +199,18 @@ class Reconciler:
         return outcome
 
     def _terminal(self, key: tuple[str, str, str], generation: int, status: dict,
-                  message: str) -> Outcome:
-        """Record an error retrying cannot fix, and stop until the spec changes."""
+                  message: str, keep_synced: bool = False) -> Outcome:
+        """Record an error retrying cannot fix, and stop until the spec changes.
+
+        ``keep_synced`` keeps the ResourceSynced this pass already set (a job's read hook sets
+        it from the job's state before the runtime tries the update, and the runtime only
+        fills it in when nothing set it)."""
         log.warning("%s %s/%s: terminal: %s", *key, message)
         self._terminal_at[key] = generation
-        cond.drop_condition(status, cond.SYNCED)
         cond.set_condition(status, cond.TERMINAL, True, message)
-        cond.set_condition(status, cond.SYNCED, False, facts.NOT_SYNCED_MESSAGE)
+        if not keep_synced:
+            cond.drop_condition(status, cond.SYNCED)
+            cond.set_condition(status, cond.SYNCED, False, facts.NOT_SYNCED_MESSAGE)
         return Outcome()
 
     def _aws_name(self, kinfo: KindInfo, obj: dict) -> str:
@@ -224,9 +254,28 @@ class Reconciler:
         state = described.get(kinfo.status_member) if kinfo.status_member else None
         if kinfo.status_member is None or state in kinfo.settled:
             cond.set_condition(status, cond.SYNCED, True, _synced_message(kinfo, state))
-            return Outcome()
-        cond.set_condition(status, cond.SYNCED, False, f"{kinfo.kind} is in {state} status.")
-        return Outcome(requeue=self.poll)
+            outcome = Outcome()
+        else:
+            cond.set_condition(status, cond.SYNCED, False, f"{kinfo.kind} is in {state} status.")
+            outcome = Outcome(requeue=self.poll)
+        if kinfo.kind != "Endpoint":
+            self._maybe_update(kinfo, spec, described, sm)
+        return outcome
+
+    def _maybe_update(self, kinfo: KindInfo, spec: dict, described: dict, sm: Any) -> None:
+        """Apply a spec change the way v1.9.1 does (see :mod:`.update`): UpdateRefused for a
+        change the kind cannot make, Requeue for one it must wait for, else the update call."""
+        changed = update.changed_members(kinfo.kind, spec, described)
+        if not changed:
+            return
+        log.info("%s %s: spec differs from SageMaker in %s", kinfo.kind,
+                 described.get(kinfo.name_member), ", ".join(sorted(changed)))
+        if kinfo.kind in update.NO_UPDATE:
+            raise update.UpdateRefused(update.NOT_IMPLEMENTED)
+        if kinfo.kind == "TrainingJob":
+            sm.update_training_job(**update.training_update(spec, described, changed))
+            return
+        raise update.UpdateRefused(update.NOT_IMPLEMENTED)
 
     def _set_metadata(self, status: dict, arn: str | None, region: str) -> None:
         """Fill ``status.ackResourceMetadata`` (ARN once known, account, region)."""

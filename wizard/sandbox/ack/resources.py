@@ -12,8 +12,11 @@ from dataclasses import dataclass
 GROUP = "sagemaker.services.k8s.aws"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-#: the finalizer ACK controllers put on every resource they manage
+#: the finalizer ACK controllers put on every resource they manage (the kind, as real ACK's
+#: runtime names it: ``finalizers.<group>/<Kind>``)
 FINALIZER = "finalizers.sagemaker.services.k8s.aws/{kind}"
+#: the name earlier sandboxes used (the plural); still honoured so such resources can be deleted
+OLD_FINALIZER = "finalizers.sagemaker.services.k8s.aws/{plural}"
 
 #: the kinds the lab creates, in the order the pipeline creates them
 LAB_KINDS: tuple[str, ...] = (
