@@ -25,9 +25,6 @@ from wizard import outline
 from wizard.protocol import Command
 from wizard.secrets import redact
 
-#: without --verbose, a step's first commands are printed (one line each); the rest are in its
-#: commands file, which the step's last line names
-INLINE_COMMANDS = 4
 
 _STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "debug": "dim"}
 
@@ -38,9 +35,8 @@ class HeadlessReporter:
     ``steps`` (the lab's steps) turns on the step headers, results and summary; ``state_dir``
     says where each step's equivalent commands are kept. Commands are printed whole when
     ``verbose``; otherwise each is printed on one line (cut to the width when longer, as a long
-    policy document would fill the screen) and the step's end names the file that has them all, Without ``verbose`` a step's first :data:`INLINE_COMMANDS` commands
-    are printed (one line each, cut at the width) and the rest only counted: a cleanup of 33
-    resources would print 33 commands nobody reads.
+    policy document would fill the screen) and the step's end names the file that has them all
+    whole. Every action's command is shown: that is how the learner learns the real tools.
     """
 
     def __init__(self, console: Console | None = None, show_commands: bool = True, *,
@@ -109,12 +105,9 @@ class HeadlessReporter:
         short = not self.verbose and self._current is not None
         if short:
             step = self._current or ""
-            shown = self._shown.get(step, 0)
-            self._shown[step] = shown + 1
-            if shown >= INLINE_COMMANDS:  # counted, and named in the step's last line
-                self._cut[step] = self._cut.get(step, 0) + 1
-                return  # nothing printed: the lines held for folding stay held
-        self._flush()
+            self._shown[step] = self._shown.get(step, 0) + 1
+        # a command does not release the one-resource lines held for folding: cleanup alternates
+        # a command and a result line, and its results then read as one line per verb and kind
         if short and (len(lines) > 1 or len(lines[0]) + 2 > width):
             self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
                                overflow="ellipsis", crop=True)

@@ -92,7 +92,7 @@ def test_bad_host_and_non_pipeline_file(lab, tmp_path):
     answers.write_text(json.dumps({"kfp_host": "http://127.0.0.1:9"}))
     bad = run_lab(lab, "--from", "upload", "--only", "upload", "--answers", str(answers),
                   timeout=120)
-    assert bad.returncode == 1  # the step starts and cannot reach the host
+    assert bad.returncode == 5  # the step starts and cannot reach the host: a service is unusable
     assert "not reachable at http://127.0.0.1:9" in bad.stdout + bad.stderr
     notes = tmp_path / "notes.yaml"
     notes.write_text("just: notes\n")

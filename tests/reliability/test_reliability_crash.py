@@ -20,7 +20,9 @@ pytestmark = pytest.mark.timeout(600)
 KILL_POINTS = [
     ("inside credentials (after the first IAM role)", {"event": "resource.created", "kind": "iam-role"}, None),
     ("boundary credentials -> data-upload", {"event": "step.started", "step": "data-upload"}, None),
-    ("inside data-upload (the S3 upload started)", None, r"upload mnist\.pkl\.gz \("),
+    # the upload's command is printed as the upload starts (progress bars are not, in a pipe);
+    # the local path comes first, unlike the fetch from the asset URI
+    ("inside data-upload (the S3 upload started)", None, r"\$ aws s3 cp /\S*/data/mnist\.pkl"),
     ("boundary data-upload -> crd-selection", {"event": "step.started", "step": "crd-selection"}, None),
     ("boundary crd-selection -> component-generation",
      {"event": "step.started", "step": "component-generation"}, None),

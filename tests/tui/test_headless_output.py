@@ -9,7 +9,7 @@ import io
 from rich.console import Console
 
 from tui_steps import GRAPH, RESOURCES
-from wizard.headless import INLINE_COMMANDS, HeadlessReporter
+from wizard.headless import HeadlessReporter
 from wizard.protocol import cmd
 
 
@@ -82,15 +82,15 @@ def test_monitoring_prints_changes_only(tmp_path):
 
 
 def test_long_table_grouped_and_commands_capped(tmp_path):
-    """33 rows print as a few grouped lines naming every item; commands after the first few of
-    a step are only counted, and the step's end says where all of them are."""
+    """33 rows print as a few grouped lines naming every item; every command is shown, a long
+    one on one line, and the step's end says where all of them are whole."""
     reporter, out = _reporter(tmp_path)
     reporter.state_saved(_doc(prepare="running"))
     rows = [["custom-resource", f"trainingjobs/job-{i}", "kubeflow-user-example-com", "ledger"]
             for i in range(20)] + [["iam-role", f"role-{i}", "", "ledger"] for i in range(13)]
     reporter.show("table", {"title": "Cleanup plan", "columns": ["kind", "name", "namespace", "from"],
                             "rows": rows})
-    for i in range(INLINE_COMMANDS + 4):
+    for i in range(8):
         reporter.command(cmd("aws", "iam", "delete-role", "--role-name", f"role-{i}"))
     reporter.command(cmd("aws", "iam", "put-role-policy", "--policy-document", "x" * 300))
     reporter.state_saved(_doc(prepare="done"))
@@ -98,8 +98,8 @@ def test_long_table_grouped_and_commands_capped(tmp_path):
     for row in rows:
         assert row[1] in text
     assert "custom-resource (20" in text and "iam-role (13" in text
-    assert text.count("$ aws iam delete-role") == INLINE_COMMANDS
-    assert f"Its {INLINE_COMMANDS + 5} command(s)" in text and str(tmp_path / "commands") in text
+    assert text.count("$ aws iam delete-role") == 8
+    assert "Its 9 command(s)" in text and str(tmp_path / "commands") in text
 
 
 def test_long_command_cut_to_one_line_unless_verbose(tmp_path):
@@ -135,20 +135,19 @@ def test_one_resource_lines_fold_and_a_table_of_them_is_not_repeated(tmp_path):
     assert text.index("Already gone") < text.index("Could not remove")
 
 
-def test_commands_past_the_cap_do_not_break_the_folding(tmp_path):
-    """Cleanup alternates a command and a result line; once the commands are only counted, the
-    result lines fold together."""
+def test_commands_do_not_break_the_folding(tmp_path):
+    """Cleanup alternates a command and a result line: every command is printed, and the result
+    lines still fold together."""
     reporter, out = _reporter(tmp_path)
     reporter.state_saved(_doc(prepare="running"))
-    for i in range(INLINE_COMMANDS + 5):
+    for i in range(9):
         reporter.command(cmd("kubectl", "delete", "trainingjobs", f"job-{i}"))
         reporter.log(f"Removed custom-resource trainingjobs/job-{i}.", "success")
     reporter.state_saved(_doc(prepare="done"))
     text = out.getvalue()
-    # the line after the last command printed is held too, and the rest join it
-    later = ", ".join(f"trainingjobs/job-{i}" for i in range(INLINE_COMMANDS - 1,
-                                                              INLINE_COMMANDS + 5))
-    assert f"Removed custom-resource (6): {later}." in text
+    assert text.count("$ kubectl delete trainingjobs") == 9
+    names = ", ".join(f"trainingjobs/job-{i}" for i in range(9))
+    assert f"Removed custom-resource (9): {names}." in text
 
 
 def test_a_failed_tasks_reason_is_its_exception_line_not_the_traceback_tail():
