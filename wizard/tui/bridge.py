@@ -81,7 +81,11 @@ class DialogBridge:
             self._waiting.add(done)
         try:
             self.app.call_from_thread(open_dialog)
-            done.wait()
+            # an app that exits without answering (or without calling close) must not leave this
+            # worker waiting forever: that would hang the process's shutdown
+            while not done.wait(0.5):
+                if self._closed or not self.app.is_running:
+                    break
         finally:
             with self._guard:
                 self._waiting.discard(done)
