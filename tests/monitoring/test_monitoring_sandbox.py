@@ -166,8 +166,9 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
     assert re.search(rf"└ training job {plan.hpo_name}-\d{{3}}-[0-9a-f]{{8}} \(InProgress\)",
                      running), running
 
-    # Every refresh draws a newer elapsed time for the running job (the refused one is frozen):
-    # refresh until two more seconds show, with a generous bound, rather than sleep and hope
+    # Every refresh draws a newer elapsed time for each job in flight (the refused one too: ACK
+    # keeps retrying it, so it has not finished): refresh until two more seconds show, with a
+    # generous bound, rather than sleep and hope
     deadline = time.monotonic() + 120
     while True:
         follower._resources()
@@ -176,7 +177,7 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
             break
         assert time.monotonic() < deadline, (running, later)
         time.sleep(0.5)
-    assert _elapsed(later, plan.train_name) == _elapsed(running, plan.train_name)
+    assert _elapsed(later, plan.train_name) > _elapsed(running, plan.train_name), (running, later)
     # ...and the follower hands the view to the front-end on every poll, not only on changes
     assert [k for k, _ in reporter.shows].count("resources") >= 2
     # A printing front-end prints only what changed: nothing for a view whose only change is its
@@ -216,6 +217,15 @@ def test_monitoring_view_shows_conditions_live_elapsed_and_tuning_log_tails(
     assert f"└ training job {best['name']} (best, Completed, objective" in done, done
     assert re.search(r"#test_score \(algo-1\) : \('msd'", done), done
     assert re.search(r"ACK\.ResourceSynced\s+True\s+HyperParameterTuningJob is in Completed", done)
+    # a finished job's clock stops: later refreshes draw the same elapsed time
+    first = _elapsed(done, plan.hpo_name)
+    deadline = time.monotonic() + 60
+    while _elapsed(_text("resources", follower.resources), plan.train_name) < \
+            _elapsed(done, plan.train_name) + 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        follower._resources()
+    assert _elapsed(_text("resources", follower.resources), plan.hpo_name) == first
 
 
 def _kfp_run(sandbox_info: dict, run_id: str) -> dict:
