@@ -19,6 +19,8 @@ class PromptDialog(ModalScreen[Any]):
     """Asks for one input; dismisses with the typed value, or ``None`` when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    #: the field takes the focus (applied after compose; nothing when dismissed before that)
+    AUTO_FOCUS = "#answer"
 
     def __init__(self, spec: InputSpec, default: Any = None, error: str | None = None,
                  choices: list | None = None, blink: bool = True) -> None:
@@ -51,10 +53,6 @@ class PromptDialog(ModalScreen[Any]):
                 yield Button("OK", id="ok", variant="primary")
                 yield Button("Cancel", id="cancel")
 
-    def on_mount(self) -> None:
-        """Focus the field."""
-        self.query_one("#answer").focus()
-
     def _value(self) -> Any:
         """The field's current answer (None for an empty choice)."""
         field = self.query_one("#answer")
@@ -84,6 +82,8 @@ class ConfirmDialog(ModalScreen[bool]):
     # ("c" copies, "n" is the demo's next step), and a letter meant for that must never answer
     # yes here. Yes takes the button: Tab to it and Enter, or a click.
     BINDINGS = [Binding("escape", "answer(False)", "No")]
+    #: No takes the focus: a change needs a deliberate yes
+    AUTO_FOCUS = "#no"
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         """Keep the question and how to ask it."""
@@ -101,10 +101,6 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(self.no, id="no")
             yield Static("Tab moves between the buttons, Enter answers, Escape says no.",
                          classes="help")
-
-    def on_mount(self) -> None:
-        """Focus No: a change needs a deliberate yes."""
-        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Answer with the button."""

@@ -13,6 +13,9 @@ from textual.widgets import Button, Label, Static
 class ErrorDialog(ModalScreen[str]):
     """Shows an error; dismisses with ``"retry"``, ``"doctor"`` or ``"close"``."""
 
+    #: the most likely choice takes the focus: Retry when offered (first in the DOM), else Close
+    AUTO_FOCUS = "#retry, #close"
+
     BINDINGS = [Binding("escape", "choose('close')", "Close"),
                 Binding("r", "choose('retry')", "Retry", show=False),
                 # the body scrolls from the keyboard whichever button has the focus, so "What to
@@ -51,10 +54,6 @@ class ErrorDialog(ModalScreen[str]):
                     yield Button("Retry", id="retry", variant="primary")
                 yield Button("Doctor", id="doctor")
                 yield Button("Close", id="close")
-
-    def on_mount(self) -> None:
-        """Focus the most likely choice."""
-        self.query_one("#retry" if self.can_retry else "#close", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Dismiss with the button's id."""

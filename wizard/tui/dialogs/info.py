@@ -14,6 +14,10 @@ from textual.widgets import Button, Label, Static
 class InfoDialog(ModalScreen[None]):
     """Shows a message (e.g. doctor's results, or that a feature is not available yet)."""
 
+    #: Close takes the focus so Enter dismisses. Textual applies it after compose and finds
+    #: nothing (rather than raising) when the dialog is dismissed before it was mounted.
+    AUTO_FOCUS = "#close"
+
     BINDINGS = [Binding("escape", "dismiss_dialog", "Close")]
 
     def __init__(self, title: str, body: Any) -> None:
@@ -30,10 +34,6 @@ class InfoDialog(ModalScreen[None]):
                 yield Static(self.body, markup=False) if isinstance(self.body, str) else Static(self.body)
             with Horizontal(id="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        """Focus Close so Enter dismisses."""
-        self.query_one("#close", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Close."""

@@ -13,6 +13,9 @@ from textual.widgets import Button, Label, Select, Static
 class ResumeDialog(ModalScreen[tuple]):
     """Dismisses with ``("resume", None)``, ``("reset", step_id)`` or ``("over", None)``."""
 
+    #: Resume is the usual choice
+    AUTO_FOCUS = "#resume"
+
     BINDINGS = [Binding("escape", "resume", "Resume")]
 
     def __init__(self, summary: str, steps: list[tuple[str, str]], next_step: str | None) -> None:
@@ -35,10 +38,6 @@ class ResumeDialog(ModalScreen[tuple]):
                 yield Button("Start over", id="over", variant="warning")
             yield Static("Resetting keeps your inputs and the record of created resources, so "
                          "cleanup still finds them.", classes="help")
-
-    def on_mount(self) -> None:
-        """Resume is the usual choice."""
-        self.query_one("#resume", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Dismiss with the choice (and the chosen step for a reset)."""
