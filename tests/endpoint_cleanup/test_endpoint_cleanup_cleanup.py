@@ -184,7 +184,10 @@ def test_cleanup_removes_exactly_what_the_lab_made(lab, aws, kube, sandbox_info)
                  "cl-direct-model", "cl-tagged", "cl-tagged-config", "cl-tagged-model"}
     assert not (names["endpoints"] | names["configs"] | names["models"]) & lab_names
     assert {"cl-bystander", "cl-other-lab"} <= names["models"]
-    assert "aws sagemaker list-tags --resource-arn" in result.stdout
+    # the tag sweep's command names the lab's real lineage, no placeholder
+    assert ("aws resourcegroupstaggingapi get-resources --resource-type-filters sagemaker "
+            f"--tag-filters Key=labwiz:lineage,Values={state(lab)['lineage']}") in \
+        (lab / "commands" / "cleanup.sh").read_text()
     assert not {n for n in _crs(kube, namespace) if n.split("/")[1].startswith("cl-cr")}
     iam = aws("iam")
     roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}

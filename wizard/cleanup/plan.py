@@ -192,7 +192,12 @@ def from_tags(ctx: Context, reporter: Reporter | None = None) -> list[Item]:
                              since.strftime("%Y-%m-%dT%H:%M:%SZ"),
                              note="and likewise endpoint configs, models and running jobs; "
                              "then each one's tags, looking for the lab's lineage"))
-        reporter.command(cmd("aws", "sagemaker", "list-tags", "--resource-arn", "<arn>"))
+        # the same question in one call a learner can run as printed (the wizard reads each
+        # resource's tags instead: the tagging API may be denied where sagemaker:ListTags is not)
+        reporter.command(cmd("aws", "resourcegroupstaggingapi", "get-resources",
+                             "--resource-type-filters", "sagemaker", "--tag-filters",
+                             f"Key={TAG_KEY},Values={ctx.ledger.lineage}",
+                             note="the SageMaker resources carrying the lab's lineage tag"))
     sm = ctx.clients.aws("sagemaker")
     items: list[Item] = []
     read = 0
