@@ -364,25 +364,6 @@ def test_ack_role_without_passrole_on_the_execution_role(lab):
     assert lab.doctor("ack-irsa")["ack-irsa"].status == "pass"
 
 
-def test_ack_role_trusting_another_service_account(lab):
-    """The controller's role trusts a service account other than the controller's: its pods
-    would get no credentials, and the fix is the trust policy that lets it in."""
-    iam = lab.clients.aws("iam")
-    ack_role = "ack-sagemaker-controller"
-    before = iam.get_role(RoleName=ack_role)["Role"]["AssumeRolePolicyDocument"]
-    iam.update_assume_role_policy(RoleName=ack_role, PolicyDocument=lab.trust_policy(
-        sub="system:serviceaccount:ack-system:someone-else"))
-    try:
-        wrong = lab.doctor("ack-irsa")["ack-irsa"]
-    finally:
-        iam.update_assume_role_policy(RoleName=ack_role, PolicyDocument=json.dumps(before))
-    assert wrong.status == "fail", wrong.found
-    assert "system:serviceaccount:ack-system:someone-else" in wrong.found
-    assert "the controller gets no AWS credentials" in wrong.found
-    assert f"aws iam update-assume-role-policy --role-name {ack_role}" in wrong.remediation
-    assert "system:serviceaccount:ack-system:ack-sagemaker-controller" in wrong.remediation
-
-
 def _start_held_run(lab):
     """Start a real one-task run with the sandbox's ``run=Pending`` fault on: KFP accepts it and
     it stays PENDING (its pods cannot be scheduled). Returns its id; the state records it as
