@@ -90,20 +90,7 @@ def pass_role_policy(execution_role_arn: str) -> dict:
         "Condition": {"StringEquals": {"iam:PassedToService": iamlib.SAGEMAKER_PRINCIPAL}}}]}
 
 
-# -- finding the controller's service account -------------------------------------------------
-def controller_service_account(apps, **kwargs) -> str | None:
-    """The service account the controller's Deployment runs as (None: no controller found).
-
-    The Deployment is found by name (``*sagemaker*`` in ack-system), as the Helm chart names it
-    after its release (``ack-sagemaker-controller-sagemaker-chart`` by default).
-    """
-    deployments = apps.list_namespaced_deployment(ACK_NAMESPACE, **kwargs).items
-    found = [d for d in deployments if "sagemaker" in d.metadata.name]
-    if not found:
-        return None
-    return found[0].spec.template.spec.service_account_name or "default"
-
-
+# -- reading the controller's role ------------------------------------------------------------
 def annotated_role(core, service_account: str, **kwargs) -> str | None:
     """The role the controller's service account is annotated with (None: no annotation)."""
     account = core.read_namespaced_service_account(service_account, ACK_NAMESPACE, **kwargs)
