@@ -13,7 +13,7 @@ from wizard.errors import InputError
 from wizard.protocol import (Command, Context, Expand, InputSpec, Reporter, Step, VerifyResult,
                              cmd, partition_of)
 from wizard import k8s, preflight
-from wizard import access
+from wizard import access, ack_role
 from wizard.ledger import TAG_KEY
 from wizard.repairs import repair_spec
 
@@ -142,24 +142,32 @@ class CredentialsStep(Step):
     summary = "Give SageMaker and the pipeline the AWS access they need."
     lesson = """Several identities take part in this lab, and mixing them up is the most common way to get stuck.
 
-* **The pipeline's pods** only create and watch ACK custom resources (a `TrainingJob`, an
-  `Endpoint`, ...) in their namespace. What they need is **RBAC**: a Role and RoleBinding letting
-  their service account manage `sagemaker.services.k8s.aws` resources.
+* **The pipeline's pods** run the lab's components. Each one only creates a custom resource (a
+  `TrainingJob`, an `Endpoint`, ...) in their namespace and watches it: they talk to Kubernetes,
+  never to AWS. What they need is **RBAC**: a Role and RoleBinding letting their service account
+  manage `sagemaker.services.k8s.aws` resources. No AWS credentials are given to them.
 * **The ACK SageMaker controller** turns those resources into SageMaker calls with *its own* IAM
   role, given to its service account in `ack-system` through IRSA (IAM Roles for Service
-  Accounts). That role needs SageMaker permissions and `iam:PassRole` on the execution role.
+  Accounts). The wizard reads that role from the live annotation and asks IAM whether it trusts
+  the controller's service account through the cluster's OIDC provider, may make the lab's
+  SageMaker calls, and may pass the execution role to SageMaker (`iam:PassRole`). It belongs to
+  whoever installed the controller: the wizard reports a problem with the fix, it never edits it.
 * **The SageMaker execution role** is assumed by SageMaker itself while it runs your jobs and hosts
   your endpoint. It must trust `sagemaker.amazonaws.com` and be able to read and write the lab bucket.
 * **You**: the endpoint test calls `sagemaker:InvokeEndpoint` as you. IAM's policy simulator says
   whether you may (it sees groups, boundaries and denies); your own identity is never changed
   unless you say yes to the exact command.
 
-The lab text also gives the pods an IAM role (IRSA: their service account annotated with a role
-whose trust names the cluster's OIDC provider and exactly that service account) or, without an
-OIDC provider, an IAM user's key in the `aws-secret` Secret. The lab's ACK-based components do not
-call AWS from the pods; the role is there for components that do.
+The original lab text also gives the pods AWS access: an IAM role on their service account
+(IRSA), or an IAM user's key in the `aws-secret` Secret. Nothing in this lab's pipeline uses it,
+so by default (`pod_access: none`) neither is created. Choose `irsa` or `secret` only for
+components of your own that call AWS from the pod (boto3 reading S3, say); note that the compiled
+pipeline does not mount `aws-secret` into any pod by itself.
 
 The wizard creates what is missing, reuses what is right, and repairs what is wrong after asking."""
+    #: every kind the step may create; the pod role's and the aws-secret's kinds (iam-user,
+    #: iam-access-key, k8s-secret, k8s-annotation, and the pod role itself) only when
+    #: pod_access is irsa or secret
     creates = ("iam-role", "iam-policy", "iam-user", "iam-access-key", "k8s-secret",
                "k8s-annotation", "k8s-role", "k8s-rolebinding")
 
@@ -185,11 +193,15 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                       required=False, validate=validate.role_arn,
                       help="An existing role trusting sagemaker.amazonaws.com, or leave empty.",
                       level="advanced"),
-            InputSpec("pod_access", "How pipeline pods get AWS access", default="irsa",
-                      choices=["irsa", "secret"], kind="choice",
-                      validate=validate.choice("irsa", "secret"), level="advanced",
-                      help="irsa: an IAM role for the pods' service account (needs the cluster's "
-                      "OIDC provider); secret: an IAM user's keys in the aws-secret Secret."),
+            InputSpec("pod_access", "AWS access for the pipeline's pods", default="none",
+                      choices=["none", "irsa", "secret"], kind="choice",
+                      validate=validate.choice("none", "irsa", "secret"), level="advanced",
+                      help="none: the lab's components only create ACK resources and the ACK "
+                      "controller's role calls SageMaker, so the pods get no AWS credentials. "
+                      "For components of your own that call AWS from the pod (boto3, S3 "
+                      "reads): irsa, an IAM role on the pods' service account (needs the "
+                      "cluster's OIDC provider); secret, an IAM user's key in the aws-secret "
+                      "Secret (which your components must mount themselves)."),
             InputSpec("policy_mode", "Permissions for the roles the wizard creates", default="scoped",
                       choices=["scoped", "full"], kind="choice", validate=validate.choice("scoped", "full"),
                       help="scoped: S3 access to the lab bucket only; full: the lab's "
@@ -218,9 +230,10 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                              "AWS_S3_BUCKET_NAME); the wizard creates it when it does not exist.")
         cluster = self._cluster(ctx, reporter)
         namespace, sa = ctx.input("namespace"), ctx.input("service_account")
-        self._check_kubernetes(ctx, reporter, namespace, sa)
+        ack = self._check_kubernetes(ctx, reporter, namespace, sa)
         execution_role = access.execution_role(ctx, reporter, me, step=self.id)
-        mode = ctx.input("pod_access")
+        self._check_ack_role(ctx, reporter, ack, cluster["issuer"], execution_role)
+        mode = ctx.input("pod_access") or "none"
         if mode == "irsa" and not cluster["oidc_provider"]:
             reporter.log("The cluster has no IAM OIDC provider, so IRSA cannot work; using the "
                          "lab's aws-secret instead. To enable IRSA: eksctl utils "
@@ -230,20 +243,61 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         outputs = {"account_id": me.account, "region": region, "cluster_name": cluster["name"],
                    "oidc_issuer": cluster["issuer"], "namespace": namespace, "service_account": sa,
                    "execution_role_arn": execution_role, "access_mode": mode,
-                   "pod_role_arn": None, "secret_name": None}
+                   "pod_role_arn": None, "secret_name": None, "ack_role_arn": ack.role_arn}
         if mode == "irsa":
             outputs["pod_role_arn"] = access.pod_role(ctx, reporter, me, cluster["issuer"],
                                                       namespace, sa, step=self.id)
-        else:
+        elif mode == "secret":
             outputs["secret_name"] = access.aws_secret(ctx, reporter, me, namespace, step=self.id)
+        else:
+            reporter.log(f"pod_access none: {namespace}/{sa} gets no AWS credentials (no pod "
+                         "role, no annotation, no aws-secret): the lab's components only create "
+                         "ACK resources, and the ACK controller's role calls SageMaker.")
         reporter.command(can_i_command(namespace, sa))
         k8s.ensure_ack_rbac(ctx, reporter, namespace, sa, step=self.id)
         access.invoke_permission(ctx, reporter, me, step=self.id)
-        reporter.show("kv", {"title": "Credentials", "items": [
-            ("execution role", execution_role), ("pipeline access", mode),
-            ("pod role", outputs["pod_role_arn"] or "-"), ("secret", outputs["secret_name"] or "-"),
-            ("namespace / service account", f"{namespace} / {sa}")]})
+        items = [("execution role", execution_role),
+                 ("ACK controller role", ack.role_arn or "none (see the warnings above)"),
+                 ("pods' AWS access", mode if mode != "none" else "none (not needed)")]
+        if outputs["pod_role_arn"]:
+            items.append(("pod role", outputs["pod_role_arn"]))
+        if outputs["secret_name"]:
+            items.append(("secret", outputs["secret_name"]))
+        items.append(("namespace / service account", f"{namespace} / {sa}"))
+        reporter.show("kv", {"title": "Credentials", "items": items})
         return outputs
+
+    @staticmethod
+    def _check_ack_role(ctx: Context, reporter: Reporter, ack, issuer: str,
+                        execution_role: str) -> None:
+        """Ask IAM about the ACK controller's own role: trust, SageMaker, PassRole.
+
+        Only read and reported: the role belongs to whoever installed the controller, so a
+        problem is a warning with its fix (the doctor's 'ack-irsa' fails on it), never an edit.
+        """
+        reporter.command(ack_role.role_arn_command(ack.service_account))
+        if not ack.role_arn:
+            return  # the preflight findings above already said so, with the fix
+        reporter.command(ack_role.sagemaker_check_command(ack.role_arn))
+        reporter.command(ack_role.pass_role_check_command(ack.role_arn, execution_role))
+        try:
+            verdict = ack_role.judge(ctx.clients.aws("iam"), ack.role_arn,
+                                     service_account=ack.service_account, issuer=issuer or None,
+                                     execution_role_arn=execution_role)
+        except Exception as exc:  # noqa: BLE001 - a look-up only: say so, carry on
+            from wizard.aws.errors import error_code
+
+            reporter.log(f"Could not read the ACK controller's role {ack.role_arn} "
+                         f"({error_code(exc) or type(exc).__name__}); 'labwiz doctor --check "
+                         "ack-irsa' checks it again.", "warning")
+            return
+        for what in verdict.passed:
+            reporter.log(f"✔ ACK controller's role {what}.")
+        for what, fix in verdict.problems:
+            reporter.log(f"✘ ACK controller's role: {what}.", "warning")
+            reporter.log(f"  to fix: {fix}", "warning")
+        for what in verdict.unknown:
+            reporter.log(f"? ACK controller's role: not judged: {what}.", "warning")
 
     def _cluster(self, ctx: Context, reporter: Reporter) -> dict:
         name = ctx.input("cluster_name")
@@ -271,7 +325,9 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                      f"{'present' if has_provider else 'missing'}.")
         return {"name": name, "issuer": issuer, "oidc_provider": has_provider}
 
-    def _check_kubernetes(self, ctx: Context, reporter: Reporter, namespace: str, sa: str) -> None:
+    def _check_kubernetes(self, ctx: Context, reporter: Reporter, namespace: str,
+                          sa: str) -> preflight.AckStatus:
+        """The namespace and service account exist; what the cluster has of the ACK controller."""
         reporter.command(service_account_command(namespace, sa))
         try:
             ctx.clients.core_v1().read_namespace(namespace)
@@ -285,16 +341,20 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             raise InputError(f"The service account {namespace}/{sa} does not exist.",
                              remediation="On Kubeflow the profile's pods run as default-editor; on "
                              "standalone KFP as pipeline-runner in 'kubeflow'.")
-        for finding in preflight.ack_controller(ctx).findings:
+        ack = preflight.ack_controller(ctx)
+        for finding in ack.findings:
             reporter.log(("✔ " if finding.ok else "✘ ") + finding.what,
                          "info" if finding.ok else "warning")
             if not finding.ok and finding.fix:
                 reporter.log(f"  to fix: {finding.fix}", "warning")
+        return ack
 
     # -- verify -------------------------------------------------------------------------------
     def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
         """The roles still exist and trust the right principals; the pod access and RBAC are there.
 
+        With ``access_mode`` none (the default) there is no pod access to check. A state from
+        before that default keeps its ``irsa`` or ``secret`` outputs and is checked as it was made.
         The pods' role must let exactly ``system:serviceaccount:<ns>:<sa>`` in through the
         cluster's OIDC provider with audience ``sts.amazonaws.com``; a trust naming another
         namespace or service account fails, with the command that repairs it.
@@ -329,7 +389,8 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             annotation = (account.metadata.annotations or {}).get(k8s.IRSA_ANNOTATION) if account else None
             if annotation != outputs["pod_role_arn"]:
                 return VerifyResult(False, f"{ns}/{sa} is no longer annotated with the pod role")
-        elif k8s.secret_keys(ctx, ns, outputs["secret_name"]) is None:
+        elif outputs["access_mode"] == "secret" and \
+                k8s.secret_keys(ctx, ns, outputs["secret_name"]) is None:
             return VerifyResult(False, f"the secret {ns}/{outputs['secret_name']} is gone")
         if not k8s.can_manage_ack(ctx, ns, sa):
             return VerifyResult(False, f"{ns}/{sa} may no longer manage ACK SageMaker resources")
@@ -355,11 +416,12 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         issuer = known.get("oidc_issuer") or "https://oidc.eks.<region>.amazonaws.com/id/<id>"
         lab_id = short_id(ctx) if (Path(ctx.state_dir) / "state.json").exists() else "<id>"
         tags = _tags(ctx, lab_id)
-        mode = ctx.input("pod_access") or "irsa"
+        mode = ctx.input("pod_access") or known.get("access_mode") or "none"
         out = [identity_command(), issuer_command(cluster), providers_command(),
                service_account_command(ns, sa),
-               cmd("kubectl", "-n", preflight.ACK_NAMESPACE, "get", "deployment",
-                   preflight.ACK_DEPLOYMENT, note="the ACK SageMaker controller")]
+               cmd("kubectl", "-n", preflight.ACK_NAMESPACE, "get", "deployments",
+                   note="the ACK SageMaker controller (the Helm chart names it "
+                   "<release>-sagemaker-chart)")]
         given = ctx.input("execution_role_arn")
         if given:
             out.append(access.get_role_command(
@@ -383,9 +445,13 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                 out.append(iamlib.attach_role_policy_command(
                     name, iamlib.managed_policy(iamlib.S3_FULL_NAME, partition),
                     note="policy_mode: full"))
+        execution_arn = (given or known.get("execution_role_arn")
+                         or f"arn:{partition}:iam::{account}:role/labwiz-sagemaker-execution-{lab_id}")
+        out += self._ack_role_commands(known.get("ack_role_arn"), execution_arn)
         if mode == "irsa":
             out += self._irsa_commands(ctx, ns, sa, bucket, account, partition, issuer, lab_id)
-        out += self._secret_commands(ns, lab_id, mode, partition, tags)
+        if mode in ("irsa", "secret"):
+            out += self._secret_commands(ns, lab_id, mode, partition, tags)
         out += [
             can_i_command(ns, sa),
             k8s.rbac_command(ns, sa, ctx.ledger.lineage if lab_id != "<id>" else "<lineage>",
@@ -395,6 +461,18 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                 "$(aws sts get-caller-identity --query Arn --output text)")),
         ]
         return out
+
+    @staticmethod
+    def _ack_role_commands(role_arn: str | None, execution_arn: str) -> list:
+        """The ACK controller's role read from its service account, then judged by IAM.
+
+        Before a run the role is not known: a placeholder stands for what the first command
+        prints (a command substitution would need the backslashes kubectl's jsonpath wants).
+        """
+        read = ack_role.role_arn_command()
+        role = role_arn or "<ack-controller-role-arn>"
+        return [read, ack_role.sagemaker_check_command(role),
+                ack_role.pass_role_check_command(role, execution_arn)]
 
     @staticmethod
     def _irsa_commands(ctx: Context, ns: str, sa: str, bucket: str, account: str, partition: str,
@@ -422,8 +500,7 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
     def _secret_commands(ns: str, lab_id: str, mode: str, partition: str, tags: dict) -> list:
         """The lab's aws-secret: an IAM user, its access key, and the Secret (placeholders only)."""
         when = ("pod_access: secret" if mode == "secret"
-                else "instead of IRSA when you choose pod_access: secret or the cluster has no "
-                "IAM OIDC provider")
+                else "instead of IRSA when the cluster has no IAM OIDC provider")
         return [*access.secret_user_commands(f"labwiz-kfp-{lab_id}", partition, tags,
                                              note=f"{when}: the lab's aws-secret"),
                 access.secret_command(ns, "<access-key-id>")]

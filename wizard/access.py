@@ -1,7 +1,8 @@
 """The credentials the lab needs, each created or reused, tagged, and written to the ledger.
 
 * the SageMaker execution role (trusting ``sagemaker.amazonaws.com``);
-* the pipeline pods' AWS access: an IRSA role annotated on their service account, or the lab's
+* only when ``pod_access`` asks for it (the lab's own components make no AWS call from a pod):
+  the pipeline pods' AWS access, an IRSA role annotated on their service account, or the lab's
   ``aws-secret`` (an IAM user's key in a Secret, shown once and never stored by the wizard);
 * ``sagemaker:InvokeEndpoint`` for the identity that will test the endpoint.
 """
@@ -240,7 +241,8 @@ def _put_secret(ctx: Context, reporter: Reporter, namespace: str, key_id: str, s
         if not confirm_repair(ctx, f"{name} exists with another key; replace it? (the wizard "
                               "keeps a copy and puts yours back at cleanup)"):
             raise StepError(f"{name} exists and holds another key.",
-                            remediation="Use pod_access: irsa, or allow the replacement. "
+                            remediation="Use pod_access: none (the lab's own components need no "
+                            "aws-secret), or allow the replacement. "
                             + HOW_TO_ALLOW + f"kubectl delete secret {SECRET_NAME} -n "
                             f"{namespace}, then run the step again.")
         # the learner's: copied aside first (in the cluster: its keys never leave it), so

@@ -108,7 +108,8 @@ def ensure_annotation(ctx: Context, reporter: Reporter, namespace: str, name: st
         reporter.log(f"{namespace}/{name} has {key}={current}, not {value}.", "warning")
         if not confirm_repair(ctx, f"{namespace}/{name} has {key}={current}; replace it with {value}?"):
             raise StepError(f"{namespace}/{name} is annotated with another role ({current}).",
-                            remediation="Use pod_access: secret, or allow the replacement. "
+                            remediation="Use pod_access: none (the lab's own components need "
+                            "no pod role), or allow the replacement. "
                             + HOW_TO_ALLOW + fix.shell())
     reporter.command(fix)
     with ctx.ledger.intent(Resource(kind="k8s-annotation", name=f"{namespace}/{name}/{key}",

@@ -86,6 +86,29 @@ class AckStatus:
     """What the cluster has of the ACK SageMaker controller."""
 
     findings: list[Finding] = field(default_factory=list)
+    #: the controller's service account (the Helm chart's default when there is no controller)
+    service_account: str = "ack-sagemaker-controller"
+    #: the IAM role that account is annotated with (IRSA), None when it has none
+    role_arn: str | None = None
+
+
+def _find_controller(ctx: Context):
+    """The controller's Deployment in ack-system, or None.
+
+    Looked up by the name the sandbox and a release named after it use, else as any Deployment
+    there named ``*sagemaker*``: the Helm chart names it ``<release>-sagemaker-chart``.
+    """
+    from wizard.k8s import api_exception
+
+    apps = ctx.clients.apps_v1()
+    try:
+        return apps.read_namespaced_deployment(ACK_DEPLOYMENT, ACK_NAMESPACE)
+    except api_exception() as exc:
+        if exc.status != 404:
+            raise
+    found = [d for d in apps.list_namespaced_deployment(ACK_NAMESPACE).items
+             if "sagemaker" in d.metadata.name]
+    return found[0] if found else None
 
 
 def ack_controller(ctx: Context) -> AckStatus:
@@ -94,21 +117,20 @@ def ack_controller(ctx: Context) -> AckStatus:
 
     status = AckStatus()
     ApiException = api_exception()
-    try:
-        deployment = ctx.clients.apps_v1().read_namespaced_deployment(ACK_DEPLOYMENT, ACK_NAMESPACE)
+    deployment = _find_controller(ctx)
+    if deployment is not None:
+        name = deployment.metadata.name
         ready = (deployment.status.ready_replicas or 0) if deployment.status else 0
         status.findings.append(Finding(
-            f"ACK SageMaker controller: {ready} ready replica(s)", ready > 0,
-            f"kubectl -n {ACK_NAMESPACE} rollout status deployment/{ACK_DEPLOYMENT}"))
-        account_name = deployment.spec.template.spec.service_account_name or ACK_DEPLOYMENT
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+            f"ACK SageMaker controller {name}: {ready} ready replica(s)", ready > 0,
+            f"kubectl -n {ACK_NAMESPACE} rollout status deployment/{name}"))
+        status.service_account = deployment.spec.template.spec.service_account_name or "default"
+    else:
         status.findings.append(Finding(
             "ACK SageMaker controller: not installed", False,
             "helm install -n ack-system ack-sagemaker-controller "
             "oci://public.ecr.aws/aws-controllers-k8s/sagemaker-chart (see the ACK install guide)"))
-        account_name = ACK_DEPLOYMENT
+    account_name = status.service_account
     crds = ctx.clients.apiextensions_v1().list_custom_resource_definition()
     kinds = {c.spec.names.kind for c in crds.items if c.spec.group == ACK_GROUP}
     needed = {"ProcessingJob", "HyperParameterTuningJob", "TrainingJob", "Model",
@@ -120,6 +142,7 @@ def ack_controller(ctx: Context) -> AckStatus:
     try:
         account = ctx.clients.core_v1().read_namespaced_service_account(account_name, ACK_NAMESPACE)
         role = (account.metadata.annotations or {}).get(IRSA_ANNOTATION)
+        status.role_arn = role or None
         status.findings.append(Finding(
             f"ACK controller's service account IAM role: {role or 'none'}", bool(role),
             f"kubectl annotate -n {ACK_NAMESPACE} serviceaccount {account_name} "

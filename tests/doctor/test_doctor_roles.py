@@ -37,7 +37,10 @@ def test_ack_controller_role_is_checked_by_trust_and_by_iams_simulator(lab):
     name = _controller_role(lab)
     healthy = lab.doctor("ack-irsa")["ack-irsa"]
     assert healthy.status == "pass", healthy.found
-    assert "IAM allows it" in healthy.found and "iam:PassRole" in healthy.found
+    assert "through the cluster's OIDC provider" in healthy.found
+    assert "may call SageMaker for the lab's" in healthy.found
+    assert "may pass " + lab.info.execution_role_arn.rsplit("/", 1)[-1] + " to SageMaker" in \
+        healthy.found
 
     iam.detach_role_policy(RoleName=name, PolicyArn=SAGEMAKER_FULL)
     try:
@@ -46,7 +49,7 @@ def test_ack_controller_role_is_checked_by_trust_and_by_iams_simulator(lab):
         iam.attach_role_policy(RoleName=name, PolicyArn=SAGEMAKER_FULL)
     assert denied.status == "fail"
     assert "sagemaker:CreateTrainingJob (implicitDeny)" in denied.found
-    assert "iam:PassRole on " + lab.info.execution_role_arn in denied.found
+    assert "iam:PassRole on the execution role " + lab.info.execution_role_arn in denied.found
     assert f"attach-role-policy --role-name {name}" in denied.remediation
 
     deny_pass = json.dumps({"Version": "2012-10-17", "Statement": [{

@@ -320,6 +320,50 @@ def test_ack_controller_without_iam_role(lab):
     assert healed.status == "pass" and arn in healed.found
 
 
+def test_pod_checks_are_not_used_when_the_pods_get_no_aws_access(lab):
+    """pod_access none (the credentials step's default): the pod role, its annotation and the
+    aws-secret are skipped as not used, even with the annotation gone, never failed."""
+    lab.write_state(inputs={"pod_access": "none"}, credentials={
+        "access_mode": "none", "pod_role_arn": None, "secret_name": None})
+    lab.annotate(None)
+    try:
+        results = lab.doctor("pod-role-trust", "irsa-annotation", "aws-secret", "pipeline-rbac")
+    finally:
+        lab.annotate(lab.pod_role_arn)
+    for name in ("pod-role-trust", "irsa-annotation", "aws-secret"):
+        assert results[name].status == "skip", (name, results[name].found)
+        assert "not used: pod_access none" in results[name].found
+        assert "ack-irsa" in results[name].found
+    assert results["pipeline-rbac"].status == "pass"   # what the pods do need
+
+
+def test_ack_role_without_passrole_on_the_execution_role(lab):
+    """The controller's role keeps SageMaker but loses iam:PassRole: IAM's simulator (not the
+    recorded state) says so, and the fix names the execution role and the PassedToService
+    condition."""
+    iam = lab.clients.aws("iam")
+    full = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    ack_role = "ack-sagemaker-controller"
+    iam.detach_role_policy(RoleName=ack_role, PolicyArn=full)
+    iam.put_role_policy(RoleName=ack_role, PolicyName="sagemaker-only", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]}))
+    try:
+        denied = lab.doctor("ack-irsa")["ack-irsa"]
+    finally:
+        iam.delete_role_policy(RoleName=ack_role, PolicyName="sagemaker-only")
+        iam.attach_role_policy(RoleName=ack_role, PolicyArn=full)
+    execution = lab.info.execution_role_arn
+    assert denied.status == "fail", denied.found
+    assert (f"IAM denies {ack_role} iam:PassRole on the execution role {execution} "
+            "(implicitDeny)") in denied.found
+    assert "SageMaker refuses every job" in denied.found
+    assert f"aws iam put-role-policy --role-name {ack_role}" in denied.remediation
+    assert '"iam:PassedToService": "sagemaker.amazonaws.com"' in denied.remediation
+    assert execution in denied.remediation
+    assert lab.doctor("ack-irsa")["ack-irsa"].status == "pass"
+
+
 def _start_held_run(lab):
     """Start a real one-task run with the sandbox's ``run=Pending`` fault on: KFP accepts it and
     it stays PENDING (its pods cannot be scheduled). Returns its id; the state records it as

@@ -76,7 +76,7 @@ ANSWER_CASES = [
     ("service-account-missing", "credentials", {"service_account": "nobody"}, "does not exist"),
     ("cluster-missing", "credentials", {"cluster_name": "other-cluster"},
      "There is no EKS cluster 'other-cluster'"),
-    ("pod-access-unknown", "credentials", {"pod_access": "magic"}, "is not one of: irsa, secret"),
+    ("pod-access-unknown", "credentials", {"pod_access": "magic"}, "is not one of: none, irsa, secret"),
     ("mnist-missing", "data-upload", {"mnist_path": "/no/such/mnist.pkl.gz"}, "is not a file"),
     ("mnist-not-gzip", "data-upload", {"mnist_path": "TEXT"}, "is not a readable mnist.pkl.gz"),
     ("crd-source-unknown", "crd-selection", {"crd_source": "floppy"}, "is not a CRD source"),

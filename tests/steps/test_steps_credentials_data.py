@@ -7,6 +7,8 @@ import pytest
 from tests.steps.conftest import run_lab, state
 
 FIRST_TWO = ("--only", "credentials,data-upload")
+#: the pods' IRSA role is an explicit choice now (the default, none, makes no pod access)
+IRSA = {"pod_access": "irsa"}
 
 
 def _inventory(aws, kube, bucket: str, namespace: str) -> dict:
@@ -48,8 +50,10 @@ def _s3_writes(calls: dict) -> int:
 
 
 def test_from_empty_to_verified_then_nothing_new(lab, aws, kube, sandbox_info):
+    """pod_access irsa, chosen explicitly: the pod role and its annotation, then a re-run that
+    changes nothing."""
     first_calls = _aws_calls(sandbox_info)
-    result = run_lab(lab, *FIRST_TWO)
+    result = run_lab(lab, *FIRST_TWO, answers=IRSA)
     assert result.returncode == 0, result.stdout + result.stderr
     # the counter sees the first run's uploads, so a zero below means nothing was sent
     assert _s3_writes(_aws_calls(sandbox_info)) - _s3_writes(first_calls) >= 2
@@ -76,7 +80,7 @@ def test_from_empty_to_verified_then_nothing_new(lab, aws, kube, sandbox_info):
 
     before = _inventory(aws, kube, data["bucket"], creds["namespace"])
     calls_before = _aws_calls(sandbox_info)
-    again = run_lab(lab, "--from", "credentials", *FIRST_TWO)
+    again = run_lab(lab, "--from", "credentials", *FIRST_TWO, answers=IRSA)
     assert again.returncode == 0, again.stdout + again.stderr
     calls_after = _aws_calls(sandbox_info)
     assert "not uploading it again" in again.stdout
@@ -89,7 +93,7 @@ def test_from_empty_to_verified_then_nothing_new(lab, aws, kube, sandbox_info):
 
 
 def test_deleted_resources_fail_verify_and_are_repaired(lab, aws, kube):
-    assert run_lab(lab, *FIRST_TWO).returncode == 0
+    assert run_lab(lab, *FIRST_TWO, answers=IRSA).returncode == 0
     doc = state(lab)
     creds, data = doc["steps"]["credentials"]["outputs"], doc["steps"]["data-upload"]["outputs"]
     from kubernetes import client
@@ -98,7 +102,7 @@ def test_deleted_resources_fail_verify_and_are_repaired(lab, aws, kube):
     core.patch_namespaced_service_account("default-editor", creds["namespace"], [
         {"op": "remove", "path": "/metadata/annotations/eks.amazonaws.com~1role-arn"}])
     aws("s3").delete_object(Bucket=data["bucket"], Key="lab1/source_data/mnist.pkl.gz")
-    result = run_lab(lab, *FIRST_TWO)
+    result = run_lab(lab, *FIRST_TWO, answers=IRSA)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is no longer annotated with the pod role" in result.stdout
     assert "lab1/source_data/mnist.pkl.gz is gone" in result.stdout
@@ -144,7 +148,7 @@ def test_secret_mode_creates_aws_secret_and_never_shows_the_key(lab, kube):
     ({"namespace": "no-such-namespace"}, "does not exist in the cluster", 1),
     ({"service_account": "nobody"}, "does not exist", 1),
     ({"cluster_name": "other-cluster"}, "There is no EKS cluster 'other-cluster'", 1),
-    ({"pod_access": "magic"}, "is not one of: irsa, secret", 2),
+    ({"pod_access": "magic"}, "is not one of: none, irsa, secret", 2),
 ])
 def test_bad_inputs_say_what_to_do(lab, answers, words, code):
     result = run_lab(lab, "--only", "credentials", answers=answers)
@@ -155,10 +159,10 @@ def test_bad_inputs_say_what_to_do(lab, answers, words, code):
 
 
 def test_pod_role_given_as_execution_role_is_refused(lab, sandbox_info):
-    assert run_lab(lab, "--only", "credentials").returncode == 0
+    assert run_lab(lab, "--only", "credentials", answers=IRSA).returncode == 0
     pod_role = state(lab)["steps"]["credentials"]["outputs"]["pod_role_arn"]
     result = run_lab(lab, "--from", "credentials", "--only", "credentials",
-                     answers={"execution_role_arn": pod_role})
+                     answers={**IRSA, "execution_role_arn": pod_role})
     assert result.returncode == 1
     assert "is a pod role" in result.stdout and "SageMakerExecutionRole" in result.stdout
 
@@ -265,13 +269,13 @@ def _pod_trust_subject(aws, role_arn: str) -> str:
 
 def test_pod_trust_naming_another_service_account_fails_verify_and_is_repaired_on_confirmation(
         lab, aws):
-    assert run_lab(lab, "--only", "credentials").returncode == 0
+    assert run_lab(lab, "--only", "credentials", answers=IRSA).returncode == 0
     pod_role = state(lab)["steps"]["credentials"]["outputs"]["pod_role_arn"]
     wanted = "system:serviceaccount:kubeflow-user-example-com:default-editor"
     _set_pod_trust_subject(aws, pod_role, "system:serviceaccount:other-team:builder")
 
     # no --yes and no 'repair' answer: verify fails saying what and how, nothing is changed
-    refused = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    refused = run_lab(lab, "--only", "credentials", answers=IRSA, yes=False)
     assert refused.returncode == 1, refused.stdout
     assert "no longer holds" in refused.stdout
     assert f"allows system:serviceaccount:other-team:builder, not {wanted}" in refused.stdout
@@ -280,30 +284,31 @@ def test_pod_trust_naming_another_service_account_fails_verify_and_is_repaired_o
     assert _pod_trust_subject(aws, pod_role) == "system:serviceaccount:other-team:builder"
 
     # 'repair: no' wins even over --yes
-    kept = run_lab(lab, "--only", "credentials", answers={"repair": "no"}, yes=True)
+    kept = run_lab(lab, "--only", "credentials", answers={**IRSA, "repair": "no"}, yes=True)
     assert kept.returncode == 1, kept.stdout
     assert _pod_trust_subject(aws, pod_role) == "system:serviceaccount:other-team:builder"
 
     # an answers file can confirm without --yes
-    repaired = run_lab(lab, "--only", "credentials", answers={"repair": "yes"}, yes=False)
+    repaired = run_lab(lab, "--only", "credentials", answers={**IRSA, "repair": "yes"},
+                       yes=False)
     assert repaired.returncode == 0, repaired.stdout
     assert "Repaired the trust policy" in repaired.stdout
     assert _pod_trust_subject(aws, pod_role) == wanted
-    again = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    again = run_lab(lab, "--only", "credentials", answers=IRSA, yes=False)
     assert again.returncode == 0 and "still verified" in again.stdout
 
 
 def test_pod_trust_without_the_audience_fails_verify(lab, aws):
     import json
 
-    assert run_lab(lab, "--only", "credentials").returncode == 0
+    assert run_lab(lab, "--only", "credentials", answers=IRSA).returncode == 0
     pod_role = state(lab)["steps"]["credentials"]["outputs"]["pod_role_arn"]
     iam, name = aws("iam"), pod_role.split("/")[-1]
     document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
     condition = document["Statement"][0]["Condition"]["StringEquals"]
     del condition[next(k for k in condition if k.endswith(":aud"))]
     iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(document))
-    result = run_lab(lab, "--only", "credentials", answers={}, yes=False)
+    result = run_lab(lab, "--only", "credentials", answers=IRSA, yes=False)
     assert result.returncode == 1
     assert ":aud = sts.amazonaws.com" in result.stdout
     assert "update-assume-role-policy" in result.stdout
@@ -312,20 +317,20 @@ def test_pod_trust_without_the_audience_fails_verify(lab, aws):
 def test_annotation_naming_another_role_is_replaced_only_after_confirmation(lab, kube):
     from kubernetes import client
 
-    assert run_lab(lab, "--only", "credentials").returncode == 0
+    assert run_lab(lab, "--only", "credentials", answers=IRSA).returncode == 0
     creds = state(lab)["steps"]["credentials"]["outputs"]
     core = client.CoreV1Api(kube)
     other = "arn:aws:iam::123456789012:role/someone-elses-role"
     core.patch_namespaced_service_account("default-editor", creds["namespace"], {
         "metadata": {"annotations": {"eks.amazonaws.com/role-arn": other}}})
-    refused = run_lab(lab, "--only", "credentials", answers={"repair": "no"})
+    refused = run_lab(lab, "--only", "credentials", answers={**IRSA, "repair": "no"})
     assert refused.returncode == 1, refused.stdout
     assert f"is annotated with another role ({other})" in refused.stdout
     assert (f"kubectl annotate -n {creds['namespace']} serviceaccount default-editor "
             f"eks.amazonaws.com/role-arn={creds['pod_role_arn']} --overwrite") in refused.stdout
     account = core.read_namespaced_service_account("default-editor", creds["namespace"])
     assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == other
-    repaired = run_lab(lab, "--only", "credentials")  # --yes answers the question
+    repaired = run_lab(lab, "--only", "credentials", answers=IRSA)  # --yes answers it
     assert repaired.returncode == 0, repaired.stdout
     account = core.read_namespaced_service_account("default-editor", creds["namespace"])
     assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == creds["pod_role_arn"]
@@ -335,7 +340,7 @@ def test_annotation_naming_another_role_is_replaced_only_after_confirmation(lab,
 
 def test_standalone_kfp_namespace_uses_pipeline_runner(lab, aws, sandbox_info):
     """The sandbox's 'kubeflow' namespace has pipeline-runner and no default-editor."""
-    result = run_lab(lab, "--only", "credentials", answers={"namespace": "kubeflow"})
+    result = run_lab(lab, "--only", "credentials", answers={**IRSA, "namespace": "kubeflow"})
     assert result.returncode == 0, result.stdout + result.stderr
     doc = state(lab)
     creds = doc["steps"]["credentials"]["outputs"]
@@ -432,13 +437,13 @@ def test_explain_shows_every_command_of_steps_one_and_two(tmp_path, tripwire):
 
     answers = tmp_path / "answers.json"
     answers.write_text('{"bucket": "my-lab-bucket", "namespace": "team-a", '
-                       '"service_account": "runner"}')
+                       '"service_account": "runner", "pod_access": "irsa"}')
     result = run_labwiz(["--state-dir", str(tmp_path / "s"), "run", "--explain", "--answers",
                          str(answers), "--only", "credentials,data-upload"],
                         env=_explain_env(tripwire, tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    # aws-secret mode, with placeholders only
+    # aws-secret, the fallback of IRSA without an OIDC provider, with placeholders only
     assert "$ aws iam create-user --user-name" in out
     assert "$ aws iam create-access-key --user-name" in out
     # the secret key comes from the learner's shell (create-access-key printed it), never from us
@@ -485,6 +490,131 @@ def test_explain_after_a_secret_mode_run_shows_no_key_and_calls_nothing(lab, kub
     assert "AWS_SECRET_ACCESS_KEY=$LAB_SECRET_ACCESS_KEY" in result.stdout
     # the real names of this lab's resources, not placeholders, once the lab exists
     assert f"labwiz-kfp-{state(lab)['lineage'].replace('-', '')[:8]}" in result.stdout
+
+
+def test_explain_by_default_plans_no_pod_access_and_judges_the_ack_role(tmp_path, tripwire):
+    """pod_access none (the default): no pod role, user, key, Secret or annotation is planned;
+    the ACK controller's role is read and IAM is asked about it (PassRole on the execution role
+    with iam:PassedToService)."""
+    from tests.conftest import run_labwiz
+
+    result = run_labwiz(["--state-dir", str(tmp_path / "s"), "run", "--explain", "--only",
+                         "credentials"], env=_explain_env(tripwire, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for absent in ("create-user", "create-access-key", "create secret", "annotate",
+                   "labwiz-kfp-pod-", "AssumeRoleWithWebIdentity"):
+        assert absent not in out, absent
+    assert ("$ kubectl -n ack-system get serviceaccount ack-sagemaker-controller -o "
+            "'jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}'") in out
+    line = next(x for x in out.splitlines() if "--action-names iam:PassRole" in x)
+    assert ":role/labwiz-sagemaker-execution-<id>" in line
+    assert "ContextKeyName=iam:PassedToService,ContextKeyValues=sagemaker.amazonaws.com" in line
+    assert "sagemaker:CreateTrainingJob" in out and "$ kubectl apply -f - <<'EOF'" in out
+    assert tripwire.hits == []
+
+
+# -- pod_access none (the default): the pods get no AWS access at all ---------------------------
+
+def _pod_access_inventory(aws, kube, namespace: str) -> dict:
+    """What pod access could be, read through IAM and Kubernetes (not through the ledger)."""
+    from kubernetes import client
+
+    iam = aws("iam")
+    core = client.CoreV1Api(kube)
+    account = core.read_namespaced_service_account("default-editor", namespace)
+    return {"roles": {r["RoleName"] for r in iam.list_roles()["Roles"]},
+            "users": {u["UserName"] for u in iam.list_users()["Users"]},
+            "secrets": {s.metadata.name for s in core.list_namespaced_secret(namespace).items},
+            "annotations": dict(account.metadata.annotations or {})}
+
+
+def test_default_lab_gives_the_pods_no_aws_access(lab, aws, kube):
+    namespace = "kubeflow-user-example-com"
+    before = _pod_access_inventory(aws, kube, namespace)
+    result = run_lab(lab, *FIRST_TWO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = state(lab)
+    creds = doc["steps"]["credentials"]["outputs"]
+    assert doc["inputs"]["pod_access"] == "none" and creds["access_mode"] == "none"
+    assert creds["pod_role_arn"] is None and creds["secret_name"] is None
+    assert "pod_access none" in result.stdout
+    after = _pod_access_inventory(aws, kube, namespace)
+    # the only new IAM role is the execution role; no user, no Secret, no annotation
+    assert after["roles"] - before["roles"] == {creds["execution_role_arn"].split("/")[-1]}
+    assert after["users"] == before["users"]
+    assert after["secrets"] == before["secrets"]
+    assert after["annotations"] == before["annotations"]
+    kinds = {row["kind"] for row in doc["ledger"]}
+    assert not kinds & {"iam-user", "iam-access-key", "k8s-secret", "k8s-annotation"}, kinds
+    # RBAC is what the pods need (made by this lab or an earlier one on the module's sandbox)
+    from kubernetes import client
+
+    review = client.AuthorizationV1Api(kube).create_subject_access_review(
+        client.V1SubjectAccessReview(spec=client.V1SubjectAccessReviewSpec(
+            user=f"system:serviceaccount:{namespace}:default-editor",
+            resource_attributes=client.V1ResourceAttributes(
+                group="sagemaker.services.k8s.aws", resource="trainingjobs", verb="create",
+                namespace=namespace))))
+    assert review.status.allowed
+    # the ACK controller's role was judged, and named in the outputs
+    assert creds["ack_role_arn"].endswith(":role/ack-sagemaker-controller")
+    assert "ACK controller's role may pass labwiz-sagemaker-execution-" in result.stdout
+    again = run_lab(lab, "--only", "credentials")
+    assert again.returncode == 0 and "still verified" in again.stdout
+    assert _pod_access_inventory(aws, kube, namespace) == after
+
+
+def test_ack_role_without_passrole_is_reported_and_left_alone(lab, aws):
+    """The controller's role loses iam:PassRole (SageMaker access stays): the step says so with
+    the fix, and does not touch the role, which is not the learner's."""
+    import json
+
+    iam = aws("iam")
+    full = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    sagemaker_only = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]})
+    iam.detach_role_policy(RoleName="ack-sagemaker-controller", PolicyArn=full)
+    iam.put_role_policy(RoleName="ack-sagemaker-controller", PolicyName="sagemaker-only",
+                        PolicyDocument=sagemaker_only)
+    try:
+        result = run_lab(lab, "--only", "credentials")
+        attached = iam.list_attached_role_policies(RoleName="ack-sagemaker-controller")
+        inline = iam.list_role_policies(RoleName="ack-sagemaker-controller")["PolicyNames"]
+    finally:
+        iam.delete_role_policy(RoleName="ack-sagemaker-controller", PolicyName="sagemaker-only")
+        iam.attach_role_policy(RoleName="ack-sagemaker-controller", PolicyArn=full)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = " ".join(result.stdout.split())
+    assert "IAM denies ack-sagemaker-controller iam:PassRole on the execution role" in out
+    assert "ACK controller's role may call SageMaker" in out
+    assert "aws iam put-role-policy --role-name ack-sagemaker-controller" in out
+    assert attached["AttachedPolicies"] == [] and inline == ["sagemaker-only"]
+
+
+def test_a_lab_begun_with_irsa_resumes_and_cleans_up_as_irsa(lab, aws, kube):
+    """A lab whose state chose irsa (the old default, remembered in its inputs) keeps it on a
+    resumed run without answers: verify still checks the pod role, a lost annotation is put
+    back, and cleanup removes the role and the annotation it made."""
+    from kubernetes import client
+
+    assert run_lab(lab, "--only", "credentials", answers=IRSA).returncode == 0
+    creds = state(lab)["steps"]["credentials"]["outputs"]
+    core = client.CoreV1Api(kube)
+    core.patch_namespaced_service_account("default-editor", creds["namespace"], [
+        {"op": "remove", "path": "/metadata/annotations/eks.amazonaws.com~1role-arn"}])
+    resumed = run_lab(lab, "--only", "credentials")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "is no longer annotated with the pod role" in resumed.stdout
+    assert state(lab)["steps"]["credentials"]["outputs"]["access_mode"] == "irsa"
+    account = core.read_namespaced_service_account("default-editor", creds["namespace"])
+    assert account.metadata.annotations["eks.amazonaws.com/role-arn"] == creds["pod_role_arn"]
+    cleaned = run_lab(lab, "--only", "cleanup")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    roles = {r["RoleName"] for r in aws("iam").list_roles()["Roles"]}
+    assert creds["pod_role_arn"].split("/")[-1] not in roles
+    account = core.read_namespaced_service_account("default-editor", creds["namespace"])
+    assert "eks.amazonaws.com/role-arn" not in (account.metadata.annotations or {})
 
 
 # -- more bad inputs, each saying what to do ----------------------------------------------------

@@ -144,9 +144,10 @@ async def test_credentials_from_the_form_to_done(sandbox_obj, lab, aws, sandbox_
     doc = _doc(lab)
     outputs = doc["steps"]["credentials"]["outputs"]
     assert doc["inputs"]["namespace"] == "kubeflow-user-example-com"
-    assert outputs["access_mode"] == "irsa"
-    role = outputs["pod_role_arn"].split("/")[-1]
-    assert aws("iam").get_role(RoleName=role)["Role"]["Arn"] == outputs["pod_role_arn"]
+    # the default: the pods get no AWS access (the ACK controller's role calls SageMaker)
+    assert outputs["access_mode"] == "none" and outputs["pod_role_arn"] is None
+    role = outputs["execution_role_arn"].split("/")[-1]
+    assert aws("iam").get_role(RoleName=role)["Role"]["Arn"] == outputs["execution_role_arn"]
     assert any(row["kind"] == "iam-role" and row["name"] == role for row in doc["ledger"])
     assert "sts get-caller-identity" in (lab / "commands" / "credentials.sh").read_text()
 
@@ -228,4 +229,4 @@ async def test_demo_from_a_later_step_catches_up_on_the_sandbox(sandbox_obj, lab
         assert app.current == "data-upload"
     assert _status(lab)["credentials"] == "done"
     assert _status(lab).get("data-upload", "pending") == "pending"
-    assert _doc(lab)["steps"]["credentials"]["outputs"]["access_mode"] == "irsa"
+    assert _doc(lab)["steps"]["credentials"]["outputs"]["access_mode"] == "none"

@@ -22,6 +22,9 @@ CALL_TIMEOUT = 6.0
 DATA_KEY = "lab1/source_data/mnist.pkl.gz"
 SCRIPT_KEY = "lab1/processing_code/kmeans_preprocessing.py"
 SECRET_NAME = "aws-secret"
+#: why the pod-access checks are skipped when the pods are given no AWS access
+NOT_USED = ("not used: pod_access none (the lab's ACK components make no AWS call from the "
+            "pipeline's pods; the ACK controller's role does, see check 'ack-irsa')")
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 ACK_GROUP = "sagemaker.services.k8s.aws"
 ACK_NAMESPACE = "ack-system"
@@ -125,9 +128,18 @@ class DoctorContext:
 
     @property
     def access_mode(self) -> str | None:
-        """How pipeline pods reach AWS: ``irsa``, ``secret`` or None when not decided yet."""
+        """How pipeline pods reach AWS: ``none`` (the default: they make no AWS calls), ``irsa``,
+        ``secret``, or None when not decided yet."""
         return self.fact("access_mode", "credentials") or (self.doc.get("inputs") or {}).get(
             "pod_access")
+
+    def pods_use_aws(self) -> bool:
+        """Whether the lab gave the pipeline's pods AWS access (``irsa`` or ``secret``).
+
+        Undecided counts as the default, ``none``: the lab's ACK components only create custom
+        resources, and the ACK controller's own role makes the SageMaker calls.
+        """
+        return self.access_mode in ("irsa", "secret")
 
     def endpoint_names(self) -> list[str]:
         """The lab's endpoint names: from the run's outputs and the ledger."""

@@ -126,10 +126,13 @@ def _write_pod_kubeconfig(daemon: "Daemon") -> None:
 
 
 def pod_run_env(daemon: "Daemon") -> dict[str, str]:
-    """What a pipeline pod sees in a real cluster with IRSA, mapped onto the sandbox.
+    """What a pipeline pod sees, mapped onto the sandbox.
 
-    Pods carry the learner's access key, as the lab's ``aws-secret`` access mode gives them;
-    the test keys are the fallback when provisioning has not made one.
+    Pods carry the learner's access key, so that a component of the learner's own that calls
+    AWS works here as it would with ``pod_access: irsa`` or ``secret`` on a real cluster (the
+    sandbox's KFP starts before the lab chooses). The lab's own components use none of it: they
+    only talk to the Kubernetes API. The test keys are the fallback when provisioning has not
+    made one.
     """
     from .aws import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.doctor.context import (ACK_NAMESPACE, IRSA_ANNOTATION, DoctorContext,
-                                   aws_error_code)
+from wizard.doctor.context import ACK_NAMESPACE, IRSA_ANNOTATION, DoctorContext
 from wizard.doctor.lab import (DOC_ACK_COND, DOC_QUOTAS, ack_crds, age_s, classify, condition,
                                custom_resources, failure_texts, lab_kinds, ref)
 from wizard.doctor.model import Skip, check, fail, ok, warn
@@ -88,22 +87,25 @@ def ack_crds_check(ctx: DoctorContext):
               f"{len(lab_kinds(ctx))}.")
 
 
-@check("ack-irsa", "ACK controller has an IAM role", area="ack", doc_url=DOC_ACK_IRSA)
+@check("ack-irsa", "ACK controller's IAM role: trust, SageMaker, PassRole", area="ack",
+       doc_url=DOC_ACK_IRSA)
 def ack_irsa(ctx: DoctorContext):
-    """The controller's service account is annotated with an IAM role that exists."""
+    """The controller's service account names a role (its live annotation) that trusts it through
+    the cluster's OIDC provider, and that IAM's simulator lets call SageMaker and pass the
+    execution role to SageMaker: with ACK this role, not the pipeline's pods, calls SageMaker."""
+    from wizard import ack_role
+
     deployment = _controller(ctx)
     if deployment is None:
         raise Skip("no controller Deployment (see check 'ack-controller')")
     sa_name = deployment.spec.template.spec.service_account_name or "default"
     try:
-        sa = ctx.core().read_namespaced_service_account(sa_name, ACK_NAMESPACE,
-                                                       _request_timeout=6)
+        arn = ack_role.annotated_role(ctx.core(), sa_name, _request_timeout=6)
     except Exception as exc:  # noqa: BLE001
         if getattr(exc, "status", None) == 404:
             return fail(f"The controller's service account {ACK_NAMESPACE}/{sa_name} is "
                         "missing.", "Reinstall the Helm chart, which creates it.")
         raise
-    arn = (sa.metadata.annotations or {}).get(IRSA_ANNOTATION)
     fix = (f"kubectl -n {ACK_NAMESPACE} annotate serviceaccount {sa_name} {IRSA_ANNOTATION}="
            f"<role ARN> --overwrite, then kubectl -n {ACK_NAMESPACE} rollout restart deployment "
            f"{deployment.metadata.name}")
@@ -111,80 +113,34 @@ def ack_irsa(ctx: DoctorContext):
         return fail(f"{ACK_NAMESPACE}/{sa_name} has no {IRSA_ANNOTATION} annotation: the "
                     "controller cannot call SageMaker.", fix)
     try:
-        role = ctx.aws("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
+        iam = ctx.aws("iam")
     except Skip:
         return ok(f"{ACK_NAMESPACE}/{sa_name} is annotated with {arn} (not checked in IAM).")
-    except Exception as exc:  # noqa: BLE001
-        if aws_error_code(exc) == "NoSuchEntity":
-            return fail(f"The controller's annotation names {arn}, which does not exist.", fix)
-        raise
-    trust = _controller_trust_problem(ctx, role, sa_name)
-    if trust:
-        return trust
-    return _controller_permissions(ctx, role, sa_name)
+    verdict = ack_role.judge(iam, arn, service_account=sa_name, issuer=_issuer(ctx),
+                             execution_role_arn=ctx.fact("execution_role_arn", "credentials"))
+    if not verdict.ok:
+        whats = [what for what, _ in verdict.problems]
+        fixes = [how for _, how in verdict.problems]
+        if any("which does not exist" in what for what in whats):
+            fixes = [fix]
+        return fail("The ACK controller calls SageMaker for the pipeline, with its own role: "
+                    + "; ".join(whats) + ".", " Then: ".join(fixes))
+    if verdict.unknown:
+        return warn(ack_role.describe(verdict),
+                    "Ask IAM yourself (aws iam simulate-principal-policy, see the doc link) or "
+                    "give the doctor an identity allowed iam:SimulatePrincipalPolicy.")
+    return ok(ack_role.describe(verdict))
 
 
-def _controller_trust_problem(ctx: DoctorContext, role: dict, sa_name: str):
-    """A failure when the controller's role does not let its service account in (else None)."""
-    import json
-
-    from wizard.aws import iam as iamlib
-
-    issuer = None
-    if ctx.cluster_name:
-        try:
-            issuer = ctx.aws("eks").describe_cluster(name=ctx.cluster_name)["cluster"][
-                "identity"]["oidc"]["issuer"]
-        except Exception:  # noqa: BLE001 - without the issuer the trust cannot be judged
-            issuer = None
-    if not issuer:
+def _issuer(ctx: DoctorContext) -> str | None:
+    """The cluster's OIDC issuer URL (None when the cluster is unknown or cannot be read)."""
+    if not ctx.cluster_name:
         return None
-    _, partition, _, _, account, _ = role["Arn"].split(":", 5)
-    problem = iamlib.irsa_trust_problem(role["AssumeRolePolicyDocument"], account, issuer,
-                                        ACK_NAMESPACE, sa_name, partition)
-    if not problem:
-        return None
-    wanted = iamlib.irsa_trust(account, issuer, ACK_NAMESPACE, sa_name, partition)
-    return fail(f"The controller's role {role['RoleName']}: its trust policy {problem}, so the "
-                "controller gets no AWS credentials and no SageMaker call is made.",
-                f"aws iam update-assume-role-policy --role-name {role['RoleName']} "
-                f"--policy-document '{json.dumps(wanted)}'")
-
-
-def _controller_permissions(ctx: DoctorContext, role: dict, sa_name: str):
-    """IAM's simulator on what the controller does for the lab: create SageMaker resources and
-    pass the execution role to SageMaker."""
-    from wizard.doctor.context import short_error
-
-    iam = ctx.aws("iam")
-    execution_role = ctx.fact("execution_role_arn", "credentials")
-    probes = [("sagemaker:CreateTrainingJob", "*", []), ("sagemaker:CreateEndpoint", "*", [])]
-    if execution_role and str(execution_role).startswith("arn:"):
-        probes.append(("iam:PassRole", execution_role, [{
-            "ContextKeyName": "iam:PassedToService", "ContextKeyType": "string",
-            "ContextKeyValues": ["sagemaker.amazonaws.com"]}]))
-    denied = []
     try:
-        for action, resource, context in probes:
-            result = iam.simulate_principal_policy(
-                PolicySourceArn=role["Arn"], ActionNames=[action], ResourceArns=[resource],
-                ContextEntries=context)["EvaluationResults"][0]
-            if result["EvalDecision"] != "allowed":
-                denied.append(f"{action}" + (f" on {resource}" if resource != "*" else "")
-                              + f" ({result['EvalDecision']})")
-    except Exception as exc:  # noqa: BLE001 - no verdict from IAM: say so, do not guess
-        return ok(f"{ACK_NAMESPACE}/{sa_name} uses {role['Arn']}, which trusts it; its "
-                  f"permissions could not be simulated ({short_error(exc)}).")
-    if denied:
-        return fail(f"IAM denies the controller's role {role['RoleName']}: "
-                    + "; ".join(denied) + ". The controller calls SageMaker for the pipeline and "
-                    "passes the execution role to it.",
-                    f"aws iam attach-role-policy --role-name {role['RoleName']} --policy-arn "
-                    f"arn:{role['Arn'].split(':')[1]}:iam::aws:policy/AmazonSageMakerFullAccess "
-                    "(it includes iam:PassRole to SageMaker), or grant those actions.")
-    what = ", ".join(a for a, _, _ in probes)
-    return ok(f"{ACK_NAMESPACE}/{sa_name} uses {role['Arn']}, which trusts it; IAM allows it "
-              f"{what}.")
+        return ctx.aws("eks").describe_cluster(name=ctx.cluster_name)["cluster"]["identity"][
+            "oidc"]["issuer"] or None
+    except Exception:  # noqa: BLE001 - without the issuer the trust is reported as not judged
+        return None
 
 
 @check("ack-conditions", "Custom resources free of ACK errors", area="ack", doc_url=DOC_ACK_COND)

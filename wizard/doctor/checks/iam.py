@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote
 
-from wizard.doctor.context import IRSA_ANNOTATION, DoctorContext, aws_error_code, short_error
+from wizard.doctor.context import (IRSA_ANNOTATION, NOT_USED, DoctorContext, aws_error_code,
+                                   short_error)
 from wizard.doctor.lab import DOC_EXEC_ROLE, DOC_IRSA, classify, failure_texts
 from wizard.doctor.model import Skip, check, fail, ok
 
@@ -50,6 +51,8 @@ def _role(ctx: DoctorContext, arn: str) -> dict:
        doc_url=DOC_IRSA, step="credentials")
 def pod_role_trust(ctx: DoctorContext):
     """The IRSA role's trust policy lets exactly the pipeline's service account assume it."""
+    if not ctx.pods_use_aws():
+        raise Skip(NOT_USED)
     if ctx.access_mode == "secret":
         raise Skip("the pipeline uses the aws-secret, not IRSA")
     arn = pod_role_arn(ctx)

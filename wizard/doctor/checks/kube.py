@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import re
 
-from wizard.doctor.context import (IRSA_ANNOTATION, SECRET_NAME, DoctorContext, aws_error_code)
+from wizard.doctor.context import (IRSA_ANNOTATION, NOT_USED, SECRET_NAME, DoctorContext,
+                                   aws_error_code)
 from wizard.doctor.lab import DOC_IRSA, ack_crds, lab_kinds
 from wizard.doctor.model import Skip, check, fail, ok, warn
 
@@ -44,6 +45,8 @@ def _need_namespace(ctx: DoctorContext) -> str:
        doc_url=DOC_IRSA, step="credentials")
 def irsa_annotation(ctx: DoctorContext):
     """The pipeline's service account carries the eks.amazonaws.com/role-arn annotation."""
+    if not ctx.pods_use_aws():
+        raise Skip(NOT_USED)
     if ctx.access_mode == "secret":
         raise Skip("the pipeline uses the aws-secret, not IRSA")
     namespace = _need_namespace(ctx)
@@ -90,6 +93,8 @@ def _decode(data: dict, key: str) -> str | None:
        step="credentials")
 def aws_secret(ctx: DoctorContext):
     """When pods use an access key, aws-secret exists in their namespace and holds a live key."""
+    if not ctx.pods_use_aws():
+        raise Skip(NOT_USED)
     if ctx.access_mode == "irsa":
         raise Skip("the pipeline uses IRSA, not an access key secret")
     namespace = _need_namespace(ctx)
@@ -98,9 +103,6 @@ def aws_secret(ctx: DoctorContext):
         secret = ctx.core().read_namespaced_secret(name, namespace, _request_timeout=6)
     except Exception as exc:  # noqa: BLE001
         if _api_error_status(exc) == 404:
-            if ctx.access_mode != "secret":
-                raise Skip(f"no {name} in {namespace} and the pods' access mode is not "
-                           "'secret'") from None
             return fail(f"Secret {name} is missing from namespace {namespace}, where the "
                         "pipeline runs (a secret in another namespace, such as 'kubeflow', is "
                         "not visible to its pods).",
