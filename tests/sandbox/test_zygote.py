@@ -111,3 +111,25 @@ def test_the_executor_script_of_a_compiled_component_is_recognised():
     assert args[:1] == ["--executor_input"] and "--function_to_execute" in args
     changed = [part.replace("mktemp -d", "mktemp -d -p /var/tmp") for part in command]
     assert executor_call(changed) is None
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_compute_workers_answer_the_same_forked_or_fresh(tmp_path, warm):
+    """A SageMaker compute worker forked from the pool's zygote reports exactly what a fresh
+    interpreter reports, and runs in its own session (a stop kills its whole group)."""
+    import threading
+
+    from wizard.sandbox.compute.supervisor import WorkerPool
+
+    pool = WorkerPool(1, warm=warm)
+    try:
+        final = pool.run({"kind": "no-such-kind"}, lambda event: None, threading.Event(),
+                         tmp_path / "worker.log")
+        assert (pool._zygote is not None) == warm
+        if warm:
+            assert not pool._zygote._broken  # it did fork, not fall back
+    finally:
+        pool.shutdown()
+    assert final == {"event": "failed", "reason": "InternalServerError: the sandbox's worker "
+                     "failed: ValueError: unknown task kind 'no-such-kind'"}
+    assert "ValueError: unknown task kind" in (tmp_path / "worker.log").read_text()

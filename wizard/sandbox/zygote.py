@@ -268,13 +268,15 @@ def _child(request: dict, fds: list[int], reply: socket.socket) -> None:
     unbuffered = bool(env.get("PYTHONUNBUFFERED"))
 
     def stream(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
-        """A text stream on ``fd`` as the interpreter makes it at start-up."""
+        """A text stream on ``fd`` as the interpreter makes it at start-up: unbuffered
+        output under PYTHONUNBUFFERED, else stderr (and a terminal) line-buffered."""
         raw = io.FileIO(fd, mode, closefd=False)
-        tty = raw.isatty()
-        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
-        return io.TextIOWrapper(buffered, encoding="utf-8", errors=errors,
-                                line_buffering=tty and mode == "w",
-                                write_through=mode == "w" and (unbuffered or fd == 2))
+        if mode == "r":
+            return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors=errors)
+        if unbuffered:
+            return io.TextIOWrapper(raw, encoding="utf-8", errors=errors, write_through=True)
+        return io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", errors=errors,
+                                line_buffering=raw.isatty() or fd == 2)
 
     sys.stdin = sys.__stdin__ = stream(0, "r", "strict")
     sys.stdout = sys.__stdout__ = stream(1, "w", "strict")
