@@ -249,7 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_PROFILE_RUNS", 3)))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "PROFILE.md")
     parser.add_argument("--title", default="Where the whole lab's time goes")
+    parser.add_argument("--save", type=Path, help="append each lab's rows here (JSON lines)")
+    parser.add_argument("--table-from", type=Path, nargs="+", metavar="SAVED",
+                        help="no lab: print the table of labs saved with --save (to compare "
+                        "two versions measured in turns, under the same load)")
     args = parser.parse_args(argv)
+    if args.table_from:
+        for path in args.table_from:
+            saved = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            print(f"### {path.name}\n\n" + table([s["rows"] for s in saved],
+                                                   [s["load"] for s in saved]) + "\n")
+        return 0
     sys.path.insert(0, str(ROOT))
     warnings.simplefilter("ignore")
     from bench.common import report
@@ -260,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="labwiz-profile-"))
         try:
             runs.append(one_lab(workdir))
+            if args.save:
+                with open(args.save, "a") as out:
+                    out.write(json.dumps({"load": load[-1], "rows": runs[-1]}) + "\n")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     body = table(runs, load)
