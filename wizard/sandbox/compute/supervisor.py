@@ -42,8 +42,9 @@ class WorkerPool:
     def __init__(self, max_workers: int = 2, python: str | None = None,
                  warm: bool | None = None):
         """At most ``max_workers`` workers at once, run with ``python``; ``warm`` (default:
-        unless ``LABWIZ_SANDBOX_WARM=0``) forks them from a zygote, started now so that its
-        imports are done by the first job."""
+        unless ``LABWIZ_SANDBOX_WARM=0``) forks them from a zygote, started by
+        :meth:`warm_up` (the sandbox calls it once it is ready, so the zygote's imports do not
+        slow its start) or else by the first job."""
         self.python = python or sys.executable
         self._slots = threading.BoundedSemaphore(max(1, max_workers))
         self._lock = threading.Lock()
@@ -58,6 +59,10 @@ class WorkerPool:
             from wizard.sandbox.zygote import Zygote
 
             self._zygote = Zygote(PRELOAD, env=self._env(), cwd=_REPO_ROOT)
+
+    def warm_up(self) -> None:
+        """Start the zygote now (its imports go on in the background)."""
+        if self._zygote is not None and not self._closed:
             self._zygote.start()
 
     def _env(self) -> dict:
