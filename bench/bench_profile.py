@@ -241,6 +241,29 @@ def table(runs: list[dict[str, float]], load: list[float]) -> str:
     return "\n".join(lines)
 
 
+def compare(before: Path, after: Path) -> str:
+    """Medians of two --save files side by side (rows in the order the first lab gave)."""
+    sides = []
+    for path in (before, after):
+        saved = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        sides.append(([s["rows"] for s in saved], [s["load"] for s in saved]))
+    order: list[str] = []
+    for runs, _ in sides:
+        for run in runs:
+            order += [k for k in run if k not in order]
+    lines = [f"Labs: {len(sides[0][0])} before (load {', '.join(f'{x:.1f}' for x in sides[0][1])}),"
+             f" {len(sides[1][0])} after (load {', '.join(f'{x:.1f}' for x in sides[1][1])}), "
+             "run in turns.", "", "| part | before (median) | after (median) |",
+             "| --- | ---: | ---: |"]
+    for key in order:
+        cells = []
+        for runs, _ in sides:
+            values = [run[key] for run in runs if key in run]
+            cells.append(f"{statistics.median(values):.2f}" if values else "-")
+        lines.append(f"| {key} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the figures and write the table."""
     import warnings
@@ -253,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-from", type=Path, nargs="+", metavar="SAVED",
                         help="no lab: print the table of labs saved with --save (to compare "
                         "two versions measured in turns, under the same load)")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="no lab: a side-by-side table of two --save files")
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
     if args.table_from:
         for path in args.table_from:
             saved = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
