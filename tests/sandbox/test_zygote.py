@@ -133,3 +133,16 @@ def test_compute_workers_answer_the_same_forked_or_fresh(tmp_path, warm):
     assert final == {"event": "failed", "reason": "InternalServerError: the sandbox's worker "
                      "failed: ValueError: unknown task kind 'no-such-kind'"}
     assert "ValueError: unknown task kind" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_request_too_big_for_one_message_falls_back_for_that_child_only(modules):
+    """An environment larger than a socket message: that child starts the plain way (None),
+    the next one still forks."""
+    tmp_path, env = modules
+    zygote = Zygote(["json"], env=env, cwd=str(tmp_path))
+    try:
+        assert _run(zygote, tmp_path, {**env, "HUGE": "x" * (8 << 20)}, ["a"]) is None
+        code, out = _run(zygote, tmp_path, env, ["b"])
+        assert code == 0 and "argv=['b']" in out
+    finally:
+        zygote.stop()

@@ -23,6 +23,7 @@ Run as ``python -m wizard.sandbox.zygote FD MODULE...`` by :class:`Zygote` only.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -131,8 +132,16 @@ class Zygote:
             with self._lock:
                 self._start_locked()
                 if self._control is None:
+                    ours.close()
                     return None
-                socket.send_fds(self._control, [request], [theirs.fileno(), stdin, stdout, stderr])
+                try:
+                    socket.send_fds(self._control, [request],
+                                    [theirs.fileno(), stdin, stdout, stderr])
+                except OSError as exc:
+                    if exc.errno != errno.EMSGSIZE:
+                        raise
+                    ours.close()  # too big a request for one message: this child only
+                    return None
             reply = ours.recv(4096)  # the pid, once the zygote has finished its imports
             pid = int(json.loads(reply)["pid"])
         except (OSError, ValueError, KeyError, TypeError):
