@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 export MOTO_IAM_LOAD_MANAGED_POLICIES := true
 
-.PHONY: demo test tools build-ack install bench bench-suite clean
+.PHONY: demo test tools build-ack install bench bench-suite bench-profile clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: $(STAMP_TEST)
 ## make bench-suite: time the suite as make test runs it, with its 15 slowest tests
 bench-suite: tools
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench.bench_suite
+
+## make bench-profile: where the whole sandbox lab's time goes (3 labs), into bench/PROFILE.md
+bench-profile: $(STAMP_TEST)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m bench.bench_profile
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -14,7 +14,19 @@ class Keep(Exception):
     """Raised by a remover that must not remove an item; the message says why."""
 
 
-def wait_until(check, timeout: float = WAIT_SECONDS, every: float = 0.5) -> bool:
+#: seconds between looks while waiting for a deletion: on AWS a deletion takes seconds to
+#: minutes, so twice a second is plenty; the sandbox's finish in a fraction of a second
+POLL_SECONDS = 0.5
+SANDBOX_POLL_SECONDS = 0.1
+
+
+def poll_every(ctx) -> float:
+    """How often to look while waiting for a deletion (sooner in the sandbox only)."""
+    target = getattr(ctx, "target", None)
+    return SANDBOX_POLL_SECONDS if getattr(target, "is_sandbox", False) else POLL_SECONDS
+
+
+def wait_until(check, timeout: float = WAIT_SECONDS, every: float = POLL_SECONDS) -> bool:
     """Poll ``check()`` until it is true or ``timeout`` seconds pass; return the last answer."""
     deadline = time.monotonic() + timeout
     while True:

@@ -9,7 +9,7 @@ labelled with another lab's lineage is kept: the ledger and the label must agree
 from __future__ import annotations
 
 from wizard import k8s
-from wizard.cleanup.common import GONE, REMOVED, Keep, wait_until
+from wizard.cleanup.common import GONE, REMOVED, Keep, poll_every, wait_until
 from wizard.cleanup.plan import ACK_GROUP, ACK_VERSION
 from wizard.ledger import LABEL_KEY
 from wizard.protocol import cmd
@@ -66,7 +66,7 @@ def cr_remove(ctx, item) -> str:
     except k8s.api_exception() as exc:
         if exc.status != 404:
             raise k8s.explain(exc, f"deleting {item.name}") from None
-    if not wait_until(lambda: not cr_exists(ctx, item)):
+    if not wait_until(lambda: not cr_exists(ctx, item), every=poll_every(ctx)):
         raise Keep("the ACK controller has not finished deleting it; check its status "
                    f"with kubectl describe {item.details['plural']}.{ACK_GROUP} -n {item.namespace}")
     return REMOVED

@@ -7,7 +7,7 @@ not know, which here means the resource is already gone.
 from __future__ import annotations
 
 from wizard.aws.errors import error_code, explain as explain_aws
-from wizard.cleanup.common import GONE, REMOVED, WAIT_SECONDS, Keep, wait_until
+from wizard.cleanup.common import GONE, REMOVED, WAIT_SECONDS, Keep, poll_every, wait_until
 from wizard.protocol import cmd
 
 _MISSING = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
@@ -80,7 +80,7 @@ def remove(ctx, item, wait: float = WAIT_SECONDS) -> str:
             if error_code(exc) in _MISSING and not exists(ctx, item):
                 return GONE
             raise explain_aws(exc, f"stopping {item.name}") from None
-        if not wait_until(lambda: not exists(ctx, item), timeout=wait):
+        if not wait_until(lambda: not exists(ctx, item), timeout=wait, every=poll_every(ctx)):
             raise Keep("still stopping; run cleanup again later")
         return REMOVED
     try:
@@ -90,7 +90,7 @@ def remove(ctx, item, wait: float = WAIT_SECONDS) -> str:
             return GONE
         raise explain_aws(exc, f"deleting {item.kind} {item.name}") from None
     if status_key and not wait_until(lambda: _describe(ctx, item.kind, item.name) is None,
-                                     timeout=wait):
+                                     timeout=wait, every=poll_every(ctx)):
         raise Keep("still deleting; run cleanup again later")
     return REMOVED
 

@@ -46,7 +46,9 @@ class Follower:
         """Follow ``run_id``; ``graph`` is the task graph, ``fast`` the sandbox's quick polling."""
         self.ctx, self.reporter, self.client = ctx, reporter, client
         self.run_id, self.graph, self.namespace = run_id, graph, namespace
-        self.delays = (0.5, 1.0, 2.0) if fast else (2.0, 5.0, 10.0, 15.0)
+        # the sandbox's run ends seconds after its last change: looking at most a second
+        # apart ends the step soon after the run; a real run's tasks take minutes
+        self.delays = (0.5, 1.0) if fast else (2.0, 5.0, 10.0, 15.0)
         self.task_states: dict[str, str] = {}
         self.last_graph = self.last_resources = None
         self.recorded: set[str] = set()

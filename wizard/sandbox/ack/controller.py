@@ -28,6 +28,8 @@ from wizard.sandbox.ack.resources import GROUP, LAB_KINDS, VERSION, info
 log = logging.getLogger("wizard.sandbox.ack")
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
+#: first retry after a write conflict (HTTP 409), doubling while it repeats
+CONFLICT_RETRY_SECONDS = 0.02
 
 
 class _DelayQueue:
@@ -291,16 +293,24 @@ class AckController:
                     self._failures.pop(key, None)
                     requeue = outcome.requeue
             except Exception as exc:  # a Kubernetes conflict or outage: retry, never crash
-                log.warning("ACK %s %s/%s: pass failed (%s); will retry", *key, _short(exc))
-                requeue = self._backoff(key)
+                if getattr(exc, "status", None) == 409:
+                    # the resource changed since this pass read it (a finalizer, a status
+                    # written meanwhile): controller-runtime retries such an error through a
+                    # rate limiter that starts at milliseconds, not at the poll interval
+                    log.info("ACK %s %s/%s: conflict (%s); retrying", *key, _short(exc))
+                    requeue = self._backoff(key, CONFLICT_RETRY_SECONDS)
+                else:
+                    log.warning("ACK %s %s/%s: pass failed (%s); will retry", *key, _short(exc))
+                    requeue = self._backoff(key)
             finally:
                 self._queue.done(key, requeue)
 
-    def _backoff(self, key: Key) -> float:
-        """The next retry delay for ``key``: doubling from poll_seconds up to max_backoff."""
+    def _backoff(self, key: Key, base: float | None = None) -> float:
+        """The next retry delay for ``key``: doubling from ``base`` (poll_seconds) up to
+        max_backoff."""
         n = self._failures.get(key, 0) + 1
         self._failures[key] = n
-        return min(self.max_backoff, self.poll_seconds * (2 ** (n - 1)))
+        return min(self.max_backoff, (base or self.poll_seconds) * (2 ** (n - 1)))
 
 
 def _short(exc: BaseException) -> str:

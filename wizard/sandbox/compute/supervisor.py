@@ -5,6 +5,13 @@
 ``python -m wizard.sandbox.compute.worker`` in its own process group, hands it the task and calls
 ``on_event`` for each event the worker reports. A stop request kills the whole process group
 (the worker and any script it runs).
+
+Workers fork from a zygote (:mod:`wizard.sandbox.zygote`) that has numpy, scikit-learn, boto3
+and the compute modules imported, so a job no longer spends seconds importing before it works;
+each still is its own process, in its own session, running ``wizard.sandbox.compute.worker`` as
+``__main__`` with the same task, environment and pipes. When the zygote cannot fork (it is gone,
+or it would not be safe), the worker starts as a fresh interpreter, as it always did.
+``LABWIZ_SANDBOX_WARM=0`` turns the zygote off.
 """
 
 from __future__ import annotations
@@ -17,22 +24,46 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 _REPO_ROOT = str(Path(__file__).resolve().parents[3])
+WORKER_MODULE = "wizard.sandbox.compute.worker"
+#: what a worker imports before or while it works (not the worker module itself: it runs as
+#: __main__, as with -m)
+PRELOAD = ["numpy", "sklearn.cluster", "boto3", "botocore.config", "botocore.exceptions",
+           "wizard.sandbox.compute.kmeans", "wizard.sandbox.compute.s3io",
+           "wizard.sandbox.compute.cwlogs", "wizard.sandbox.compute.training",
+           "wizard.sandbox.compute.processing", "wizard.sandbox.compute.serving"]
 
 
 class WorkerPool:
     """Bounded, stoppable worker processes (see the module docstring)."""
 
-    def __init__(self, max_workers: int = 2, python: str | None = None):
-        """At most ``max_workers`` workers at once, run with ``python``."""
+    def __init__(self, max_workers: int = 2, python: str | None = None,
+                 warm: bool | None = None):
+        """At most ``max_workers`` workers at once, run with ``python``; ``warm`` (default:
+        unless ``LABWIZ_SANDBOX_WARM=0``) forks them from a zygote, started by
+        :meth:`warm_up` (the sandbox calls it once it is ready, so the zygote's imports do not
+        slow its start) or else by the first job."""
         self.python = python or sys.executable
         self._slots = threading.BoundedSemaphore(max(1, max_workers))
         self._lock = threading.Lock()
-        self._running: dict[int, subprocess.Popen] = {}
+        self._running: dict[int, Any] = {}
         self._closed = False
         self.started = 0
+        self._zygote = None
+        if warm is None:
+            warm = os.environ.get("LABWIZ_SANDBOX_WARM", "1").strip().lower() not in (
+                "0", "false", "no", "off")
+        if warm and self.python == sys.executable:
+            from wizard.sandbox.zygote import Zygote
+
+            self._zygote = Zygote(PRELOAD, env=self._env(), cwd=_REPO_ROOT)
+
+    def warm_up(self) -> None:
+        """Start the zygote now (its imports go on in the background)."""
+        if self._zygote is not None and not self._closed:
+            self._zygote.start()
 
     def _env(self) -> dict:
         """The worker's environment: one BLAS thread (memory and CPU stay modest), our package."""
@@ -63,12 +94,14 @@ class WorkerPool:
              log_path: Path) -> dict:
         """Start the worker and follow its events (slot already held)."""
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as errlog:
-            proc = subprocess.Popen(
-                [self.python, "-m", "wizard.sandbox.compute.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog,
-                env=self._env(), start_new_session=True, cwd=_REPO_ROOT,
-            )
+        proc = self._fork(log_path)
+        if proc is None:
+            with open(log_path, "ab") as errlog:
+                proc = subprocess.Popen(
+                    [self.python, "-m", WORKER_MODULE],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errlog,
+                    env=self._env(), start_new_session=True, cwd=_REPO_ROOT,
+                )
         with self._lock:
             self._running[proc.pid] = proc
             self.started += 1
@@ -82,6 +115,7 @@ class WorkerPool:
             if proc.poll() is None:
                 self._kill(proc)
             proc.wait()
+            proc.stdout.close()
             with self._lock:
                 self._running.pop(proc.pid, None)
         if final is None:
@@ -89,6 +123,24 @@ class WorkerPool:
                 f"InternalServerError: the sandbox's worker exited with code {proc.returncode} "
                 f"before finishing; see {log_path}.")}
         return final
+
+    def _fork(self, log_path: Path) -> Any:
+        """A worker forked from the zygote, with pipes for its stdin and stdout, or None."""
+        if self._zygote is None:
+            return None
+        in_read, in_write = os.pipe()
+        out_read, out_write = os.pipe()
+        with open(log_path, "ab") as errlog:
+            child = self._zygote.spawn(WORKER_MODULE, [], self._env(), _REPO_ROOT, in_read,
+                                       out_write, errlog.fileno(), new_session=True)
+        os.close(in_read)
+        os.close(out_write)
+        if child is None:
+            os.close(in_write)
+            os.close(out_read)
+            return None
+        child.stdin, child.stdout = os.fdopen(in_write, "wb"), os.fdopen(out_read, "rb")
+        return child
 
     def _follow(self, proc: subprocess.Popen, on_event: Callable[[dict], None],
                 stop: threading.Event) -> dict | None:
@@ -140,3 +192,5 @@ class WorkerPool:
             procs = list(self._running.values())
         for proc in procs:
             self._kill(proc)
+        if self._zygote is not None:
+            self._zygote.stop()

@@ -81,6 +81,22 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(kept[-lines:])
 
 
+def local_command(command: list[str]) -> tuple[list[str], bool]:
+    """A component's command as the sandbox runs it, and whether its pip preamble was dropped.
+
+    The preamble goes first (see :mod:`.pipcheck`: it looks for kfp's ``python3 -m pip``
+    line), then ``python3`` becomes this interpreter as kfp.local's subprocess runner does. The
+    other order never dropped the preamble where the interpreter is not named ``python3``, so
+    every task ran pip.
+    """
+    from kfp.local import subprocess_task_handler
+
+    from .pipcheck import strip_satisfied_pip
+
+    command, skipped = strip_satisfied_pip(command)
+    return subprocess_task_handler.replace_python_executable(command, sys.executable), skipped
+
+
 class DagRunner:
     """Runs one pipeline spec; reports every task through a :class:`Progress`."""
 
@@ -101,6 +117,15 @@ class DagRunner:
         self.resource_name = executor_input_utils.get_local_pipeline_resource_name(
             spec.pipeline_info.name)
         self.pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_TASKS)
+        from .warm import start_zygote
+
+        # started now, so its imports overlap the worker's own set-up
+        self.zygote = start_zygote(run_dir / "zygote.log")
+
+    def close(self) -> None:
+        """Stop the zygote (the worker is done with its tasks)."""
+        if self.zygote is not None:
+            self.zygote.stop()
 
     # registration ----------------------------------------------------------------------------
     def register(self, component: Any, prefix: str | None = None) -> None:
@@ -231,6 +256,16 @@ class DagRunner:
             raise PipelineError(f"unknown executor kind '{kind}'")
         return self.run_container(key, component, executor.container, arguments)
 
+    def _warm_start(self, command: list[str], log: Any) -> Any:
+        """The task's process forked from the run's zygote when its command is kfp's executor
+        script (see :mod:`.warm`), else None."""
+        from .warm import executor_call, spawn_executor
+
+        call = executor_call(command) if self.zygote is not None else None
+        if call is None:
+            return None
+        return spawn_executor(self.zygote, call[0], call[1], log.fileno())
+
     def run_container(self, key: str, component: Any, container: Any,
                       arguments: dict[str, Any]) -> dict[str, Any]:
         """Run a component's command as a subprocess, logging to the task's log file."""
@@ -256,17 +291,16 @@ class DagRunner:
         except RuntimeError as exc:
             raise PipelineError(f"{exc} The sandbox runs lightweight Python components "
                                 "(@dsl.component) only.") from None
-        command = subprocess_task_handler.replace_python_executable(command, sys.executable)
-        from .pipcheck import strip_satisfied_pip
-
-        command, skipped = strip_satisfied_pip(command)
+        command, skipped = local_command(command)
         log_path = Path(self.progress.doc["tasks"][key]["log"])
         with open(log_path, "ab") as log:
             if skipped:
                 log.write(b"sandbox: the component's packages are already installed; pip skipped\n")
                 log.flush()
-            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            proc = self._warm_start(command, log)
+            if proc is None:
+                proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT)
             self.progress.update_task(key, pod_pid=proc.pid)
             code = proc.wait()
         self.progress.update_task(key, exit_code=code)

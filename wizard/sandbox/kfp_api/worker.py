@@ -111,8 +111,11 @@ def main(run_dir: Path) -> int:
                    pipeline_root=str(run_dir / "outputs"),
                    workspace_root=str(run_dir / "workspace"), raise_on_error=False)
         runner = DagRunner(spec, progress, run_dir, job["run_id"])
-        runner.register(spec.root)
-        outputs, ok = runner.run_dag(spec.root, arguments)
+        try:
+            runner.register(spec.root)
+            outputs, ok = runner.run_dag(spec.root, arguments)
+        finally:
+            runner.close()
     except PipelineError as exc:
         progress.close_open_tasks("SKIPPED")
         progress.set_run(state="FAILED", error=str(exc), finished_at=now())

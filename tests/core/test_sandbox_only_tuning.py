@@ -1,0 +1,43 @@
+"""Waits tuned for the sandbox stay sandbox-only: real AWS and clusters keep their intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from wizard.cleanup.common import POLL_SECONDS, WAIT_SECONDS, poll_every
+from wizard.kfp_ops.monitor import Follower
+from wizard.sandbox.ack.controller import CONFLICT_RETRY_SECONDS, AckController
+
+
+def _ctx(sandbox: bool) -> SimpleNamespace:
+    """A context whose target is, or is not, the sandbox."""
+    return SimpleNamespace(target=SimpleNamespace(is_sandbox=sandbox))
+
+
+def test_cleanup_polls_faster_in_the_sandbox_only():
+    """A deletion is looked at every 0.1 s in the sandbox, every 0.5 s for real, within the
+    same 900 s bound."""
+    assert poll_every(_ctx(True)) == 0.1
+    assert poll_every(_ctx(False)) == POLL_SECONDS == 0.5
+    assert poll_every(SimpleNamespace()) == 0.5  # no target known: the real-world interval
+    assert WAIT_SECONDS == 900.0
+
+
+def test_follower_backoff_for_real_runs_is_unchanged():
+    """The sandbox follower looks at most 1 s apart; a real run's backoff is 2, 5, 10, 15 s."""
+    assert max(Follower(None, None, None, "r", {}, "ns", fast=True).delays) == 1.0
+    assert Follower(None, None, None, "r", {}, "ns", fast=False).delays == (2.0, 5.0, 10.0, 15.0)
+
+
+def test_ack_retries_a_conflict_soon_and_other_failures_from_the_poll_interval():
+    """A 409 is retried after 20 ms, doubling; any other failure after poll_seconds, doubling,
+    both capped at max_backoff."""
+    controller = AckController(Path("/nonexistent/kubeconfig"), "http://127.0.0.1:1", "eu-west-1",
+                               "123456789012", poll_seconds=0.5, max_backoff=60.0)
+    key = ("Model", "ns", "m")
+    assert controller._backoff(key, CONFLICT_RETRY_SECONDS) == 0.02
+    assert controller._backoff(key, CONFLICT_RETRY_SECONDS) == 0.04
+    other = ("Model", "ns", "n")
+    assert [controller._backoff(other) for _ in range(3)] == [0.5, 1.0, 2.0]
+    assert max(controller._backoff(other) for _ in range(20)) == 60.0
