@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -178,7 +180,19 @@ def test_endpoint_faults(lab, trained, faults):
     assert err["Code"] == "ValidationError"
     assert err["Message"] == "Endpoint e-sick of account 123456789012 not found."
     lab.sm.delete_endpoint(EndpointName="e-sick")
-    assert lab.sm.describe_endpoint(EndpointName="e-sick")["EndpointStatus"] == "Deleting"
+    # Deleting lasts one phase: on a loaded machine the next describe may already find it gone,
+    # so each answer may be Deleting or not-found, and it must end not-found
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            status = lab.sm.describe_endpoint(EndpointName="e-sick")["EndpointStatus"]
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ValidationException", exc.response
+            assert "Could not find endpoint" in exc.response["Error"]["Message"], exc.response
+            break
+        assert status == "Deleting", status
+        assert time.monotonic() < deadline, "the deleted endpoint never went"
+        time.sleep(0.1)
     faults("s3=AccessDenied")
     lab.sm.create_endpoint(EndpointName="e-nos3", EndpointConfigName="c-faults")
     out = lab.wait(lab.sm.describe_endpoint, "EndpointName", "e-nos3", "EndpointStatus")
