@@ -156,16 +156,30 @@ class Lab:
         return self.clients.custom_objects().create_namespaced_custom_object(
             GROUP, "v1alpha1", self.namespace, plural, obj)
 
-    def delete_cr(self, kind: str, name: str) -> None:
-        """Delete a custom resource (ignoring one that is gone)."""
+    def delete_cr(self, kind: str, name: str, timeout: float = 120) -> None:
+        """Delete a custom resource and wait until it is gone (ignoring one that is gone).
+
+        ACK's finalizer makes a delete asynchronous; the next test's doctor run reads every lab
+        resource in the namespace, so one still on its way out must not be there for it.
+        """
         from kubernetes.client.exceptions import ApiException
 
+        api, plural = self.clients.custom_objects(), kind.lower() + "s"
         try:
-            self.clients.custom_objects().delete_namespaced_custom_object(
-                GROUP, "v1alpha1", self.namespace, kind.lower() + "s", name)
+            api.delete_namespaced_custom_object(GROUP, "v1alpha1", self.namespace, plural, name)
         except ApiException as exc:
             if exc.status != 404:
                 raise
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                api.get_namespaced_custom_object(GROUP, "v1alpha1", self.namespace, plural, name)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return
+                raise
+            assert time.monotonic() < deadline, f"{kind} {name} was never deleted"
+            time.sleep(0.2)
 
     def wait_condition(self, kind: str, name: str, ctype: str, timeout: float = 120) -> dict:
         """Wait until a custom resource has condition ``ctype`` True; return it."""
