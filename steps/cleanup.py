@@ -5,7 +5,7 @@ from __future__ import annotations
 from wizard import validate
 from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers, sweep
 from wizard.cleanup.reconcile import reconcile
-from wizard.errors import StepError
+from wizard.errors import StepDeclined, StepError
 from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
 
 
@@ -26,7 +26,9 @@ def _not_created(ctx: Context) -> list[dict]:
 
 def _plan_table(items: list[Item]) -> dict:
     """``show('table')`` data for the plan."""
-    return {"title": f"Cleanup plan: {len(items)} resource(s) the lab created",
+    # named_later: each item's result is reported by name, so output nobody confirms from may
+    # print the plan counted
+    return {"title": f"Cleanup plan: {len(items)} resource(s) the lab created", "named_later": True,
             "columns": ["kind", "name", "namespace", "found from"],
             "rows": [[i.kind, i.name, i.namespace or "", i.source] for i in items]}
 
@@ -55,6 +57,14 @@ created, shows it, and after you confirm removes exactly that: never anything th
             return {"removed": [], "kept": kept}
         reporter.show("table", _plan_table(items))
         if not ctx.confirm(f"Delete these {len(items)} resource(s)? This cannot be undone."):
+            if ctx.asks:  # the learner chose to keep them: a choice, not a failure
+                billing = [i.name for i in items if i.kind == "sagemaker-endpoint"]
+                raise StepDeclined(
+                    f"Cleanup declined: nothing was deleted; the {len(items)} resource(s) the lab "
+                    "created remain" + (f" (endpoint {', '.join(billing)} bills by the hour until "
+                                        "it is deleted)" if billing else "") + ".",
+                    remediation="Clean up later with 'labwiz run --only cleanup' (it shows the "
+                    "plan again and asks).")
             raise StepError("Cleanup was not confirmed; nothing was deleted.",
                             remediation="Run 'labwiz run --only cleanup' again and confirm (or add "
                             "--yes), or delete the resources yourself with the commands shown.")

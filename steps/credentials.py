@@ -211,7 +211,9 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         reporter.log(f"Running from: {preflight.where_am_i(ctx)}.")
         reporter.command(identity_command())
         me = preflight.identity(ctx)
-        reporter.log(f"AWS identity: {me.arn} (account {me.account}), region {region}.")
+        # the account is the ARN's fifth field: said once, the line fits a terminal
+        shown = me.arn if f":{me.account}:" in me.arn else f"{me.arn} (account {me.account})"
+        reporter.log(f"AWS identity: {shown}, region {region}.")
         if not ctx.input("bucket"):
             raise InputError("No S3 bucket was given.",
                              remediation="Give 'bucket' in the answers file (or set "
@@ -285,7 +287,11 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
             raise InputError(f"The service account {namespace}/{sa} does not exist.",
                              remediation="On Kubeflow the profile's pods run as default-editor; on "
                              "standalone KFP as pipeline-runner in 'kubeflow'.")
-        for finding in preflight.ack_controller(ctx).findings:
+        findings = preflight.ack_controller(ctx).findings
+        if all(f.ok for f in findings):  # all well: one line
+            reporter.log("✔ " + " · ".join(f.what for f in findings))
+            return
+        for finding in findings:
             reporter.log(("✔ " if finding.ok else "✘ ") + finding.what,
                          "info" if finding.ok else "warning")
             if not finding.ok and finding.fix:

@@ -54,9 +54,12 @@ def _print_list(as_json: bool) -> None:
         click.echo(f"{'':<20} {item['summary']}")
 
 
-def _printer(console):
-    """A progress callback that prints each result as it arrives."""
+def _printer(console, resume_command: str = ""):
+    """A progress callback that prints each result as it arrives; a hint naming a labwiz
+    command gets the options of this lab (``resume_command``: its state directory, sandbox)."""
     from rich.markup import escape
+
+    from wizard.hints import carry
 
     state = {"slow_announced": False}
 
@@ -75,7 +78,8 @@ def _printer(console):
                       f"{escape(result.title)}{slow} [dim]{result.duration_s:.2f} s[/]")
         console.print(f"        {escape(result.found)}", soft_wrap=True)
         if result.status in ("fail", "warn") and result.remediation:
-            console.print(f"        What to do: {escape(result.remediation)}", soft_wrap=True)
+            console.print(f"        What to do: {escape(carry(result.remediation, resume_command))}",
+                          soft_wrap=True)
         if result.status in ("fail", "warn") and result.doc_url:
             console.print(f"        Docs: {escape(result.doc_url)}", soft_wrap=True)
 
@@ -111,8 +115,11 @@ def doctor(ctx, list_only, names, as_json, use_sandbox, region, pipelines):
         desc = target.describe()
         console.print(f"[bold]labwiz doctor[/]: {desc['mode']} target, region "
                       f"{desc.get('region') or '?'}, namespace {desc.get('namespace') or '?'}")
+    from wizard.cli import _resume_command
+
+    resume = _resume_command(obj, use_sandbox, None, region) if obj.get("state_dir") else ""
     results = run_checks(state_dir, target, list(names) or None,
-                         progress=None if as_json else _printer(console),
+                         progress=None if as_json else _printer(console, resume),
                          pipeline_paths=pipelines)
     if not names:
         save_results(state_dir, results, target.describe())
