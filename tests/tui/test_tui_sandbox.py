@@ -295,3 +295,36 @@ async def test_monitor_tab_shows_a_run_that_finished_before(sandbox_obj, lab):
         assert "processing" in graph and "training" in graph
         assert "mnist-ep-0f0c90b530" in resources and "InService" in resources
         assert "finished run" in _text(monitor.query_one("#graph-title", Static))
+
+
+async def test_doctor_after_cleanup_reports_removed_not_failed(sandbox_obj, lab):
+    """A lab cleaned up after its first steps: the TUI's doctor reports what cleanup removed as
+    removed (0 failed), its header count says how many."""
+    from wizard.tui.dialogs import InfoDialog
+
+    made = run_lab(lab, "--only", "credentials,data-upload")
+    assert made.returncode == 0, made.stdout + made.stderr
+    cleaned = run_lab(lab, "--only", "cleanup")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    app = LabwizApp(sandbox_obj, blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.target is not None, CONNECT)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), STEP)
+        body = app.screen.body
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=160, file=io.StringIO(), record=True, color_system=None)
+        console.print(body)
+        text = console.export_text()
+    head = text.strip().splitlines()[0]
+    assert " 0 failed" in head, head
+    assert "removed by the lab's cleanup" in head
+    assert "Removed by the lab's cleanup: iam-role labwiz-sagemaker-execution-" in \
+        " ".join(text.split())
+    results = json.loads((lab / "doctor.json").read_text())["results"]
+    assert not [r["name"] for r in results if r["status"] == "fail"]
