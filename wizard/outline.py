@@ -323,7 +323,6 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
             elapsed: float | None = None) -> list:
     """The closing summary of a run: a line per step with its result and time, then where the
     lab's things are and what to do next."""
-    from rich import box
     from rich.table import Table
 
     from wizard.views import state_style

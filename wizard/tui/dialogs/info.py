@@ -32,8 +32,18 @@ class InfoDialog(ModalScreen[None]):
                 yield Button("Close", id="close", variant="primary")
 
     def on_mount(self) -> None:
-        """Focus Close so Enter dismisses."""
-        self.query_one("#close", Button).focus()
+        """Focus Close so Enter dismisses (once it is there: on a loaded machine the dialog may
+        mount before its buttons, seen as NoMatches in the TUI tools test)."""
+        found = self.query("#close")
+        if found:
+            found.first().focus()
+        else:
+            self.call_after_refresh(self._focus_close)
+
+    def _focus_close(self) -> None:
+        """Focus Close when it has been mounted."""
+        for button in self.query("#close"):
+            button.focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Close."""
