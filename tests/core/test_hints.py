@@ -43,3 +43,12 @@ def test_a_hint_printed_by_the_runner_names_this_lab(tmp_path):
     again = run_labwiz(base, env=env)
     assert again.returncode == 0
     assert f"Run 'labwiz --state-dir '{state}' reset' to do it again" in " ".join(again.stdout.split())
+
+
+def test_an_error_before_any_step_names_this_lab_too(tmp_path):
+    """An input error the CLI prints (a step name that does not exist) points at this lab."""
+    state = tmp_path / "lab"
+    env = {"LABWIZ_STEPS": "tests.core.engine_steps:FINISHING", "LABWIZ_TEST_WORKDIR": str(tmp_path / "w")}
+    bad = run_labwiz(["--state-dir", str(state), "run", "--yes", "--only", "nope"], env=env)
+    assert bad.returncode == 2
+    assert f"See 'labwiz --state-dir {state} steps'" in bad.stderr
