@@ -1,9 +1,17 @@
 """TUI first paint: time from starting ``labwiz`` in a real terminal (tmux) to its first screen.
 
-Two figures, each the median of several runs: ``labwiz`` with the TUI test steps, and
-``labwiz --sandbox`` with the lab's own steps against a sandbox started beforehand (the TUI paints
-before it connects, so this measures start-up, not the sandbox). The screen is read with
-``tmux capture-pane`` every 10 ms until the step pane's title shows. Target: <= 1 s.
+Two runs, each the median of several: ``labwiz`` with the TUI test steps, and ``labwiz --sandbox``
+with the lab's own steps against a sandbox started beforehand (the TUI paints before it connects,
+so this measures start-up, not the sandbox). The screen is read with ``tmux capture-pane`` every
+10 ms until the step pane's title shows. Target (issue 19): <= 0.6 s with ``--sandbox``.
+
+Each run gives two figures: the wall-clock time to first paint, and the CPU time (user + system)
+the labwiz process had used when the paint was seen, read from ``/proc/PID/stat``. On a loaded
+machine (other test suites on the same two cores) the wall-clock figure measures the queue for a
+core more than labwiz, and the screen is read late, so the CPU figure includes work done after
+the paint. A third figure has neither problem: in a fresh process, the CPU time from before
+labwiz's first import to the first paint of its app (Textual's pilot, headless, 100x30), read
+with ``time.process_time`` inside the process. The load average is reported beside them.
 """
 
 from __future__ import annotations
@@ -16,14 +24,32 @@ import tempfile
 import time
 import uuid
 
-from bench.common import ROOT, median, report
+from pathlib import Path
+
+from bench.common import ROOT, median, process_tree, report
 
 RUNS = 5
 PAINTED = "Step 1 of"
 
 
-def first_paint(args: list[str], env: dict, timeout: float = 30.0) -> float:
-    """Seconds from launching labwiz in a fresh tmux session to its first painted main screen."""
+def _cpu_seconds(pane_pid: int) -> float:
+    """User + system CPU seconds of the python processes in the pane (labwiz), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in process_tree(pane_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if "python" not in Path(f"/proc/{pid}/comm").read_text():
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def first_paint(args: list[str], env: dict, timeout: float = 120.0) -> tuple[float, float]:
+    """Seconds from launching labwiz in a fresh tmux session to its first painted main screen,
+    and the CPU seconds labwiz had used by then."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", name, "-f", "/dev/null"]
     assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
@@ -32,17 +58,71 @@ def first_paint(args: list[str], env: dict, timeout: float = 30.0) -> float:
     start = time.perf_counter()
     subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
                    check=True)
+    pane = int(subprocess.run([*tmux, "list-panes", "-t", name, "-F", "#{pane_pid}"],
+                              capture_output=True, text=True).stdout.split()[0])
     try:
         while True:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
             if PAINTED in screen:
-                return time.perf_counter() - start
+                return time.perf_counter() - start, _cpu_seconds(pane)
             if time.perf_counter() - start > timeout:
                 raise RuntimeError(f"no first paint within {timeout} s; screen:\n{screen}")
             time.sleep(0.01)
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def _report(what: str, runs: list[tuple[float, float]]) -> None:
+    """The wall-clock and CPU figures of ``runs``, with the load average of the machine."""
+    load = round(os.getloadavg()[0], 1)
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    report(f"TUI first paint in tmux: {what}", median(walls), "s", "<= 0.6", runs=len(runs),
+           max=round(max(walls), 4), load=load)
+    report(f"TUI first paint, labwiz's CPU time: {what}", median(cpus), "s", "<= 0.6",
+           runs=len(runs), max=round(max(cpus), 4), load=load)
+
+
+#: run in a fresh interpreter: CPU seconds from before labwiz's imports to its app's first paint
+IN_PROCESS = r"""
+import time
+cpu0 = time.process_time()
+import asyncio, json, sys
+import wizard.cli, wizard.frontend
+from wizard.tui.app import LabwizApp
+from wizard.paths import resolve_state_dir
+
+obj = {"state_dir": resolve_state_dir(sys.argv[1]), "state_dir_given": True,
+       "sandbox": sys.argv[2] == "sandbox", "plain": False, "verbose": False}
+
+async def main():
+    app = LabwizApp(obj, blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while True:
+            try:
+                title = str(app.main.query_one("#step-title").content)
+            except Exception:
+                title = ""
+            if "Step 1 of" in title:
+                print(json.dumps({"cpu": time.process_time() - cpu0}))
+                return
+            await pilot.pause(0.01)
+
+asyncio.run(main())
+"""
+
+
+def in_process_cpu(state: str, sandbox: bool) -> float:
+    """CPU seconds labwiz spends from its first import to its first paint (see IN_PROCESS)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+    done = subprocess.run([sys.executable, "-c", IN_PROCESS, state, "sandbox" if sandbox else "aws"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    import json
+
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"no paint measured: {done.stdout[-500:]} {done.stderr[-1500:]}")
+    return json.loads(lines[-1])["cpu"]
 
 
 def main() -> None:
@@ -52,9 +132,8 @@ def main() -> None:
         env = {**base, "LABWIZ_STEPS": "tests.tui.tui_steps:STEPS",
                "LABWIZ_TEST_WORKDIR": os.path.join(tmp, "w")}
         first_paint(["--state-dir", os.path.join(tmp, "warm")], env)  # warm the OS file cache
-        times = [first_paint(["--state-dir", os.path.join(tmp, f"s{i}")], env) for i in range(RUNS)]
-        report("TUI first paint in tmux: labwiz (test steps)", median(times), "s", "<= 1",
-               runs=RUNS, max=round(max(times), 4))
+        _report("labwiz (test steps)",
+                [first_paint(["--state-dir", os.path.join(tmp, f"s{i}")], env) for i in range(RUNS)])
         state = os.path.join(tmp, "sandbox-state")
         up = subprocess.run([sys.executable, "-m", "wizard", "--state-dir", state, "sandbox", "up"],
                             cwd=ROOT, env={**os.environ, **base}, capture_output=True, text=True,
@@ -64,9 +143,12 @@ def main() -> None:
                   file=sys.stderr)
             return
         try:
-            times = [first_paint(["--state-dir", state, "--sandbox"], base) for _ in range(RUNS)]
-            report("TUI first paint in tmux: labwiz --sandbox", median(times), "s", "<= 1",
-                   runs=RUNS, max=round(max(times), 4))
+            _report("labwiz --sandbox",
+                    [first_paint(["--state-dir", state, "--sandbox"], base) for _ in range(RUNS)])
+            cpus = [in_process_cpu(state, True) for _ in range(RUNS)]
+            report("TUI first paint, CPU from first import (in process): labwiz --sandbox",
+                   median(cpus), "s", "<= 0.6", runs=RUNS, max=round(max(cpus), 4),
+                   min=round(min(cpus), 4), load=round(os.getloadavg()[0], 1))
         finally:
             subprocess.run([sys.executable, "-m", "wizard", "--state-dir", state, "sandbox", "down"],
                            cwd=ROOT, env={**os.environ, **base}, capture_output=True, timeout=120)

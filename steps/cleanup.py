@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from wizard import validate
-from wizard.cleanup import Item, apply_plan, build_plan, item_command, leftovers, sweep
-from wizard.cleanup.reconcile import reconcile
-from wizard.errors import StepError
+from wizard.errors import StepDeclined, StepError
 from wizard.protocol import Context, Reporter, Step, VerifyResult, cmd
 
 
@@ -24,9 +22,11 @@ def _not_created(ctx: Context) -> list[dict]:
     return kept
 
 
-def _plan_table(items: list[Item]) -> dict:
+def _plan_table(items: list) -> dict:
     """``show('table')`` data for the plan."""
-    return {"title": f"Cleanup plan: {len(items)} resource(s) the lab created",
+    # named_later: each item's result is reported by name, so output nobody confirms from may
+    # print the plan counted
+    return {"title": f"Cleanup plan: {len(items)} resource(s) the lab created", "named_later": True,
             "columns": ["kind", "name", "namespace", "found from"],
             "rows": [[i.kind, i.name, i.namespace or "", i.source] for i in items]}
 
@@ -44,6 +44,10 @@ created, shows it, and after you confirm removes exactly that: never anything th
 
     def run(self, ctx: Context, reporter: Reporter) -> dict:
         """Plan from the ledger and the run, show it, confirm, remove, then count what is left."""
+        # imported here, not at the top: the TUI loads every step before its first paint
+        from wizard.cleanup import Item, apply_plan, build_plan, item_command, sweep
+        from wizard.cleanup.reconcile import reconcile
+
         # an intent left by a crash is settled first: created (so it is planned) or not
         reconcile(ctx, reporter)
         items = build_plan(ctx, reporter)
@@ -55,6 +59,14 @@ created, shows it, and after you confirm removes exactly that: never anything th
             return {"removed": [], "kept": kept}
         reporter.show("table", _plan_table(items))
         if not ctx.confirm(f"Delete these {len(items)} resource(s)? This cannot be undone."):
+            if ctx.asks:  # the learner chose to keep them: a choice, not a failure
+                billing = [i.name for i in items if i.kind == "sagemaker-endpoint"]
+                raise StepDeclined(
+                    f"Cleanup declined: nothing was deleted; the {len(items)} resource(s) the lab "
+                    "created remain" + (f" (endpoint {', '.join(billing)} bills by the hour until "
+                                        "it is deleted)" if billing else "") + ".",
+                    remediation="Clean up later with 'labwiz run --only cleanup' (it shows the "
+                    "plan again and asks).")
             raise StepError("Cleanup was not confirmed; nothing was deleted.",
                             remediation="Run 'labwiz run --only cleanup' again and confirm (or add "
                             "--yes), or delete the resources yourself with the commands shown.")
@@ -89,6 +101,8 @@ created, shows it, and after you confirm removes exactly that: never anything th
 
     def verify(self, ctx: Context, outputs: dict) -> VerifyResult:
         """Nothing cleanup removed has come back, and no new ledger entry appeared since."""
+        from wizard.cleanup import Item, leftovers
+
         back = leftovers(ctx, [Item.from_dict(r) for r in outputs.get("removed", [])])
         if back:
             return VerifyResult(False, f"{len(back)} removed resource(s) exist again "
@@ -101,6 +115,8 @@ created, shows it, and after you confirm removes exactly that: never anything th
 
     def commands(self, ctx: Context) -> list:
         """The removal command of every resource on record (the ledger and the run's outputs)."""
+        from wizard.cleanup import build_plan, item_command
+
         items = build_plan(ctx, None, offline=True)
         out = [item_command(i) for i in items]
         out = [c for c in out if c is not None]

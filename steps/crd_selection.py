@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import yaml
 
 from wizard.errors import EnvironmentProblem, InputError, StepError
 from wizard.protocol import Context, InputSpec, Reporter, Step, VerifyResult, cmd
@@ -230,6 +229,8 @@ The kinds the lab's pipeline needs are preselected; you may add more."""
         rows = []
         for crd in selected:
             path = out / crd.file_name
+            import yaml  # here: the TUI loads every step before its first paint
+
             text = yaml.safe_dump(crd.raw, sort_keys=False)
             if not path.exists() or path.read_text() != text:
                 path.write_text(text)

@@ -223,7 +223,9 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
         reporter.log(f"Running from: {preflight.where_am_i(ctx)}.")
         reporter.command(identity_command())
         me = preflight.identity(ctx)
-        reporter.log(f"AWS identity: {me.arn} (account {me.account}), region {region}.")
+        # the account is the ARN's fifth field: said once, the line fits a terminal
+        shown = me.arn if f":{me.account}:" in me.arn else f"{me.arn} (account {me.account})"
+        reporter.log(f"AWS identity: {shown}, region {region}.")
         if not ctx.input("bucket"):
             raise InputError("No S3 bucket was given.",
                              remediation="Give 'bucket' in the answers file (or set "
@@ -342,6 +344,9 @@ The wizard creates what is missing, reuses what is right, and repairs what is wr
                              remediation="On Kubeflow the profile's pods run as default-editor; on "
                              "standalone KFP as pipeline-runner in 'kubeflow'.")
         ack = preflight.ack_controller(ctx)
+        if all(f.ok for f in ack.findings):  # all well: one line
+            reporter.log("✔ " + " · ".join(f.what for f in ack.findings))
+            return ack
         for finding in ack.findings:
             reporter.log(("✔ " if finding.ok else "✘ ") + finding.what,
                          "info" if finding.ok else "warning")

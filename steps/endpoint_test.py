@@ -46,7 +46,6 @@ true labels."""
         """Find the endpoint, wait until it serves, send the digits, show and score the answers."""
         namespace = ctx.outputs_of("credentials").get("namespace") or ctx.input("namespace")
         name = ep.find_endpoint(ctx, reporter, namespace)
-        reporter.log(f"Testing endpoint {name}.")
         ep.wait_in_service(ctx, reporter, name, namespace)
         count = ctx.input("test_digits") or 200
         pixels, labels = ep.load_test_digits(ctx, reporter, int(count))
@@ -60,9 +59,8 @@ true labels."""
              "match": majority.get(predictions[i]["cluster"]) == labels[i]}
             for i in range(min(SHOWN, len(pixels)))]})
         reporter.show("table", ep.table_view(table, purity, len(labels)))
-        reporter.log(f"Cluster purity {purity:.2f} over {len(labels)} digits (chance is about 0.1): "
-                     "each cluster's most common true label covers that share of its digits.",
-                     "success")
+        reporter.log(f"Cluster purity {purity:.2f} over {len(labels)} digits (chance: about 0.1), "
+                     "the share of digits in their cluster's most common label.", "success")
         return {"endpoint_name": name, "purity": round(purity, 4), "predictions": {
             "count": len(predictions), "clusters_used": len(table),
             "mean_distance": round(sum(p["distance"] for p in predictions) / len(predictions), 4),

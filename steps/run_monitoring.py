@@ -79,6 +79,9 @@ wizard, the run goes on, and the wizard re-attaches to it when you come back."""
         artifact = self._model_artifact(ctx, namespace, names["train"])
         return {"run_id": run_id, "run_state": str(run.state), "endpoint_name": names["ep"],
                 "model_artifact": artifact, "namespace": namespace,
+                # the run's final picture, so a front-end opened later can show it
+                "tasks": [{"name": t["name"], "state": t["state"], "depends_on": t["depends_on"]}
+                          for t in (follower.last_graph or {}).get("tasks", [])],
                 "resources": [{"kind": r["kind"], "name": r["name"], "status": r["status"],
                                "arn": r["arn"]} for r in follower.resources]}
 

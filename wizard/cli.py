@@ -257,9 +257,13 @@ def main(argv: list[str] | None = None) -> int:
 def _print_error(exc: LabwizError) -> None:
     from wizard.secrets import redact
 
+    from wizard.hints import carry
+
     click.secho(f"Error: {redact(exc.message)}", fg="red", err=True)
     if exc.remediation:
-        click.echo(f"What to do: {redact(exc.remediation)}", err=True)
+        # a labwiz command in the hint names this lab: --state-dir and the run's flags
+        click.echo(f"What to do: {redact(carry(exc.remediation, _RESUME.get('command', '')))}",
+                   err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

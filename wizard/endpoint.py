@@ -218,6 +218,9 @@ def table_view(table: dict, purity: float, total: int) -> dict:
         top = max(row, key=row.get)
         rows.append([cluster, *[row.get(d, "") for d in range(10)], sum(row.values()), top,
                      f"{row[top] / sum(row.values()):.0%}"])
+    # printed output (headless, plain) reads the table's gist: each cluster's most common digit
+    brief = f"Over {total} test digits, each cluster → the digit it mostly holds (share): " + ", ".join(
+        f"c{r[0]}→{r[-2]} ({r[-1]})" for r in rows) + "."
     return {"title": f"Cluster vs true label over {total} test digits (purity {purity:.2f})",
             "columns": ["cluster", *[str(d) for d in range(10)], "n", "mostly", "share"],
-            "rows": rows}
+            "rows": rows, "brief": brief}

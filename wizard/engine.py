@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from wizard.errors import InputError, LabwizError
+from wizard.errors import InputError, LabwizError, StepDeclined
 from wizard.events import EventLog
+from wizard.hints import carry
 from wizard.inputs import InputResolver
 from wizard.ledger import Ledger
 from wizard.lock import StateLock
@@ -132,6 +133,7 @@ class Runner:
         self.answers = answers or {}
         self.prompter = prompter
         self.confirm = confirm or (lambda _q: False)
+        self.asks = confirm is not None
         self.assume_yes = assume_yes
         self.resume_command = resume_command
         self.on_state = on_state
@@ -152,7 +154,7 @@ class Runner:
         ctx = Context(state_dir=self.state_dir, doc=self.doc,
                       ledger=Ledger(self.doc, self._save, self.events), target=self.target,
                       inputs=inputs, confirm=self.confirm, assume_yes=self.assume_yes,
-                      notify=self._notify_retry)
+                      notify=self._notify_retry, asks=self.asks)
         return ctx
 
     def _notify_retry(self, message: str) -> None:
@@ -208,8 +210,9 @@ class Runner:
             if status not in ("done", "skipped") and step_id not in plan.skip:
                 raise InputError(
                     f"Cannot start at '{from_step}': the earlier step '{step_id}' is {status}.",
-                    remediation=f"Run 'labwiz run' to resume from '{step_id}', or add "
-                    f"--skip {step_id} if you did it another way.")
+                    remediation=carry(f"Run 'labwiz run' to resume from '{step_id}', or add "
+                                      f"--skip {step_id} if you did it another way.",
+                                      self.resume_command))
 
     def _run_plan(self, plan: Plan) -> Outcome:
         outcome = Outcome(ok=True, resume_command=self.resume_command)
@@ -218,8 +221,9 @@ class Runner:
                     and self.doc["steps"].get(s.id, {}).get("status") == "done"]
         if finished and plan.run == [i for i in self.ids if i not in plan.skip]:
             when = self.doc["steps"][finished[0].id].get("finished_at", "")
-            self.reporter.log(f"This lab is complete: '{finished[0].id}' finished at {when}. Run "
-                              "'labwiz reset' to do it again, or --only STEP for one step.", "success")
+            self.reporter.log(carry(f"This lab is complete: '{finished[0].id}' finished at {when}. "
+                                    "Run 'labwiz reset' to do it again, or --only STEP for one step.",
+                                    self.resume_command), "success")
             outcome.complete = True
             return outcome
         # A teardown step (cleanup) that started and did not finish removes what earlier steps
@@ -292,6 +296,15 @@ class Runner:
             ctx = self._ctx(inputs)
             self._reconcile(ctx, reporter, step.id)
             outputs = step.run(ctx, reporter) or {}
+        except StepDeclined as exc:
+            # the learner said no: recorded as a choice (skipped, declined), the run goes on
+            rec.update(status="skipped", declined=True, finished_at=now_iso(),
+                       duration_s=round(time.monotonic() - started, 3),
+                       note={"message": redact(exc.message),
+                             "remediation": carry(redact(exc.remediation), self.resume_command)})
+            self._save()
+            self.events.append("step.declined", step=step.id)
+            return True
         except KeyboardInterrupt:
             rec.update(status="failed", finished_at=now_iso(),
                        error={"type": "Interrupted", "message": "Stopped by the user.",
@@ -329,11 +342,13 @@ class Runner:
         if isinstance(exc, LabwizError):
             # the exit code travels with the record: an unreachable service exits 5, not 1
             return {"type": type(exc).__name__, "message": redact(exc.message),
-                    "remediation": redact(exc.remediation), "exit_code": int(exc.exit_code)}
+                    "remediation": carry(redact(exc.remediation), self.resume_command),
+                    "exit_code": int(exc.exit_code)}
         log_path = self.state_dir / "labwiz.log"
         return {"type": type(exc).__name__, "message": redact(str(exc)) or type(exc).__name__,
-                "remediation": "This was not expected. The log file has the details "
-                f"({log_path}); 'labwiz doctor' checks the usual causes."}
+                "remediation": carry("This was not expected. The log file has the details "
+                                     f"({log_path}); 'labwiz doctor' checks the usual causes.",
+                                     self.resume_command)}
 
     # -- reset ---------------------------------------------------------------------------------
     def reset(self, to_step: str | None = None) -> list[str]:

@@ -70,6 +70,14 @@ class StepError(LabwizError):
     exit_code = ExitCode.STEP_FAILED
 
 
+class StepDeclined(LabwizError):
+    """The learner answered no to a step's confirmation: a choice, not a failure. The runner
+    records the step as skipped (declined) with this message (what remains) and remediation
+    (the command that does it later); the run goes on and ends with exit 0."""
+
+    exit_code = ExitCode.OK
+
+
 class NotReadyError(StepError):
     """A step whose work is not available in this version of labwiz."""
 

@@ -13,6 +13,7 @@ runner's ``on_state``), so they say exactly what the state file says.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from wizard import outline
 from wizard.protocol import Command
 from wizard.secrets import redact
 
+
+#: a resource's state change as the monitor logs it: "TrainingJob mnist-train-x: InProgress"
+_STATE_LINE = re.compile(r"^[A-Z][A-Za-z]+ [a-z0-9][\w.-]*: [A-Z][\w ()]*$")
 
 _STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "debug": "dim"}
 
@@ -58,6 +62,12 @@ class HeadlessReporter:
         self._cut: dict[str, int] = {}        # step id -> commands cut short or not shown
         self._shown: dict[str, int] = {}      # step id -> commands printed inline
         self._burst: list[tuple[str, tuple]] = []  # one-resource lines held to be folded
+        #: nobody is asked anything (``--yes``, answers): a plan whose items are each named as
+        #: they are handled prints counted (set by the session)
+        self.unattended = False
+        self._named_commands_dir = False      # a step's end named the commands directory
+        self._held: list[Command] = []
+        self._status: Text | None = None      # a poll's task changes, held for its resources        # commands held to be printed short together
         self._said: set[str] = set()          # names the current step's lines reported
         self.monitor = outline.MonitorChanges()
         self.started = time.monotonic()
@@ -70,7 +80,17 @@ class HeadlessReporter:
         held and printed folded, one line per verb and kind (see :func:`wizard.outline.folded`):
         a cleanup of 33 resources reads in a dozen lines, every resource still named.
         """
-        report = outline.resource_line(redact(message)) if level in ("info", "success") else None
+        message = redact(message)
+        if level == "info" and message.startswith("tasks: "):
+            # a poll's task changes wait for its resource changes, to share their line
+            self._flush()
+            self._status = Text(message)
+            return
+        if self._status is not None and level == "info" and _STATE_LINE.match(message) and \
+                len(self._status) + 3 + len(message) <= self.console.width:
+            self._status.append(" · " + message)
+            return
+        report = outline.resource_line(message) if level in ("info", "success") else None
         if report is not None and (not self._burst or self._burst[0][0] == level):
             self._burst.append((level, report))
             self._said.add(report[2])
@@ -85,8 +105,13 @@ class HeadlessReporter:
         # soft wrap: a long line (a path, an ARN) stays whole, so it can be copied
         self.console.print(f"[{style}]{text}[/]" if style else text, soft_wrap=True)
 
-    def _flush(self) -> None:
-        """Print the held one-resource lines, folded."""
+    def _flush(self, keep_status: bool = False) -> None:
+        """Print the held task changes, the held commands, then the held one-resource lines,
+        folded (``keep_status``: the task changes stay held, for the poll's resource changes)."""
+        if self._status is not None and not keep_status:
+            self.console.print(self._status, soft_wrap=True)
+            self._status = None
+        self._print_commands()
         if not self._burst:
             return
         style = _STYLES.get(self._burst[0][0], "")
@@ -96,26 +121,40 @@ class HeadlessReporter:
         self._burst = []
 
     def command(self, command: Command) -> None:
-        """Print the equivalent command, dimmed, prefixed with ``$``."""
+        """Print the equivalent command, dimmed, prefixed with ``$``.
+
+        In a step (and not ``verbose``), commands are held until the step says something else,
+        then printed short (see :mod:`wizard.cmdfold`): a run of alike commands as one line, a
+        burst of many as one line naming each; the step's end names the file with all of them
+        whole. Outside a step (terminate, reset) there is no such file: they print whole.
+        """
         if not self.show_commands:
             return
-        lines = redact(command.shell()).splitlines()
-        width = max(20, self.console.width)
-        # outside a lab step (terminate, reset) there is no step end to name the file: whole
-        short = not self.verbose and self._current is not None
-        if short:
-            step = self._current or ""
-            self._shown[step] = self._shown.get(step, 0) + 1
+        if self.verbose or self._current is None:
+            lines = redact(command.shell()).splitlines()
+            for i, line in enumerate(lines):
+                self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]",
+                                   soft_wrap=True)
+            return
+        step = self._current
+        self._shown[step] = self._shown.get(step, 0) + 1
         # a command does not release the one-resource lines held for folding: cleanup alternates
         # a command and a result line, and its results then read as one line per verb and kind
-        if short and (len(lines) > 1 or len(lines[0]) + 2 > width):
-            self.console.print(Text("$ " + lines[0], "cyan"), no_wrap=True,
-                               overflow="ellipsis", crop=True)
-            step = self._current or ""
-            self._cut[step] = self._cut.get(step, 0) + 1
+        self._held.append(command)
+
+    def _print_commands(self) -> None:
+        """Print the held commands short, and count them as not shown whole."""
+        if not self._held:
             return
-        for i, line in enumerate(lines):
-            self.console.print(f"[cyan]{'$' if i == 0 else ' '} {escape(line)}[/]", soft_wrap=True)
+        from wizard import cmdfold
+
+        width = max(40, self.console.width)
+        for line in cmdfold.batch_lines(self._held, width):
+            self.console.print(Text("$ " + redact(line), "cyan"), no_wrap=True, overflow="ellipsis",
+                               crop=True)
+        step = self._current or ""
+        self._cut[step] = self._cut.get(step, 0) + len(self._held)
+        self._held = []
 
     def progress(self, task: str, done: float, total: float | None = None, unit: str = "") -> None:
         """On a terminal, a bar in the live region that leaves when complete; in a pipe, nothing
@@ -144,12 +183,14 @@ class HeadlessReporter:
         """
         from wizard.views import render
 
-        self._flush()
+        self._flush(keep_status=kind == "graph")
         if kind == "table" and isinstance(data, dict) and len(data.get("rows") or []) > 3 and \
                 all(len(r) > 1 and str(r[1]) in self._said for r in data["rows"]):
             # every row was reported line by line just before: say so rather than repeat it
-            self.console.print(Text(f"{data.get('title') or 'Table'}: each of its "
-                                    f"{len(data['rows'])} rows is reported above.", "dim"))
+            # (unattended output, read as a record, just goes on)
+            if not self.unattended:
+                self.console.print(Text(f"{data.get('title') or 'Table'}: each of its "
+                                        f"{len(data['rows'])} rows is reported above.", "dim"))
             return
         if kind in ("graph", "resources"):
             for line in self.monitor.changes(kind, data, self.console.width):
@@ -161,7 +202,8 @@ class HeadlessReporter:
                 self._views[kind] = outline.live_view(kind, data)
                 self._refresh_live()
             return
-        renderable = outline.compact(kind, data, self.console.width) or render(kind, data)
+        renderable = outline.compact(kind, data, self.console.width,
+                                     unattended=self.unattended) or render(kind, data)
         if renderable is not None:
             self.console.print(renderable)
 
@@ -179,9 +221,14 @@ class HeadlessReporter:
             return
         step = self.steps[ids.index(step_id)]
         self.console.print()
-        self.console.print(Text.assemble((f"Step {ids.index(step_id) + 1} of {len(ids)} · ", "bold"),
-                                         (step.title, "bold")))
+        header = Text.assemble((f"Step {ids.index(step_id) + 1} of {len(ids)} · ", "bold"),
+                               (step.title, "bold"))
         summary = getattr(step, "summary", "")
+        if summary and len(header) + 3 + len(summary) <= self.console.width:
+            # the one-line lesson beside the title when it fits, else on its own line
+            self.console.print(header + Text(f" — {summary}", "dim"))
+            return
+        self.console.print(header)
         if summary:
             self.console.print(Text(summary, "dim"), soft_wrap=True)
 
@@ -197,6 +244,8 @@ class HeadlessReporter:
                 self.announce(step_id)
             elif before == "running" and status in ("done", "failed"):
                 self._step_ended(step_id, rec)
+            elif status == "skipped" and rec.get("declined") and before == "running":
+                self._step_declined(step_id, rec)
             elif status == "skipped" and before is not None:
                 self.console.print(Text(f"↷ {self._title(step_id)} skipped", "dim"))
 
@@ -207,16 +256,30 @@ class HeadlessReporter:
         self.monitor = outline.MonitorChanges()
         took = outline.format_duration(rec.get("duration_s"))
         if rec.get("status") == "done":
-            self.console.print(Text(f"✔ {self._title(step_id)} done" + (f" in {took}" if took else ""),
-                                    "bold green"))
+            line = Text(f"✔ {self._title(step_id)} done" + (f" in {took}" if took else ""),
+                        "bold green")
         else:
-            self.console.print(Text(f"✘ {self._title(step_id)} failed" + (f" after {took}" if took else ""),
-                                    "bold red"))
+            line = Text(f"✘ {self._title(step_id)} failed" + (f" after {took}" if took else ""),
+                        "bold red")
         cut, shown = self._cut.pop(step_id, 0), self._shown.pop(step_id, 0)
-        if cut and self.state_dir is not None:
-            path = self.state_dir / "commands" / f"{step_id}.sh"
-            self.console.print(Text(f"  Its {shown} command(s), whole and runnable as printed: "
-                                    f"{path}", "dim"), soft_wrap=True)
+        if not cut or self.state_dir is None:
+            self.console.print(line)
+            return
+        # the first step's end names the directory whole, later ones their file in it
+        where = "commands" if self._named_commands_dir else str(self.state_dir / "commands")
+        self._named_commands_dir = True
+        line.append(f" · its {shown} command(s), whole: {where}/{step_id}.sh", "dim")
+        self.console.print(line, soft_wrap=True)
+
+    def _step_declined(self, step_id: str, rec: dict) -> None:
+        """A step the learner said no to: what remains, and the command that does it later."""
+        self._flush()
+        self._stop_live()
+        note = rec.get("note") or {}
+        self.console.print(Text(f"↷ {self._title(step_id)} declined (your choice)", "bold yellow"))
+        for line in (note.get("message"), note.get("remediation")):
+            if line:
+                self.console.print(Text("  " + line, "yellow"), soft_wrap=True)
 
     def _title(self, step_id: str) -> str:
         """A step's title (its id when unknown)."""

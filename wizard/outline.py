@@ -80,7 +80,11 @@ class MonitorChanges:
             layers = graph_layers(list(data.get("tasks") or []))
             order = " → ".join(", ".join(t["name"] for t in layer) for layer in layers)
             out.append(Text(f"Pipeline ({sum(map(len, layers))} tasks): {order}", "dim"))
-        if self.runs.get(rid) != state and not (state == "PENDING" and rid not in self.runs) \
+        # a run first seen PENDING or RUNNING, or going from PENDING to RUNNING: the step's own
+        # line said it started (or that it follows it again); only later changes are printed
+        first = rid not in self.runs and state in ("PENDING", "RUNNING") or \
+            (self.runs.get(rid) == "PENDING" and state == "RUNNING")
+        if self.runs.get(rid) != state and not first \
                 and state not in ("SUCCEEDED", "FAILED", "CANCELED"):
             glyph, style = state_style(state)
             elapsed = format_elapsed(run.get("elapsed_s"))
@@ -111,10 +115,14 @@ class MonitorChanges:
                     out.append(Text(f"  {name}: {ctype}: {message}",
                                     "red" if ctype == "ACK.Terminal" else "yellow"))
             out.extend(self._tail(name, name, item.get("log_tail")))
-            for child in item.get("children") or []:
-                if isinstance(child, dict):
-                    cname = str(child.get("name", ""))
-                    out.extend(self._tail(cname, cname, child.get("log_tail")))
+            # a tuning job's training jobs log as the lab's training job will: their lines are
+            # left to the TUI's Monitor tab (and 'kubectl logs'); how many ran is said once
+            children = [c for c in item.get("children") or [] if isinstance(c, dict)]
+            with_logs = [c for c in children if c.get("log_tail")]
+            if with_logs and (name, "children") not in self.problems:
+                self.problems.add((name, "children"))
+                out.append(Text(f"  {name}: its training jobs log like the training job below "
+                                "(the TUI shows them).", "dim"))
         return out
 
     def _tail(self, key: str, label: str, lines: Iterable | None) -> list[Text]:
@@ -143,17 +151,69 @@ def live_view(kind: str, data: Any):
     return render(kind, data)
 
 
-def compact(kind: str, data: Any, width: int = 100):
+def compact(kind: str, data: Any, width: int = 100, *, unattended: bool = False):
     """A printed form of a ``table`` or ``digits`` view shorter than the TUI's, or None to use
-    the usual renderer."""
+    the usual renderer.
+
+    ``unattended`` (nobody is asked to confirm): a table whose rows are each named again as they
+    are acted on (``named_later``, e.g. cleanup's plan) prints counted by its first column.
+    """
     if kind == "table" and isinstance(data, dict):
         rows = data.get("rows") or []
+        if data.get("brief"):  # the table's gist, in a line or two (the TUI shows it whole)
+            return Text(str(data["brief"]))
+        if unattended and data.get("named_later") and rows:
+            return counted_table(data)
+        if (data.get("columns") or [None])[0] == "" and len(rows) <= GROUP_ABOVE:
+            return marked_list(data)
         if len(rows) > GROUP_ABOVE:
             return grouped_table(data)
         return plain_table(data, width)
     if kind == "digits" and isinstance(data, dict):
         return digits_row(data, width)
+    if kind == "kv" and isinstance(data, dict) and data.get("items"):
+        # a short record as a paragraph: "Title: key value · key value …", values whole
+        text = Text(f"{data.get('title')}: " if data.get("title") else "", "bold")
+        for index, (key, value) in enumerate(data["items"]):
+            text.append(("" if index == 0 else " · ") + f"{key} ", "dim")
+            text.append(str(value))
+        return text
     return None
+
+
+def counted_table(data: dict) -> Text:
+    """A table whose rows are each named later, as its title and how many kinds of thing."""
+    kinds = {str(row[0]) for row in data.get("rows") or [] if row}
+    return Text.assemble((f"{data.get('title') or 'Table'}", "bold"),
+                         f" ({len(kinds)} kind(s); each is named below as it is handled).")
+
+
+def marked_list(data: dict) -> Text:
+    """A short table whose first column marks rows (✔ selected) as one paragraph: each row's
+    name marked or not, with the other short values in brackets (a value shared by every row is
+    said once); prose columns (longer than :data:`SHORT_VALUE`) are left to the TUI."""
+    columns = [str(c) for c in data.get("columns") or []]
+    rows = [[str(c) for c in row] for row in data.get("rows") or []]
+    shared, varying = [], []
+    for index, column in enumerate(columns[2:], start=2):
+        values = {r[index] for r in rows if index < len(r)}
+        if any(len(v) > SHORT_VALUE for v in values):
+            continue
+        if len(values) == 1:
+            shared.append(f"{column} {next(iter(values))}" if next(iter(values)) else "")
+        else:
+            varying.append(index)
+    marks = sorted({r[0] for r in rows if r and r[0]})
+    text = Text(str(data.get("title") or ""), "bold")
+    notes = [s for s in shared if s] + [f"{m} marks the chosen ones" for m in marks]
+    text.append((f" ({', '.join(notes)})" if notes else "") + ": ")
+    items = []
+    for row in rows:
+        extra = [row[i] for i in varying if i < len(row) and row[i]]
+        items.append((f"{row[0]} " if row[0] else "") + (row[1] if len(row) > 1 else "")
+                     + (f" ({', '.join(extra)})" if extra else ""))
+    text.append(", ".join(items) + ".")
+    return text
 
 
 def plain_table(data: dict, width: int):
@@ -248,15 +308,13 @@ def digits_row(data: dict, width: int):
         mark = "" if "match" not in item else (" ✔" if item["match"] else " ✘")
         captions.append((f"{label}→c{item.get('cluster')}{mark}" if label is not None
                          else f"c{item.get('cluster')}").ljust(cell))
-    head = "Each digit with its true label → the cluster the endpoint chose"
-    if data.get("endpoint"):
-        head += f" (endpoint {data['endpoint']})"
+    head = "True label → the endpoint's cluster"
     if any("match" in d for d in items):
-        head += f"; ✔ when the cluster is mostly that digit ({sum(bool(d.get('match')) for d in items)}" \
-            f" of {len(items)})"
+        head += f"; ✔ when that cluster is mostly this digit ({sum(bool(d.get('match')) for d in items)}" \
+            f" of {len(items)}" + (f"; {fit} shown, all in the TUI" if len(items) > fit else "") + ")"
     parts: list = [Text(head + ":", "dim")]
     parts += [Text(line) for line in lines] + [Text("".join(captions).rstrip(), "dim")]
-    if len(items) > fit:
+    if len(items) > fit and not any("match" in d for d in items):
         parts.append(Text(f"({len(items) - fit} more digit(s) in the TUI's Endpoint tab)", "dim"))
     return Group(*parts)
 
@@ -265,14 +323,13 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
             elapsed: float | None = None) -> list:
     """The closing summary of a run: a line per step with its result and time, then where the
     lab's things are and what to do next."""
-    from rich import box
     from rich.table import Table
 
     from wizard.views import state_style
 
     recs = doc.get("steps") or {}
-    table = Table(title="Summary", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                  pad_edge=False, show_edge=False)
+    table = Table(title="Summary", title_justify="left", title_style="bold", box=None,
+                  pad_edge=False, show_edge=False, show_header=False)
     table.add_column("#", justify="right")
     table.add_column("step")
     table.add_column("result")
@@ -282,6 +339,8 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
         status = rec.get("status", "pending")
         glyph, style = state_style(status)
         word = status if step.id in ran or status != "done" else "done earlier"
+        if status == "skipped" and rec.get("declined"):
+            word = "declined"
         took = format_duration(rec.get("duration_s")) if status == "done" else ""
         table.add_row(str(number), step.title, Text(f"{glyph} {word}", style), took)
     out: list = [table]
@@ -298,17 +357,27 @@ def summary(doc: dict, steps: list, *, ran: list[str], log_path=None, state_dir=
         out.append(Text.assemble(("Endpoint: ", "bold"), endpoint, f" ({where})"
                                  + (f"; cluster purity {purity:.2f}" if isinstance(purity, float)
                                     else "")))
+    for step in steps:  # what a declined step left, and how to do it later
+        rec = recs.get(step.id) or {}
+        if rec.get("status") == "skipped" and rec.get("declined"):
+            note = rec.get("note") or {}
+            out.append(Text.assemble((f"{step.title}: ", "bold"), str(note.get("message", "")),
+                                     " " + str(note.get("remediation", ""))))
     run_id = outputs.get("run-monitoring", {}).get("run_id")
     if run_id:
         out.append(Text.assemble(("Pipeline run: ", "bold"), str(run_id),
                                  f" ({outputs['run-monitoring'].get('run_state', '?')})"))
+    log_inside = log_path is not None and state_dir is not None and \
+        str(log_path).startswith(str(state_dir).rstrip("/") + "/")
     if state_dir is not None:
+        log_name = str(log_path)[len(str(state_dir).rstrip("/")) + 1:] if log_inside else ""
         out.append(Text.assemble(("State: ", "bold"), str(state_dir),
-                                 "  ('labwiz status' shows the lab; commands/ has every command)"))
-    if log_path:
+                                 "  ('labwiz status' shows the lab; commands/ has every command"
+                                 + (f", {log_name} the log)" if log_name else ")")))
+    if log_path and not log_inside:
         out.append(Text.assemble(("Log: ", "bold"), str(log_path)))
     if elapsed is not None:
-        out.append(Text.assemble(("Total: ", "bold"), format_duration(elapsed)))
+        table.title = f"Summary ({format_duration(elapsed)} in all)"
     return out
 
 

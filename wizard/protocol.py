@@ -225,7 +225,7 @@ class Context:
 
     def __init__(self, *, state_dir, doc: dict, ledger, target, inputs: dict,
                  confirm: Callable[[str], bool], assume_yes: bool = False, explain: bool = False,
-                 notify: Callable[[str], None] | None = None):
+                 notify: Callable[[str], None] | None = None, asks: bool = False):
         self.state_dir = state_dir
         # Where the clients report their retries (the runner's reporter), so a throttled call
         # shows "retrying" instead of a silent pause.
@@ -237,6 +237,9 @@ class Context:
         self._confirm = confirm
         self.assume_yes = assume_yes
         self.explain = explain
+        #: a person answers ``confirm`` (TUI, plain prompts): a "no" is their choice, whereas
+        #: headless without --yes cannot ask and its "no" means "not confirmed"
+        self.asks = asks and not assume_yes
         self._clients = None
 
     @property

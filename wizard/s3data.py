@@ -31,7 +31,8 @@ def head_bucket_command(bucket, account=None) -> Command:
     """Whether the bucket exists and is the account's."""
     owner = ["--expected-bucket-owner", account] if account else []
     return cmd("aws", "s3api", "head-bucket", "--bucket", bucket, *owner,
-               note="403: the bucket belongs to another account; 404: it does not exist yet")
+               note="403: access denied, or the bucket is another account's; 404: it does not "
+               "exist yet")
 
 
 def location_command(bucket) -> Command:
@@ -86,11 +87,8 @@ def ensure_bucket(ctx: Context, reporter: Reporter, bucket: str, region: str, st
         status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 404 or error_code(exc) in ("404", "NoSuchBucket"):
             exists = False
-        elif status == 403:
-            raise InputError(
-                f"The bucket {bucket} exists but belongs to another account (or you may not use it).",
-                remediation="Bucket names are global: choose another name, e.g. "
-                f"'{bucket}-{account or 'mine'}'.") from None
+        elif status == 403 or error_code(exc) in ("403", "AccessDenied", "Forbidden"):
+            raise bucket_refused(ctx, s3, bucket, account) from None
         else:
             raise explain_aws(exc, f"checking bucket {bucket}") from None
     if exists:
@@ -256,6 +254,35 @@ def remote_etag(s3, bucket: str, key: str) -> str | None:
     """An object's ETag (without quotes), or None when it does not exist."""
     head = _head(s3, bucket, key)
     return head["ETag"].strip('"') if head else None
+
+
+def bucket_refused(ctx: Context, s3, bucket: str, account: str | None):
+    """The error for a 403 from HeadBucket, which has two causes S3 does not tell apart: the
+    bucket is another account's (the ``ExpectedBucketOwner`` check), or access is denied (an IAM
+    policy or the bucket's policy). Asked again without the owner check: an answer means the
+    bucket is someone else's; another 403 means access is denied, and says what to check."""
+    if account:
+        try:
+            s3.head_bucket(Bucket=bucket)
+            return InputError(
+                f"The bucket {bucket} belongs to another account, not to yours ({account}).",
+                remediation="Bucket names are global: choose another name, e.g. "
+                f"'{bucket}-{account}'.")
+        except Exception:  # noqa: BLE001 - refused again: access is denied, said below
+            pass
+    try:
+        who = ctx.clients.aws("sts").get_caller_identity()["Arn"]
+    except Exception:  # noqa: BLE001 - the hint stays useful without the name
+        who = "your identity ('aws sts get-caller-identity' shows it)"
+    return StepError(
+        f"Access to the bucket {bucket} was denied (S3 answered 403 AccessDenied to "
+        f"head-bucket as {who}).",
+        remediation=f"Check the permissions: {who} needs s3:ListBucket on arn:aws:s3:::{bucket} "
+        f"and s3:GetObject/s3:PutObject on arn:aws:s3:::{bucket}/*, from its IAM policies "
+        f"('aws iam simulate-principal-policy --policy-source-arn <your ARN> --action-names "
+        f"s3:ListBucket s3:PutObject --resource-arns arn:aws:s3:::{bucket} "
+        f"arn:aws:s3:::{bucket}/*'), and no Deny in the bucket's policy ('aws s3api "
+        f"get-bucket-policy --bucket {bucket}'). If the bucket is not yours, choose another name.")
 
 
 def _head(s3, bucket: str, key: str) -> dict | None:

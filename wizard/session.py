@@ -47,6 +47,8 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     log_path = setup_logging(state_dir, obj.get("verbose", False))
     target = resolve_target(state_dir, sandbox=sandbox, region=region)
     interactive = prompter is not None and not yes
+    if not interactive and hasattr(reporter, "unattended"):
+        reporter.unattended = True
     runner = Runner(state_dir, steps, target=target, reporter=reporter, answers=answer_map,
                     prompter=prompter if interactive else None, confirm=confirm,
                     assume_yes=yes, resume_command=resume_command,
@@ -61,7 +63,13 @@ def run_headless(obj: dict, *, sandbox: bool, region: str | None, yes: bool, ans
     if hasattr(reporter, "summary"):  # each step's result and time, where things are
         reporter.summary(runner.doc, ran=outcome.ran, log_path=log_path)
     if outcome.ok:
-        reporter.log(f"All steps done ({len(outcome.ran)} ran this time).", "success")
+        declined = [s for s, r in runner.doc["steps"].items() if r.get("declined")
+                    and r.get("status") == "skipped"]
+        if declined:
+            reporter.log(f"Done, except what you declined: {', '.join(declined)} "
+                         f"({len(outcome.ran)} step(s) ran this time).", "success")
+        else:
+            reporter.log(f"All steps done ({len(outcome.ran)} ran this time).", "success")
         return ExitCode.OK
     error = outcome.error or {}
     reporter.log(f"Step '{outcome.failed_step}' failed: {error.get('message', '')}", "error")

@@ -77,6 +77,7 @@ STATE_STYLES = {
     "failed": ("✘", "red"), "error": ("✘", "red"), "stopped": ("■", "red"),
     "canceled": ("■", "red"), "cancelled": ("■", "red"), "skipped": ("↷", "dim"),
     "pending": ("·", "dim"), "": ("·", "dim"), "interrupted": ("◌", "yellow"),
+    "declined": ("↷", "yellow"),
 }
 
 

@@ -94,9 +94,22 @@ def test_stopped_sandbox_is_reported_without_reaching_out(tmp_path):
     results = {r.name: r for r in run_checks(state, target)}
     assert results["sandbox"].status == "fail"
     assert "labwiz sandbox up" in results["sandbox"].remediation
-    assert results["aws-credentials"].status == "fail"
-    assert "sandbox" in results["aws-credentials"].found
-    assert results["kube-api"].status == "fail"
+    # said once: the checks that need the sandbox are not run, and say why
+    failed = [r.name for r in results.values() if r.status == "fail"]
+    assert failed == ["sandbox"], failed
+    for name in ("aws-credentials", "kube-api", "kfp-api", "billing-leftovers"):
+        assert results[name].status == "skip"
+        assert results[name].found == "Not checked: the sandbox is not running (see check 'sandbox')."
+    assert results["kfp-v2-pipeline"].found != results["kube-api"].found  # local files: run
+    from tests.conftest import run_labwiz
+
+    shown = run_labwiz(["--state-dir", str(state), "doctor"])
+    assert shown.returncode == 6
+    lines = shown.stdout.splitlines()
+    assert "namespace ?" not in lines[0] and "region eu-west-1" in lines[0]
+    assert sum("sandbox is not running" in line for line in lines) == 2  # its check, then the rest
+    assert "other check(s) not run: the sandbox is not running" in shown.stdout
+    assert "1 failed" in lines[-1]
 
 
 @pytest.mark.parametrize("text,key", [

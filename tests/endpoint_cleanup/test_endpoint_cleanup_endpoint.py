@@ -71,7 +71,7 @@ def test_predictions_and_purity_table(lab, staged):
     assert result.returncode == 0, out + result.stderr
     assert "aws sagemaker-runtime invoke-endpoint --endpoint-name ec-ok --content-type text/csv" in out
     assert "Endpoint ec-ok: InService" in out
-    assert "Cluster vs true label over 200 test digits" in out
+    assert "Over 200 test digits, each cluster → the digit it mostly holds" in out
     assert "label " in out and "cluster " in out  # the digit pictures' captions
     outputs = state(lab)["steps"]["endpoint-test"]["outputs"]
     assert outputs["endpoint_name"] == "ec-ok"

@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from tests.steps.conftest import run_lab, state
+from tests.steps.conftest import commands, run_lab, state
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -140,4 +140,4 @@ def test_learner_pipeline_experiment_script_and_secret_survive_the_lab(
     assert "aws-secret-labwiz-backup" not in names
     kept = {(k["kind"], k["name"]) for k in state(lab)["steps"]["cleanup"]["outputs"]["kept"]}
     assert {("kfp-pipeline", PIPELINE), ("kfp-experiment", EXPERIMENT)} <= kept
-    assert f"aws iam update-assume-role-policy --role-name {ROLE}" in cleaned.stdout
+    assert f"aws iam update-assume-role-policy --role-name {ROLE}" in commands(lab, "cleanup")

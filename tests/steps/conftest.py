@@ -74,6 +74,12 @@ def run_lab(lab: Path, *args, answers: dict | None = None, yes: bool = True, tim
     return run_labwiz(argv + list(args), timeout=timeout)
 
 
+def commands(lab: Path, step: str) -> str:
+    """Every command a step ran, whole and runnable (``commands/STEP.sh``; the screen shows them
+    short, and names this file)."""
+    return (lab / "commands" / f"{step}.sh").read_text()
+
+
 def state(lab: Path) -> dict:
     """The lab's state document."""
     return json.loads((lab / "state.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.steps.conftest import run_lab, state
+from tests.steps.conftest import commands, run_lab, state
 
 LEARNER = "workshop-learner"
 DENY_INVOKE = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -76,7 +76,7 @@ def test_invoke_denied_by_a_group_policy_is_reported_and_the_learner_untouched(l
     assert result.returncode == 0, result.stdout + result.stderr
     assert "denies InvokeEndpoint to user workshop-learner explicitly" in result.stdout
     assert "deny-invoke" in result.stdout
-    assert "aws iam simulate-principal-policy --policy-source-arn" in result.stdout
+    assert "aws iam simulate-principal-policy --policy-source-arn" in commands(lab, "credentials")
     assert _user_policies(iam) == before, "the learner's own identity was changed"
     assert not [r for r in state(lab)["ledger"] if r["kind"] == "iam-policy"]
 

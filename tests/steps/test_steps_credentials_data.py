@@ -660,7 +660,7 @@ def test_bucket_owned_by_another_account_is_refused(lab, aws, sandbox_info):
                         CreateBucketConfiguration={"LocationConstraint": sandbox_info["region"]})
     result = run_lab(lab, *FIRST_TWO, answers={"bucket": "other-teams-lab-bucket"})
     assert result.returncode == 1, result.stdout
-    assert "exists but belongs to another account" in result.stdout
+    assert "belongs to another account, not to yours" in result.stdout
     assert "What to do" in result.stdout and "choose another name" in result.stdout
     assert "Contents" not in other.list_objects_v2(Bucket="other-teams-lab-bucket")
 

@@ -168,8 +168,10 @@ async def test_failing_step_error_dialog_then_retry_succeeds(sandbox_obj, lab, a
         dialog = app.screen
         bucket = _doc(lab)["inputs"]["bucket"]
         assert dialog.title_text == "Step 'Data upload' failed"
-        assert bucket in dialog.message and "may not use it" in dialog.message
-        assert dialog.remediation
+        # the sandbox's S3 AccessDenied fault: reported as access denied, with what to check
+        assert bucket in dialog.message and "was denied" in dialog.message
+        assert "another account" not in dialog.message
+        assert f"s3:ListBucket on arn:aws:s3:::{bucket}" in dialog.remediation
         assert dialog.reproduce == f"labwiz --state-dir {lab} run --sandbox --only data-upload"
         # the dialog shows all three
         shown = " ".join(_text(dialog.query_one(f"#{part}", Static))
@@ -230,3 +232,102 @@ async def test_demo_from_a_later_step_catches_up_on_the_sandbox(sandbox_obj, lab
     assert _status(lab)["credentials"] == "done"
     assert _status(lab).get("data-upload", "pending") == "pending"
     assert _doc(lab)["steps"]["credentials"]["outputs"]["access_mode"] == "none"
+
+
+async def test_declining_cleanup_in_the_tui_is_a_choice(sandbox_obj, lab, aws):
+    """Cleanup's plan, then No: the step is declined (not failed, no error dialog), the log says
+    what remains and the command that cleans up later, and the roles the lab made still exist."""
+    earlier = "data-upload,crd-selection,component-generation,compile,upload,run-monitoring," \
+        "endpoint-test,cleanup"
+    result = run_lab(lab, "--skip", earlier)
+    assert result.returncode == 0, result.stdout + result.stderr
+    roles = {r["name"] for r in _doc(lab)["ledger"] if r["kind"] == "iam-role"}
+    assert roles
+    app = LabwizApp(sandbox_obj, blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.target is not None, CONNECT)
+        app.select("cleanup")
+        await pilot.pause()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), STEP)
+        assert app.screen.question.startswith("Delete these")
+        # Escape says no (a click may land before the buttons are laid out on a loaded machine)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.busy is None and _status(lab).get("cleanup") == "skipped",
+                       STEP)
+        await pilot.pause()
+        assert not isinstance(app.screen, ErrorDialog)
+        log = _log(app)
+        assert "Cleanup: declined (your choice)" in log and "nothing was deleted" in log
+        assert f"labwiz --state-dir {lab} run --sandbox --only cleanup" in " ".join(log.split())
+    record = _doc(lab)["steps"]["cleanup"]
+    assert record["declined"] and "error" not in record
+    assert roles <= {r["RoleName"] for r in aws("iam").list_roles()["Roles"]}
+
+
+async def test_monitor_tab_shows_a_run_that_finished_before(sandbox_obj, lab):
+    """A lab whose run finished in an earlier session (headless, say): the Monitor tab shows that
+    run's final state as the state file records it, not "no pipeline run yet"."""
+    from wizard.registry import load_steps
+    from wizard.state import StateStore
+
+    store = StateStore(lab)
+    doc = store.load()
+    for step in load_steps()[:7]:
+        doc["steps"][step.id] = {"status": "done", "attempts": 1, "duration_s": 1.0}
+    doc["steps"]["run-monitoring"]["outputs"] = {
+        "run_id": "0f0c90b5-3e2a-4c1b-9a55-5d1f3c1e0a11", "run_state": "SUCCEEDED",
+        "tasks": [{"name": "processing", "state": "SUCCEEDED", "depends_on": []},
+                  {"name": "training", "state": "SUCCEEDED", "depends_on": ["processing"]}],
+        "resources": [{"kind": "ProcessingJob", "name": "mnist-proc-0f0c90b530",
+                       "status": "Completed"},
+                      {"kind": "Endpoint", "name": "mnist-ep-0f0c90b530", "status": "InService"}]}
+    store.save(doc)
+    app = LabwizApp(sandbox_obj, blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await pilot.click("#resume")
+        await pilot.pause()
+        monitor = app.main.query_one("#monitor")
+        graph = _text(monitor.query_one("#graph", Static))
+        resources = _text(monitor.query_one("#resources", Static))
+        assert "No pipeline run yet" not in graph
+        assert "0f0c90b5-3e2a-4c1b-9a55-5d1f3c1e0a11" in graph and "SUCCEEDED" in graph
+        assert "processing" in graph and "training" in graph
+        assert "mnist-ep-0f0c90b530" in resources and "InService" in resources
+        assert "finished run" in _text(monitor.query_one("#graph-title", Static))
+
+
+async def test_doctor_after_cleanup_reports_removed_not_failed(sandbox_obj, lab):
+    """A lab cleaned up after its first steps: the TUI's doctor reports what cleanup removed as
+    removed (0 failed), its header count says how many."""
+    from wizard.tui.dialogs import InfoDialog
+
+    made = run_lab(lab, "--only", "credentials,data-upload")
+    assert made.returncode == 0, made.stdout + made.stderr
+    cleaned = run_lab(lab, "--only", "cleanup")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    app = LabwizApp(sandbox_obj, blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.target is not None, CONNECT)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), STEP)
+        body = app.screen.body
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=160, file=io.StringIO(), record=True, color_system=None)
+        console.print(body)
+        text = console.export_text()
+    head = text.strip().splitlines()[0]
+    assert " 0 failed" in head, head
+    assert "removed by the lab's cleanup" in head
+    assert "Removed by the lab's cleanup: iam-role labwiz-sagemaker-execution-" in \
+        " ".join(text.split())
+    results = json.loads((lab / "doctor.json").read_text())["results"]
+    assert not [r["name"] for r in results if r["status"] == "fail"]

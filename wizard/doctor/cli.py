@@ -54,19 +54,32 @@ def _print_list(as_json: bool) -> None:
         click.echo(f"{'':<20} {item['summary']}")
 
 
-def _printer(console):
-    """A progress callback that prints each result as it arrives."""
+def _printer(console, resume_command: str = ""):
+    """A progress callback that prints each result as it arrives; a hint naming a labwiz
+    command gets the options of this lab (``resume_command``: its state directory, sandbox)."""
     from rich.markup import escape
 
-    state = {"slow_announced": False}
+    from wizard.hints import carry
+
+    from wizard.doctor.runner import SANDBOX_DOWN
+
+    state = {"slow_announced": False, "down": []}
 
     def progress(name, done, total, result):
-        """Print a result as it arrives; announce the slow checks before the first."""
+        """Print a result as it arrives; announce the slow checks before the first. The checks
+        not run because the sandbox is down are named together, once, after the last."""
         from wizard.doctor.model import Catalogue
 
+        if result is not None and result.found == SANDBOX_DOWN:
+            state["down"].append(result.name)
+        if result is not None and done == total and state["down"]:
+            console.print(f"{_ICONS['skip']}  {len(state['down'])} other check(s) not run: the "
+                          f"sandbox is not running ({', '.join(state['down'])}).", soft_wrap=True)
+        if result is not None and result.found == SANDBOX_DOWN:
+            return
         if result is None:
             spec = next((s for s in Catalogue.load().specs if s.name == name), None)
-            if spec and spec.slow and not state["slow_announced"]:
+            if spec and spec.slow and not state["slow_announced"] and not state["down"]:
                 state["slow_announced"] = True
                 console.print("[dim]Slow checks (more API calls), run last:[/]")
             return
@@ -75,11 +88,31 @@ def _printer(console):
                       f"{escape(result.title)}{slow} [dim]{result.duration_s:.2f} s[/]")
         console.print(f"        {escape(result.found)}", soft_wrap=True)
         if result.status in ("fail", "warn") and result.remediation:
-            console.print(f"        What to do: {escape(result.remediation)}", soft_wrap=True)
+            console.print(f"        What to do: {escape(carry(result.remediation, resume_command))}",
+                          soft_wrap=True)
         if result.status in ("fail", "warn") and result.doc_url:
             console.print(f"        Docs: {escape(result.doc_url)}", soft_wrap=True)
 
     return progress
+
+
+def _header(target, state_dir: Path) -> str:
+    """What the doctor examines: the target's mode, and its region and namespace when known
+    (from the target, else from the lab's state); an unknown one is left out, never '?'."""
+    from wizard.state import StateStore
+
+    desc = target.describe()
+    region, namespace = desc.get("region"), desc.get("namespace")
+    if not namespace:
+        try:
+            doc = StateStore(state_dir).load()
+            creds = (doc.get("steps", {}).get("credentials") or {}).get("outputs") or {}
+            namespace = creds.get("namespace") or (doc.get("inputs") or {}).get("namespace")
+        except Exception:  # noqa: BLE001 - the header must not stop the doctor
+            namespace = None
+    parts = [f"{desc['mode']} target"] + ([f"region {region}"] if region else []) + \
+        ([f"namespace {namespace}"] if namespace else ["namespace not chosen yet"])
+    return ", ".join(parts)
 
 
 @click.command("doctor")
@@ -108,11 +141,12 @@ def doctor(ctx, list_only, names, as_json, use_sandbox, region, pipelines):
     target = doctor_target(state_dir, sandbox=use_sandbox, region=region)
     console = Console(highlight=False, stderr=as_json)
     if not as_json:
-        desc = target.describe()
-        console.print(f"[bold]labwiz doctor[/]: {desc['mode']} target, region "
-                      f"{desc.get('region') or '?'}, namespace {desc.get('namespace') or '?'}")
+        console.print(f"[bold]labwiz doctor[/]: {_header(target, state_dir)}")
+    from wizard.cli import _resume_command
+
+    resume = _resume_command(obj, use_sandbox, None, region) if obj.get("state_dir") else ""
     results = run_checks(state_dir, target, list(names) or None,
-                         progress=None if as_json else _printer(console),
+                         progress=None if as_json else _printer(console, resume),
                          pipeline_paths=pipelines)
     if not names:
         save_results(state_dir, results, target.describe())
@@ -121,7 +155,12 @@ def doctor(ctx, list_only, names, as_json, use_sandbox, region, pipelines):
         click.echo(json.dumps({"summary": counts, "results": [r.to_dict() for r in results]},
                               indent=2))
     else:
+        from wizard.doctor.runner import REMOVED
+
         colour = "red" if counts["fail"] else "yellow" if counts["warn"] else "green"
+        removed = sum(r.found.startswith(REMOVED) for r in results)
         console.print(f"[{colour}]{counts['pass']} passed, {counts['warn']} warning(s), "
-                      f"{counts['fail']} failed, {counts['skip']} skipped.[/]")
+                      f"{counts['fail']} failed, {counts['skip']} skipped"
+                      + (f" ({removed} of them removed by the lab's cleanup)" if removed else "")
+                      + ".[/]")
     ctx.exit(ExitCode.CHECKS_FAILED if counts["fail"] else ExitCode.OK)

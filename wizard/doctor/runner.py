@@ -13,10 +13,26 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from wizard.doctor.checks.sandbox import NOT_RUNNING as SANDBOX_NOT_RUNNING
 from wizard.doctor.model import Catalogue, CheckResult, CheckSpec, Skip
 from wizard.target import Target
 
 log = logging.getLogger("labwiz.doctor")
+
+#: what each check looks at that the lab's cleanup removes (ledger kinds): after cleanup, its
+#: absence is what cleanup did, not a failure
+REMOVED_BY_CLEANUP = {
+    "irsa-annotation": ("k8s-annotation",), "pipeline-rbac": ("k8s-role", "k8s-rolebinding"),
+    "execution-role": ("iam-role",), "pod-role-trust": ("iam-role",),
+    "aws-secret": ("k8s-secret", "iam-user", "iam-access-key"), "s3-lab-data": ("s3-object",),
+    "run-pending": ("kfp-run",),
+}
+#: how a check's result starts when its subject is gone because cleanup removed it
+REMOVED = "Removed by the lab's cleanup"
+#: checks that read only local files (they run with the sandbox down)
+LOCAL_CHECKS = ("kfp-v2-pipeline",)
+#: the result of a check not run because the sandbox the lab targets is down
+SANDBOX_DOWN = "Not checked: the sandbox is not running (see check 'sandbox')."
 
 #: progress(name, done, total, result): called before each check (result None) and after it
 Progress = Callable[[str, int, int, "CheckResult | None"], None]
@@ -109,7 +125,17 @@ def _run_one(spec: CheckSpec, ctx) -> CheckResult:
         result.remediation = ("This may be an unexpected answer from a service. Run the check "
                               f"alone ('labwiz doctor --check {spec.name}'); if it keeps "
                               "crashing, send 'labwiz bundle' to support.")
-    if spec.step and not ctx.step_done(spec.step) and result.status in ("fail", "warn"):
+    removed = _removed_by_cleanup(spec.name, ctx, result.found) \
+        if result.status in ("fail", "warn") else []
+    if removed:
+        # the check saw its subject missing (its own read), and the ledger says cleanup deleted
+        # it: what the lab is meant to look like after cleanup
+        result.status = "skip"
+        result.found = (f"{REMOVED}: {', '.join(removed[:4])}"
+                        + (f" and {len(removed) - 4} more" if len(removed) > 4 else "")
+                        + f". Found now: {result.found}")
+        result.remediation = "Nothing to do; to do the lab again: 'labwiz reset', then 'labwiz run'."
+    elif spec.step and not ctx.step_done(spec.step) and result.status in ("fail", "warn"):
         # the lab has not set this up yet: say what is found, but it is not a failure yet
         result.found = (f"Not reached yet: the lab's '{spec.step}' step has not run, and it "
                         f"sets this up. Now: {result.found}")
@@ -117,6 +143,25 @@ def _run_one(spec: CheckSpec, ctx) -> CheckResult:
     result.found, result.remediation = redact(result.found), redact(result.remediation)
     result.duration_s = round(time.monotonic() - started, 3)
     return result
+
+
+def _removed_by_cleanup(name: str, ctx, found: str = "") -> list[str]:
+    """What the lab's finished cleanup deleted of what check ``name`` looks at (empty when the
+    check looks at nothing cleanup removes, or cleanup has not run)."""
+    kinds = REMOVED_BY_CLEANUP.get(name)
+    if not kinds or not ctx.step_done("cleanup"):
+        return []
+    rows = [row for row in ctx.doc.get("ledger", [])
+            if row.get("kind") in kinds and row.get("deleted_at")]
+    # the ones the check's finding names (the execution role, not the pod role), else all
+    named = [row for row in rows if str(row.get("name")) in found] or rows
+    return [f"{row['kind']} {row['name']}" for row in named]
+
+
+def _not_run(spec: CheckSpec, found: str) -> CheckResult:
+    """The result of a check that was not run (``found`` says why)."""
+    return CheckResult(spec.name, spec.title, "skip", found, "", spec.doc_url, 0.0, spec.slow,
+                       spec.area, spec.step)
 
 
 def run_checks(state_dir: Path, target: Target, names: list[str] | None = None,
@@ -143,7 +188,11 @@ def run_checks(state_dir: Path, target: Target, names: list[str] | None = None,
     for index, spec in enumerate(specs):
         if progress:
             progress(spec.name, index, len(specs), None)
-        result = _run_one(spec, ctx)
+        down = any(r.name == "sandbox" and r.status == "fail" and r.found == SANDBOX_NOT_RUNNING
+                   for r in results)
+        # the sandbox the lab targets is down: said once by its check, the others are not run
+        result = _not_run(spec, SANDBOX_DOWN) if down and spec.name not in LOCAL_CHECKS \
+            else _run_one(spec, ctx)
         results.append(result)
         if progress:
             progress(spec.name, index + 1, len(specs), result)

@@ -106,9 +106,19 @@ class ActionsMixin:
                                          model.reproduce_command(self.obj, step_id)),
                              partial(self.error_closed, "run", step_id))
             return
-        word = "skipped" if action == "skip" else "done"
-        self.main.write_log(f"{title}: {word}.", "success")
-        self.notify(f"{title}: {word}.")
+        rec = model.step_record(self.doc, step_id)
+        if action == "run" and model.shown_status(rec) == "declined":
+            # the learner said no (to cleanup's deletions): a choice, said as such
+            note = rec.get("note") or {}
+            self.main.write_log(f"{title}: declined (your choice). {note.get('message', '')}",
+                                "warning")
+            if note.get("remediation"):
+                self.main.write_log(note["remediation"], "warning")
+            self.notify(f"{title}: declined; nothing was changed.")
+        else:
+            word = "skipped" if action == "skip" else "done"
+            self.main.write_log(f"{title}: {word}.", "success")
+            self.notify(f"{title}: {word}.")
         nxt = model.first_open_step(self.doc, self.ids)
         if nxt:
             self.select(nxt)

@@ -177,12 +177,32 @@ class LabwizApp(ActionsMixin, App[int]):
     # -- showing things ------------------------------------------------------------------------
     def refresh_states(self) -> None:
         """Redraw the sidebar and the header from ``self.doc``."""
+        self.show_recorded_run()
         nxt = self.autopilot.next_step if self.autopilot else None
         self.main.query_one("#steps").refresh_states(self.doc, nxt, self.busy)
         step = self.by_id[self.current]
         self.main.show_step(self.ids.index(step.id) + 1, step, model.step_record(self.doc, step.id),
                             lesson=False, busy=self.busy)
         self.refresh_header()
+
+    def show_recorded_run(self) -> None:
+        """A run that finished before this session: the Monitor tab shows its final state as the
+        state records it (not "no pipeline run yet"), until a live run replaces it."""
+        rec = model.step_record(self.doc, "run-monitoring")
+        outputs = rec.get("outputs") or {}
+        try:
+            found = self.main.query("#monitor")
+        except IndexError:  # no screen: the app is closing
+            return
+        if not found or rec.get("status") != "done" or not outputs.get("run_id"):
+            return
+        monitor = found.first()
+        if monitor.live:
+            return
+        spec_tasks = None
+        if not outputs.get("tasks"):  # recorded by an older labwiz: the pipeline's own tasks
+            spec_tasks = _pipeline_tasks(model.step_record(self.doc, "compile").get("outputs") or {})
+        monitor.show_finished(outputs, spec_tasks)
 
     def refresh_header(self) -> None:
         """Redraw the target line."""
@@ -498,3 +518,18 @@ def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
     if app.return_code:
         return app.return_code
     return code if isinstance(code, int) else ExitCode.OK
+
+
+def _pipeline_tasks(compiled: dict) -> list[dict]:
+    """The tasks of the compiled pipeline the compile step recorded (none when unreadable)."""
+    path = compiled.get("yaml_path") or compiled.get("package_path")
+    if not path:
+        return []
+    try:
+        from wizard.kfp_ops.monitor import task_graph
+        from wizard.kfp_ops.package import read_spec
+
+        graph = task_graph(read_spec(path))
+    except Exception:  # noqa: BLE001 - a missing or changed file: the run's state alone
+        return []
+    return [{"name": name, "depends_on": deps} for name, deps in graph.items()]

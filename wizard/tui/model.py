@@ -17,6 +17,7 @@ STATUS_LOOK = {
     "failed": ("✘", "failed", "bold red"),
     "skipped": ("↷", "skipped", "dim"),
     "interrupted": ("◌", "interrupted", "bold yellow"),
+    "declined": ("↷", "declined", "yellow"),
 }
 
 
@@ -29,6 +30,8 @@ def shown_status(rec: dict, busy: str | None = None, step_id: str | None = None)
         return "interrupted"
     if status == "failed" and (rec.get("error") or {}).get("type") == "Interrupted":
         return "interrupted"
+    if status == "skipped" and rec.get("declined"):
+        return "declined"
     return status
 
 

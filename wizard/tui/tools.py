@@ -19,6 +19,7 @@ def doctor_work(state_dir: Path, target, reporter):
 
     from wizard.doctor import run_checks, summarize
     from wizard.doctor.cli import save_results
+    from wizard.doctor.runner import REMOVED, SANDBOX_DOWN
 
     def progress(name, done, total, result):
         """Doctor's progress callback: a bar, and a log line per failure or warning."""
@@ -36,7 +37,10 @@ def doctor_work(state_dir: Path, target, reporter):
     table.add_column("found / what to do", overflow="fold")
     looks = {"pass": ("✔ pass", "green"), "warn": ("▲ warn", "yellow"), "fail": ("✘ fail", "red"),
              "skip": ("· skip", "dim")}
-    for result in sorted(results, key=lambda r: order.get(r.status, 9)):
+    # the checks not run because the sandbox is down: one row, not one each
+    down = [r.name for r in results if r.found == SANDBOX_DOWN]
+    for result in sorted((r for r in results if r.found != SANDBOX_DOWN),
+                         key=lambda r: order.get(r.status, 9)):
         word, style = looks.get(result.status, (result.status, ""))
         detail = Text(result.found)
         if result.remediation and result.status in ("fail", "warn"):
@@ -46,9 +50,15 @@ def doctor_work(state_dir: Path, target, reporter):
             detail.append("\nDocs: ", "dim")
             detail.append(result.doc_url, f"underline link {result.doc_url}")
         table.add_row(result.name, Text(word, style), detail)
+    if down:
+        table.add_row(f"{len(down)} others", Text("· skip", "dim"),
+                      Text(f"Not checked: the sandbox is not running ({', '.join(down)})."))
     counts = summarize(results)
+    removed = sum(r.found.startswith(REMOVED) for r in results)
     head = Text(f"{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed, "
-                f"{counts['skip']} skipped.", "bold red" if counts["fail"] else "bold")
+                f"{counts['skip']} skipped"
+                + (f" ({removed} of them removed by the lab's cleanup)" if removed else "") + ".",
+                "bold red" if counts["fail"] else "bold")
     return Group(head, table)
 
 

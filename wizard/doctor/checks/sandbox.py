@@ -5,6 +5,8 @@ from __future__ import annotations
 from wizard.doctor.context import DoctorContext
 from wizard.doctor.model import Skip, check, fail, ok
 
+#: what the check finds when the sandbox's daemon is down (the doctor then runs no other check)
+NOT_RUNNING = "The sandbox is not running."
 DOC_SANDBOX = "https://docs.aws.amazon.com/sagemaker/latest/dg/kubernetes-sagemaker-components-for-kubeflow-pipelines.html"
 
 
@@ -17,7 +19,7 @@ def sandbox(ctx: DoctorContext):
 
     report = manager.status(ctx.state_dir)
     if not report.get("running"):
-        return fail("The sandbox is not running.", "Start it: labwiz sandbox up")
+        return fail(NOT_RUNNING, "Start it: labwiz sandbox up")
     if report.get("problems"):
         return fail("Sandbox parts are unhealthy: " + "; ".join(report["problems"][:4]) + ".",
                     "See 'labwiz sandbox status'; 'labwiz sandbox down' then 'labwiz sandbox "

@@ -13,7 +13,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from wizard.tui.widgets import (DigitsView, InputForm, MonitorView, PaneLog, ProgressPanel, StepList,
                                 TargetBar)
@@ -34,6 +34,7 @@ class MainScreen(Screen):
         """Keep the steps; ``autopilot`` shows the autopilot's status line."""
         super().__init__(id="main")
         self.steps = steps
+        self._lesson = ""  # the current step's lesson, as Markdown
         self.set_class(autopilot, "-autopilot")
 
     def compose(self) -> ComposeResult:
@@ -47,7 +48,9 @@ class MainScreen(Screen):
                 with TabbedContent(id="tabs", initial="tab-lesson"):
                     with TabPane("Lesson", id="tab-lesson"):
                         with VerticalScroll(id="lesson-scroll"):
-                            yield Markdown("", id="lesson")
+                            # the lesson's text as it is until its Markdown view is mounted,
+                            # just after the first paint (see on_mount)
+                            yield Static("", id="lesson-text")
                     with TabPane("Inputs", id="tab-inputs"):
                         yield InputForm(id="form")
                     with TabPane("Commands", id="tab-commands"):
@@ -66,9 +69,21 @@ class MainScreen(Screen):
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
-        """Pick the layout for the starting size; the sidebar takes focus."""
+        """Pick the layout for the starting size; the sidebar takes focus. The lesson's Markdown
+        view comes after the first paint: importing it (markdown-it, pygments) is a tenth of
+        labwiz's start-up, and the first screen does not wait for it."""
         self._fit(self.app.size.width, self.app.size.height)
         self.query_one(StepList).focus()
+        self.call_after_refresh(self._mount_lesson)
+
+    def _mount_lesson(self) -> None:
+        """Replace the lesson's plain text with its Markdown view."""
+        from textual.widgets import Markdown
+
+        if self.query("#lesson"):
+            return
+        self.query_one("#lesson-scroll").mount(Markdown(self._lesson, id="lesson"))
+        self.query_one("#lesson-text", Static).remove()
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch between the wide, narrow and too-small layouts."""
@@ -112,7 +127,12 @@ class MainScreen(Screen):
             return
         summary = getattr(step, "summary", "")
         text = step.lesson or "_This step has no lesson text._"
-        self.query_one("#lesson", Markdown).update(f"**{summary}**\n\n{text}" if summary else text)
+        self._lesson = f"**{summary}**\n\n{text}" if summary else text
+        found = self.query("#lesson")
+        if found:
+            found.first().update(self._lesson)
+        else:
+            self.query_one("#lesson-text", Static).update(Text(self._lesson))
 
     def show_commands(self, planned: list[str], reported: list[str], paths: tuple) -> None:
         """Show the planned and the reported commands, and the files that keep them."""

@@ -31,11 +31,17 @@ class MonitorView(VerticalScroll):
         """Nothing shown yet."""
         super().__init__(*args, **kwargs)
         self._data: dict[str, Any] = {}
+        self._finished = False
 
-    def show(self, kind: str, data: Any) -> None:
-        """Draw ``graph`` or ``resources`` data, compact when the pane is small."""
+    def show(self, kind: str, data: Any, finished: bool = False) -> None:
+        """Draw ``graph`` or ``resources`` data, compact when the pane is small (``finished``:
+        the recorded picture of a run that ended before, see :meth:`show_finished`)."""
         from wizard.views import graph_view, resources_view
 
+        if self._finished and not finished:
+            # a live run's views replace the finished run's picture
+            self._finished = False
+            self.query_one("#graph-title", Static).update("Pipeline")
         self._data[kind] = data
         compact = self.app.size.width < self.COMPACT_WIDTH or \
             self.app.size.height < self.COMPACT_HEIGHT
@@ -45,10 +51,34 @@ class MonitorView(VerticalScroll):
         elif kind == "resources":
             self.query_one("#resources", Static).update(resources_view(data, compact=compact))
 
+    @property
+    def live(self) -> bool:
+        """Whether a run's views arrived in this session (a finished run's are not live)."""
+        return bool(self._data) and not self._finished
+
+    def show_finished(self, outputs: dict, spec_tasks: list | None = None) -> None:
+        """The final picture of a run that ended before this session (the state's record of
+        'Run monitoring'): its tasks (kept by the step; for an older record, the pipeline's
+        tasks, each given the run's state only when the run succeeded, as every task of a
+        succeeded run did) and its resources' last statuses."""
+        if not outputs.get("run_id") or (self._data and not self._finished):
+            return
+        state = str(outputs.get("run_state") or "?")
+        tasks = outputs.get("tasks") or [
+            {"name": t["name"], "depends_on": t.get("depends_on", []),
+             "state": "SUCCEEDED" if state == "SUCCEEDED" else "unknown"}
+            for t in spec_tasks or []]
+        self._finished = True
+        self.query_one("#graph-title", Static).update("Pipeline (the finished run, as recorded)")
+        self.show("graph", {"run": {"id": outputs["run_id"], "state": state}, "tasks": tasks},
+                  finished=True)
+        if outputs.get("resources"):
+            self.show("resources", list(outputs["resources"]), finished=True)
+
     def on_resize(self, event) -> None:
         """Redraw for the new size (compact or not)."""
         for kind, data in list(self._data.items()):
-            self.show(kind, data)
+            self.show(kind, data, finished=self._finished)
 
 
 class DigitsView(VerticalScroll):
