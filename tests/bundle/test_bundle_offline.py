@@ -45,8 +45,10 @@ def test_bundle_with_every_service_down(tmp_path, monkeypatch):
     assert view.manifest["notes"] == result.notes
     assert view.state["steps"]["run-monitoring"]["status"] == "failed"
     assert [e["event"] for e in view.events] == ["step.started", "step.failed"]
-    statuses = {r["name"]: r["status"] for r in view.doctor}
-    assert statuses["sandbox"] == "fail" and statuses["kube-api"] == "fail"
+    statuses = {r["name"]: r for r in view.doctor}
+    # the sandbox's own check fails; what depends on it is said once as not run, not failed
+    assert statuses["sandbox"]["status"] == "fail"
+    assert statuses["kube-api"]["status"] == "skip", statuses["kube-api"]
 
 
 def test_not_a_bundle(tmp_path, labwiz):
@@ -80,7 +82,7 @@ def test_inspect_summary_has_remediation_and_docs(tmp_path, labwiz, monkeypatch)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     flagged = [r for r in read_bundle(result.path).doctor if r["status"] in ("fail", "warn")]
-    assert {r["name"] for r in flagged} >= {"sandbox", "kube-api"}
+    assert "sandbox" in {r["name"] for r in flagged}
     for r in flagged:
         assert r["remediation"] and r["doc_url"].startswith("https://"), r
         assert f"What to do: {r['remediation']}" in out, r["name"]
