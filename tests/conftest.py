@@ -30,6 +30,20 @@ def state_dir(tmp_path) -> Path:
     return tmp_path / "state"
 
 
+#: the controllable test steps (tests/core/engine_steps.py), selected with LABWIZ_STEPS
+ENGINE_STEPS = "tests.core.engine_steps:STEPS"
+
+
+@pytest.fixture
+def env(tmp_path, state_dir):
+    """Environment selecting the controllable test steps, with an answers file for their one
+    secret (gamma's api_token)."""
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("api_token: tok-canary-000111\n")
+    return {"LABWIZ_STEPS": ENGINE_STEPS, "LABWIZ_TEST_WORKDIR": str(tmp_path / "work"),
+            "LABWIZ_STATE_DIR": str(state_dir), "ANSWERS": str(answers)}
+
+
 def labwiz_env(extra: dict | None = None) -> dict:
     """The environment for a labwiz subprocess: no host config leaks in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_", "KUBECONFIG"))}

@@ -14,17 +14,6 @@ import pytest
 
 from tests.conftest import ROOT, labwiz_env, run_labwiz
 
-STEPS = "tests.core.engine_steps:STEPS"
-
-
-@pytest.fixture
-def env(tmp_path, state_dir):
-    """Environment selecting the controllable test steps, with an answers file for gamma."""
-    answers = tmp_path / "answers.yaml"
-    answers.write_text("api_token: tok-canary-000111\n")
-    return {"LABWIZ_STEPS": STEPS, "LABWIZ_TEST_WORKDIR": str(tmp_path / "work"),
-            "LABWIZ_STATE_DIR": str(state_dir), "ANSWERS": str(answers)}
-
 
 def _runs(env, step_id) -> int:
     path = Path(env["LABWIZ_TEST_WORKDIR"]) / f"{step_id}.runs"

@@ -21,17 +21,6 @@ import pytest
 
 from tests.conftest import ROOT, labwiz_env, run_labwiz
 
-STEPS = "tests.core.engine_steps:STEPS"
-
-
-@pytest.fixture
-def env(tmp_path, state_dir):
-    """Environment selecting the test steps, with an answers file for their one secret."""
-    answers = tmp_path / "answers.yaml"
-    answers.write_text("api_token: tok-canary-000111\n")
-    return {"LABWIZ_STEPS": STEPS, "LABWIZ_TEST_WORKDIR": str(tmp_path / "work"),
-            "LABWIZ_STATE_DIR": str(state_dir), "ANSWERS": str(answers)}
-
 
 def _done_lab(env, state_dir) -> dict:
     """A finished test lab's state document."""
