@@ -179,11 +179,16 @@ def _offline(reporter: Reporter, cache: Path, why: str) -> Path:
             "not got.",
             remediation="Install the sandbox's engines (pip install 'labwiz[sandbox]'), or give "
                         "the path of a downloaded mnist.pkl.gz as mnist_path.")
-    from wizard.sandbox.mnist import build_mnist_pkl_gz
+    import shutil
+
+    from wizard.sandbox.mnist import cached_mnist_pkl_gz
 
     reporter.log(f"Using the offline stand-in for MNIST ({why}): real handwritten digits shipped "
                  "with scikit-learn, shaped like the lab's file.", "warning")
-    build_mnist_pkl_gz(cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_name(cache.name + ".partial")
+    shutil.copyfile(cached_mnist_pkl_gz(), partial)
+    partial.replace(cache)  # whole or absent, never a half copy where the lab looks for it
     _offline_marker(cache).write_text("scikit-learn digits, not MNIST\n")
     return cache
 

@@ -105,7 +105,7 @@ def lab(moto_url, tmp_path_factory):
     from wizard.sandbox.aws.sagemaker import make_sagemaker_app
     from wizard.sandbox.aws.sagemaker.dispatch import FrontApp, serve
     from wizard.sandbox.faults import Faults
-    from wizard.sandbox.mnist import build_mnist_pkl_gz
+    from wizard.sandbox.mnist import cached_mnist_pkl_gz
 
     data_dir = tmp_path_factory.mktemp("sagemaker")
     faults_dir = tmp_path_factory.mktemp("faults")
@@ -115,7 +115,7 @@ def lab(moto_url, tmp_path_factory):
     lab.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     lab.role_arn = lab.iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))[
         "Role"]["Arn"]
-    mnist = build_mnist_pkl_gz(tmp_path_factory.mktemp("mnist") / "mnist.pkl.gz")
+    mnist = cached_mnist_pkl_gz()  # the bytes a sandbox start uploads
     lab.mnist = mnist
     lab.s3.upload_file(str(mnist), BUCKET, "lab1/source_data/mnist.pkl.gz")
     lab.s3.upload_file(str(REPO / "assets/scripts/preprocess.py"), BUCKET,

@@ -43,6 +43,24 @@ def test_mnist_stand_in_is_deterministic_and_shaped(tmp_path):
         assert frame[:, :4].max() == 0 and frame[:, 24:].max() == 0
 
 
+def test_mnist_stand_in_cache_is_reused_and_rebuilt_when_its_bytes_change(tmp_path, monkeypatch):
+    """The cached stand-in is the fresh build's bytes; a second start reuses it without building;
+    a copy whose bytes no longer match its recorded SHA-256 is built again."""
+    from wizard.sandbox import mnist
+
+    monkeypatch.setenv(mnist.ENV_CACHE, str(tmp_path / "cache"))
+    fresh = mnist.build_mnist_pkl_gz(tmp_path / "fresh" / "mnist.pkl.gz").read_bytes()
+    cached = mnist.cached_mnist_pkl_gz()
+    assert cached.is_relative_to(tmp_path / "cache") and cached.read_bytes() == fresh
+    builds = []
+    real_build = mnist.build_mnist_pkl_gz
+    monkeypatch.setattr(mnist, "build_mnist_pkl_gz", lambda p: builds.append(p) or real_build(p))
+    assert mnist.cached_mnist_pkl_gz() == cached and builds == []
+    cached.write_bytes(fresh[: len(fresh) // 2])  # a copy cut short
+    assert mnist.cached_mnist_pkl_gz().read_bytes() == fresh and builds == [cached]
+    assert list(cached.parent.glob("*.tmp")) == []
+
+
 def test_routing_decision():
     """Requests are told apart by signing scope, target header or runtime path."""
     from wizard.sandbox.aws.sagemaker.dispatch import is_sagemaker_request

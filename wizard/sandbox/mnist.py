@@ -8,15 +8,20 @@ digits in a 20x20 box, then scaled to [0, 1].
 
 The file holds ``(train_set, valid_set, test_set)``, each a tuple ``(X, y)`` with ``X`` float32 of
 784 columns and ``y`` int64, and loads with ``pickle.load(f, encoding='latin1')`` like the lab's.
-It is deterministic: the same bytes on every build.
+It is deterministic: the same bytes on every build. Building it costs seconds (scikit-learn's
+import, the resize, gzip), and every sandbox start needs it, so :func:`cached_mnist_pkl_gz` keeps
+one copy in labwiz's user cache, named by what decides its bytes (this module's source and the
+numpy and scikit-learn versions) and checked against its recorded SHA-256 before each use.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import pickle
+import tempfile
 from pathlib import Path
 
 #: rows in each split (1,797 digits in all)
@@ -66,10 +71,65 @@ def build_mnist_pkl_gz(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = io.BytesIO()
     pickle.dump(build_arrays(), raw, protocol=2)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
-        # mtime=0 and no file name in the header keep the bytes identical from build to build
-        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
-            gz.write(raw.getvalue())
-    os.replace(tmp, path)
+    # a temporary name of its own: two processes (test workers, two sandboxes) may build at once
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            # mtime=0 and no file name in the header keep the bytes identical from build to build
+            with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+                gz.write(raw.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+#: overrides where the cached copy is kept (tests point it at a temporary directory)
+ENV_CACHE = "LABWIZ_MNIST_CACHE"
+
+
+def cache_root() -> Path:
+    """``LABWIZ_MNIST_CACHE``, else the platform's user cache dir for labwiz, plus ``mnist``."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("labwiz")) / "mnist"
+
+
+def build_key() -> str:
+    """What decides the stand-in's bytes, hashed: this module's source and numpy's and
+    scikit-learn's versions (read from their metadata, without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for dist in ("numpy", "scikit-learn"):
+        try:
+            digest.update(f"{dist}={version(dist)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{dist}=?".encode())
+    return digest.hexdigest()[:16]
+
+
+def _sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cached_mnist_pkl_gz() -> Path:
+    """The stand-in from labwiz's cache, built there first when it is missing or its bytes no
+    longer match the SHA-256 recorded when it was built (a truncated or edited copy)."""
+    home = cache_root() / build_key()
+    path, recorded = home / "mnist.pkl.gz", home / "mnist.pkl.gz.sha256"
+    try:
+        if recorded.read_text().strip() == _sha256(path):
+            return path
+    except OSError:
+        pass
+    build_mnist_pkl_gz(path)
+    fd, tmp = tempfile.mkstemp(dir=home, prefix="sha256.", suffix=".tmp")
+    with os.fdopen(fd, "w") as out:
+        out.write(_sha256(path) + "\n")
+    os.replace(tmp, recorded)
     return path

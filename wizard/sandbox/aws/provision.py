@@ -229,10 +229,7 @@ def _asset_location() -> tuple[str, str, str]:
 
 def _lab_asset(url: str) -> None:
     """Put the offline stand-in at the lab's asset URI (its bucket in its own region)."""
-    import tempfile
-    from pathlib import Path
-
-    from wizard.sandbox.mnist import build_mnist_pkl_gz
+    from wizard.sandbox.mnist import cached_mnist_pkl_gz
 
     bucket, key, region = _asset_location()
     s3 = internal_client("s3", url, region)
@@ -243,9 +240,7 @@ def _lab_asset(url: str) -> None:
         return
     except s3.exceptions.ClientError:
         pass
-    with tempfile.TemporaryDirectory() as tmp:
-        path = build_mnist_pkl_gz(Path(tmp) / "mnist.pkl.gz")
-        s3.upload_file(str(path), bucket, key)
+    s3.upload_file(str(cached_mnist_pkl_gz()), bucket, key)
 
 
 def _asset_there(account_id: str) -> bool:
