@@ -127,9 +127,13 @@ def cached_mnist_pkl_gz() -> Path:
             return path
     except OSError:
         pass
-    build_mnist_pkl_gz(path)
-    fd, tmp = tempfile.mkstemp(dir=home, prefix="sha256.", suffix=".tmp")
-    with os.fdopen(fd, "w") as out:
-        out.write(_sha256(path) + "\n")
-    os.replace(tmp, recorded)
+    try:
+        build_mnist_pkl_gz(path)
+        fd, tmp = tempfile.mkstemp(dir=home, prefix="sha256.", suffix=".tmp")
+        with os.fdopen(fd, "w") as out:
+            out.write(_sha256(path) + "\n")
+        os.replace(tmp, recorded)
+    except PermissionError:
+        # a read-only home (some notebook images): build where this process may write, every time
+        path = build_mnist_pkl_gz(Path(tempfile.mkdtemp(prefix="labwiz-mnist-")) / "mnist.pkl.gz")
     return path
