@@ -11,7 +11,8 @@ import yaml
 from tests.conftest import ROOT
 from tests.steps.conftest import run_lab, state
 
-SHARED_CRDS = ROOT.parent / "shared" / "ack-crds" / "v1.9.1"
+# resolved, as the wizard names it (../shared may be a symlink)
+SHARED_CRDS = (ROOT.parent / "shared" / "ack-crds" / "v1.9.1").resolve()
 STEPS = ("--only", "crd-selection,component-generation")
 LAB_KINDS = {"ProcessingJob", "HyperParameterTuningJob", "TrainingJob", "Model", "EndpointConfig",
              "Endpoint", "TransformJob"}
