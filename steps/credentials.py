@@ -58,9 +58,10 @@ def _default_service_account(ctx: Context) -> str:
     if ctx.explain:
         return fallback
     try:
-        if k8s.service_account(ctx, namespace, PROFILE_SA) is not None:
+        # asked once: when the cluster is down, the step's own check (with retries) says so
+        if k8s.service_account(ctx, namespace, PROFILE_SA, once=True) is not None:
             return PROFILE_SA
-        if k8s.service_account(ctx, namespace, STANDALONE_SA) is not None:
+        if k8s.service_account(ctx, namespace, STANDALONE_SA, once=True) is not None:
             return STANDALONE_SA
     except Exception:  # noqa: BLE001 - no cluster access: the run explains it, not the default
         pass

@@ -65,12 +65,9 @@ class Clients:
             self.notify(f"AWS {operation_name or 'call'}: retrying (attempt {attempt})")
 
     # -- Kubernetes ------------------------------------------------------------------------
-    @cached_property
-    def kube(self):
-        """A kubernetes ``ApiClient`` from the target's kubeconfig, or in-cluster config."""
+    def _kube_configuration(self):
+        """A kubernetes ``Configuration`` from the target's kubeconfig, or in-cluster config."""
         from kubernetes import client, config
-
-        from wizard.retry import reporting_retry
 
         configuration = client.Configuration()
         if self.target.kubeconfig:
@@ -83,14 +80,35 @@ class Clients:
             except config.ConfigException:
                 config.load_kube_config(context=self.target.kube_context,
                                         client_configuration=configuration)
+        return configuration
+
+    @cached_property
+    def kube(self):
+        """A kubernetes ``ApiClient`` for the target, its retries reported."""
+        from kubernetes import client
+
+        from wizard.retry import reporting_retry
+
+        configuration = self._kube_configuration()
         configuration.retries = reporting_retry("Kubernetes", self.notify, self.http_retries)
         return client.ApiClient(configuration)
 
-    def core_v1(self):
-        """``CoreV1Api`` on :attr:`kube`."""
+    @cached_property
+    def kube_once(self):
+        """The same cluster as :attr:`kube`, asked once: no retries. For guesses (a question's
+        default) that must not keep a learner waiting twice when the cluster is down; the step's
+        own calls, with retries, then report the problem."""
         from kubernetes import client
 
-        return client.CoreV1Api(self.kube)
+        configuration = self._kube_configuration()
+        configuration.retries = 0  # urllib3: the first failure is the answer
+        return client.ApiClient(configuration)
+
+    def core_v1(self, once: bool = False):
+        """``CoreV1Api`` on :attr:`kube` (on :attr:`kube_once` when ``once``)."""
+        from kubernetes import client
+
+        return client.CoreV1Api(self.kube_once if once else self.kube)
 
     def rbac_v1(self):
         """``RbacAuthorizationV1Api`` on :attr:`kube`."""

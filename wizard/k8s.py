@@ -43,9 +43,17 @@ def explain(exc: BaseException, doing: str) -> Exception:
                      remediation="'labwiz doctor' checks the usual causes.")
 
 
-def service_account(ctx: Context, namespace: str, name: str):
-    """The service account, or None when it does not exist."""
+#: seconds a guess (see ``once``) waits for the cluster's answer
+GUESS_TIMEOUT = 10
+
+
+def service_account(ctx: Context, namespace: str, name: str, once: bool = False):
+    """The service account, or None when it does not exist. ``once``: a guess, asked without
+    retries and with a short timeout (a question's default)."""
     try:
+        if once:
+            return ctx.clients.core_v1(once=True).read_namespaced_service_account(
+                name, namespace, _request_timeout=GUESS_TIMEOUT)
         return ctx.clients.core_v1().read_namespaced_service_account(name, namespace)
     except api_exception() as exc:
         if exc.status == 404:

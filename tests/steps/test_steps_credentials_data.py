@@ -244,6 +244,9 @@ def test_no_cluster_access(lab, tmp_path):
                              "KUBECONFIG": str(broken)}, timeout=180)
     assert result.returncode == 5, result.stdout  # the cluster unreachable: exit 5 (README)
     assert "could not be reached" in result.stdout and "kubectl get ns" in result.stdout
+    # the service account's default is a guess, asked once: only the step's own call retries
+    before_step = result.stdout.split("Step 1 of 9")[0]
+    assert "retrying" not in before_step, before_step
 
 
 # -- the pods' role: trust conditions checked by verify, repaired only after confirmation -------
