@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import pytest
 
 from tests.commands.printed import (checked, commands_of_explain, commands_of_script,
                                     explain_sections, run_printed, verb)
-from tests.conftest import labwiz_env, run_labwiz
+from tests.conftest import ROOT, labwiz_env, run_labwiz
 
 #: the module runs a whole lab and then every printed command (about a hundred CLI starts): a
 #: generous bound for a loaded machine, not a speed target
@@ -36,6 +37,10 @@ OWN_BUCKET = "learner-own-bucket-e2e"
 OWN_KEY = "notes/keep-me.txt"
 OWN_ROLE = "learner-own-role"
 OWN_POLICY = "learner-own-policy"
+#: the headless transcript's checks (issue 19): the step headers and the bound on its length
+STEP_TITLES = ["Credentials", "Data upload", "CRD selection", "Component generation", "Compile",
+               "Upload", "Run monitoring", "Endpoint test", "Cleanup"]
+MAX_LINES = 200
 LAB_KINDS = ("processingjobs", "hyperparametertuningjobs", "trainingjobs", "models",
              "endpointconfigs", "endpoints", "transformjobs")
 
@@ -72,12 +77,14 @@ def _learner_owns(aws, region: str) -> str:
 @pytest.fixture(scope="module")
 def finished_lab(tmp_path_factory):
     """A lab run once from scratch with `labwiz run --sandbox --yes`; the sandbox stays up."""
-    state = tmp_path_factory.mktemp("whole-lab")
+    state = tmp_path_factory.mktemp("whole-lab") / "lab"  # docs/transcript.md shows …/lab/…
     up = run_labwiz(["--state-dir", str(state), "sandbox", "up"], timeout=180)
     assert up.returncode == 0, up.stdout + up.stderr
     info = json.loads((state / "sandbox" / "sandbox.json").read_text())
     own_policy_arn = _learner_owns(_aws(info), info["region"])
-    result = run_labwiz(["--state-dir", str(state), "run", "--sandbox", "--yes"], timeout=900)
+    # in a pipe at 100 columns: its output is also the headless transcript checked below
+    result = run_labwiz(["--state-dir", str(state), "run", "--sandbox", "--yes"], timeout=900,
+                        env={"COLUMNS": "100"})
     yield state, result, own_policy_arn
     run_labwiz(["--state-dir", str(state), "sandbox", "down"], timeout=120)
 
@@ -91,6 +98,62 @@ def test_all_nine_steps_done_and_predictions_printed(finished_lab):
     endpoint = doc["steps"]["endpoint-test"]["outputs"]
     assert endpoint["predictions"]["count"] > 0
     assert endpoint["purity"] > 0.3, "k-means on handwritten digits should beat chance (0.1) clearly"
+
+
+def test_headless_lab_transcript(finished_lab):
+    """Nine step headers in order, a result line each, the summary, each log line once, no
+    monitoring table, and each step's commands in the file its end names."""
+    state, result, _ = finished_lab
+    out = result.stdout
+    if os.environ.get("LABWIZ_UPDATE_TRANSCRIPT"):
+        _write_transcript(out.replace(str(state), "/tmp/lab"))
+    assert result.returncode == 0, out[-3000:] + result.stderr[-2000:]
+    lines = out.splitlines()
+    headers = [line.split(" — ")[0] for line in lines if re.match(r"Step \d of 9 · ", line)]
+    assert headers == [f"Step {n} of 9 · {title}" for n, title in enumerate(STEP_TITLES, 1)]
+    for title in STEP_TITLES:
+        assert re.search(rf"^✔ {re.escape(title)} done in ", out, re.M), title
+    summary = out[out.index("Summary"):]
+    for title in STEP_TITLES:
+        assert title in summary
+    assert "Endpoint: " in summary and "removed by cleanup" in summary
+    # monitoring printed changes only: no status table, no log line twice
+    tails = [line for line in lines if " │ " in line]
+    assert len(tails) == len(set(tails)), "a log line was printed twice"
+    assert not any(line.startswith("kind ") for line in lines), "a resources table was printed"
+    # every command was shown (short) and is kept whole in the file the step's end names
+    for step in ("credentials", "component-generation", "cleanup"):
+        assert f"commands/{step}.sh" in out, step
+        assert (state / "commands" / f"{step}.sh").stat().st_size > 0
+    generate = [line for line in lines if line.startswith("$ labwiz generate")]
+    assert len(generate) == 1 and "{" in generate[0], "seven alike commands print as one line"
+
+
+def test_headless_lab_under_200_lines_at_100_columns(finished_lab):
+    """The issue's bound: a whole sandbox lab under 200 lines, counted wrapped at 100 columns,
+    with its nine step headers and the closing summary in it."""
+    _, result, _ = finished_lab
+    lines = result.stdout.splitlines()
+    wrapped = sum(max(1, -(-len(line) // 100)) for line in lines)
+    assert wrapped < MAX_LINES, f"{wrapped} lines at 100 columns"
+    headers = [line.split(" — ")[0] for line in lines if re.match(r"Step \d of 9 · ", line)]
+    assert headers == [f"Step {n} of 9 · {title}" for n, title in enumerate(STEP_TITLES, 1)]
+    summary = lines[next(i for i, line in enumerate(lines) if line.startswith("Summary")):]
+    assert [line.split()[1] for line in summary if re.match(r"\d  +[A-Z]", line)] == \
+        [title.split()[0] for title in STEP_TITLES]
+    assert any(line.startswith("Endpoint: ") for line in summary)
+    assert summary[-1].startswith("All steps done")
+
+
+def _write_transcript(text: str) -> None:
+    """Keep the transcript in the docs (asked for with LABWIZ_UPDATE_TRANSCRIPT=1)."""
+    (ROOT / "docs" / "transcript.md").write_text(
+        "# A whole sandbox lab, headless\n\n"
+        "The real output of `labwiz --state-dir /tmp/lab run --sandbox --yes` in a pipe at 100 "
+        "columns (written by `tests/e2e/test_whole_lab.py` with `LABWIZ_UPDATE_TRANSCRIPT=1`; "
+        "the temporary state directory is shown as `/tmp/lab`). On a terminal the same lines are "
+        "printed, with progress bars and the monitoring picture redrawn in place below them.\n\n"
+        f"```text\n{text.rstrip()}\n```\n", encoding="utf-8")
 
 
 def _iam_missing(call, **kwargs) -> bool:
