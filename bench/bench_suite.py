@@ -3,7 +3,9 @@ machine) and its 15 slowest tests (pytest's ``--durations=15``).
 
 Run: ``make bench-suite`` (or ``.venv/bin/python -m bench suite``; ``python -m bench`` alone
 leaves it out, as it takes the suite's time). Prints the figures in bench's shared format and
-writes the list of slow tests to ``bench/SUITE.md``. The load average before and after is
+writes the list of slow tests to ``bench/SUITE.md``. ``--from-log FILE`` reads a saved ``make
+test`` output instead of running the suite (a fresh clone's run, say): the wall time is pytest's
+own "in N s", the load average the one given with ``--load``. The load average before and after is
 recorded beside the time: a figure taken on a loaded machine says so. Exits non-zero when the
 suite fails, after printing what it measured.
 """
@@ -54,9 +56,53 @@ def counts(output: str) -> dict[str, int]:
             for m in _SUMMARY.finditer(last)}
 
 
+_PYTEST_WALL = re.compile(r" in (?P<secs>\d+(?:\.\d+)?)s(?: \(|\s*$| =)")
+
+
+def write_report(output: str, args: list[str], wall: float, exit_code: int, load_before: float,
+                 load_after: float, where: str = "") -> None:
+    """Print the figures of one suite run and write bench/SUITE.md from its output."""
+    tally = counts(output)
+    report("make test: pytest " + " ".join(args), wall, "s",
+           f"<= {TARGET_S} on a quiet 2-core machine", runs=1, cpus=os.cpu_count(),
+           load_before=round(load_before, 2), load_after=round(load_after, 2),
+           exit_code=exit_code, **tally)
+    rows = slowest(output)
+    for rank, (secs, phase, test) in enumerate(rows[:SLOWEST], 1):
+        report(f"slowest {rank:2d}: {test} ({phase})", secs, "s")
+    lines = [f"# The suite's {SLOWEST} slowest tests", "",
+             f"Measured {time.strftime('%Y-%m-%d %H:%M')}{where} with `pytest {' '.join(args)}`: "
+             f"{wall:.0f} s in all (target {TARGET_S} s), exit code {exit_code}, "
+             f"{tally or 'no summary'}; {os.cpu_count()} CPUs, load average {load_before:.1f} "
+             f"before and {load_after:.1f} after.", "",
+             "| # | seconds | phase | test |", "| --- | --- | --- | --- |"]
+    lines += [f"| {n} | {secs:.1f} | {phase} | `{test}` |"
+              for n, (secs, phase, test) in enumerate(rows[:SLOWEST], 1)]
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def from_log(path: Path, load: str) -> int:
+    """The figures of a saved ``make test`` output (see the module's docstring)."""
+    output = path.read_text(errors="replace")
+    walls = [float(m["secs"]) for line in output.splitlines() if _SUMMARY.search(line)
+             for m in [_PYTEST_WALL.search(line)] if m]
+    if not walls:
+        print(f"{path}: no pytest summary line (\"N passed in S s\") found", file=sys.stderr)
+        return 2
+    failed = counts(output).get("failed", 0) + counts(output).get("error", 0)
+    before, _, after = load.partition(",")
+    write_report(output, SUITE_ARGS, walls[-1], 1 if failed else 0, float(before or "nan"),
+                 float(after or before or "nan"), where=f" (from {path.name})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite once, print its figures, write bench/SUITE.md; the suite's exit code."""
-    args = SUITE_ARGS + (argv if argv is not None else sys.argv[1:])
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if argv[:1] == ["--from-log"]:
+        load = argv[argv.index("--load") + 1] if "--load" in argv else ""
+        return from_log(Path(argv[1]), load)
+    args = SUITE_ARGS + argv
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     # the tests run labwiz, kfp and aws from the interpreter's bin, as under make test
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -66,29 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                            "-p", "no:cacheprovider"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     wall = time.monotonic() - started
-    load_after = os.getloadavg()[0]
     output = proc.stdout + proc.stderr
-    tally = counts(output)
-    report("make test: pytest " + " ".join(args), wall, "s",
-           f"<= {TARGET_S} on a quiet 2-core machine", runs=1, cpus=os.cpu_count(),
-           load_before=round(load_before, 2), load_after=round(load_after, 2),
-           exit_code=proc.returncode, **tally)
-    rows = slowest(output)
-    for rank, (secs, phase, test) in enumerate(rows[:SLOWEST], 1):
-        report(f"slowest {rank:2d}: {test} ({phase})", secs, "s")
-    lines = [f"# The suite's {SLOWEST} slowest tests", "",
-             f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `pytest {' '.join(args)}`: "
-             f"{wall:.0f} s in all (target {TARGET_S} s), exit code {proc.returncode}, "
-             f"{tally or 'no summary'}; {os.cpu_count()} CPUs, load average {load_before:.1f} "
-             f"before and {load_after:.1f} after.", "",
-             "| # | seconds | phase | test |", "| --- | --- | --- | --- |"]
-    lines += [f"| {n} | {secs:.1f} | {phase} | `{test}` |"
-              for n, (secs, phase, test) in enumerate(rows[:SLOWEST], 1)]
-    REPORT.write_text("\n".join(lines) + "\n")
+    write_report(output, args, wall, proc.returncode, load_before, os.getloadavg()[0])
     if proc.returncode != 0:
         print(output[-4000:], file=sys.stderr)
     return proc.returncode
-
 
 if __name__ == "__main__":
     sys.exit(main())
