@@ -60,7 +60,7 @@ _PYTEST_WALL = re.compile(r" in (?P<secs>\d+(?:\.\d+)?)s(?: \(|\s*$| =)")
 
 
 def write_report(output: str, args: list[str], wall: float, exit_code: int, load_before: float,
-                 load_after: float, where: str = "") -> None:
+                 load_after: float, where: str = "", when: float | None = None) -> None:
     """Print the figures of one suite run and write bench/SUITE.md from its output."""
     tally = counts(output)
     report("make test: pytest " + " ".join(args), wall, "s",
@@ -71,7 +71,7 @@ def write_report(output: str, args: list[str], wall: float, exit_code: int, load
     for rank, (secs, phase, test) in enumerate(rows[:SLOWEST], 1):
         report(f"slowest {rank:2d}: {test} ({phase})", secs, "s")
     lines = [f"# The suite's {SLOWEST} slowest tests", "",
-             f"Measured {time.strftime('%Y-%m-%d %H:%M')}{where} with `pytest {' '.join(args)}`: "
+             f"Measured {time.strftime('%Y-%m-%d %H:%M', time.localtime(when))}{where} with `pytest {' '.join(args)}`: "
              f"{wall:.0f} s in all (target {TARGET_S} s), exit code {exit_code}, "
              f"{tally or 'no summary'}; {os.cpu_count()} CPUs, load average {load_before:.1f} "
              f"before and {load_after:.1f} after.", "",
@@ -92,7 +92,8 @@ def from_log(path: Path, load: str) -> int:
     failed = counts(output).get("failed", 0) + counts(output).get("error", 0)
     before, _, after = load.partition(",")
     write_report(output, SUITE_ARGS, walls[-1], 1 if failed else 0, float(before or "nan"),
-                 float(after or before or "nan"), where=f" (from {path.name})")
+                 float(after or before or "nan"), where=f" (from {path.name})",
+                 when=path.stat().st_mtime)
     return 0
 
 
