@@ -121,6 +121,18 @@ def test_dumb_terminal_falls_back_to_plain_prompts(term, tmp_path):
     assert doc["steps"]["predict"]["attempts"] == 2 and doc["steps"]["train"]["attempts"] == 1
 
 
+def test_plain_prompts_stopped_say_the_command_that_resumes_this_lab(term, tmp_path):
+    """Ctrl-C at a plain prompt: the hint to resume names this lab's state directory and the
+    plain front-end, not a bare 'labwiz' (which would open another lab, in the TUI)."""
+    state, rc = tmp_path / "state", tmp_path / "rc"
+    tty = term(labwiz_command(state, tmp_path / "w", "--plain", rc_file=rc), 200, 30)
+    tty.wait_for("Bucket name")
+    tty.keys("C-c")
+    screen = tty.wait_for("again to resume")
+    assert f"Run 'labwiz --state-dir {state} --plain' again to resume." in " ".join(screen.split())
+    assert _wait_file(rc) == "130"
+
+
 def test_without_a_tty_labwiz_does_not_hang(tmp_path):
     """Without a tty labwiz does not hang."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABWIZ_", "AWS_"))}

@@ -19,7 +19,8 @@ def run_plain(obj: dict) -> int:
     from wizard.registry import load_steps
     from wizard.session import fail, run_headless
     from wizard.state import StateStore
-    from wizard.tui.model import first_open_step, has_progress, reproduce_command, resume_summary
+    from wizard.tui.model import (first_open_step, has_progress, relaunch_command,
+                                   reproduce_command, resume_summary)
 
     try:
         steps = load_steps()
@@ -46,7 +47,9 @@ def run_plain(obj: dict) -> int:
     except LabwizError as exc:
         return fail(exc)
     except (KeyboardInterrupt, EOFError):
-        click.echo("\nStopped. Run 'labwiz' again to resume.", err=True)
+        # the same lab, the same front-end: the state directory and flags this run was given
+        again = relaunch_command(obj) + " --plain"
+        click.echo(f"\nStopped. Run '{again}' again to resume.", err=True)
         return ExitCode.INTERRUPTED
 
 
