@@ -94,6 +94,12 @@ def main(run_dir: Path) -> int:
         return 2
     progress = Progress(run_dir / "status.json", job["run_id"])
     progress.set_run(state="RUNNING", started_at=now(), worker_pid=os.getpid())
+    from .warm import start_zygote
+
+    # the tasks' zygote imports kfp and the kubernetes client while this process imports
+    # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn)
+    zygote = start_zygote(run_dir / "zygote.log")
+    runner = None
     try:
         from google.protobuf import json_format
         from kfp import local
@@ -110,7 +116,7 @@ def main(run_dir: Path) -> int:
         local.init(runner=local.SubprocessRunner(use_venv=False),
                    pipeline_root=str(run_dir / "outputs"),
                    workspace_root=str(run_dir / "workspace"), raise_on_error=False)
-        runner = DagRunner(spec, progress, run_dir, job["run_id"])
+        runner = DagRunner(spec, progress, run_dir, job["run_id"], zygote=zygote)
         try:
             runner.register(spec.root)
             outputs, ok = runner.run_dag(spec.root, arguments)
@@ -126,6 +132,9 @@ def main(run_dir: Path) -> int:
         progress.set_run(state="FAILED", finished_at=now(),
                          error=f"the sandbox worker hit an internal error: {exc}\n{detail}")
         return 1
+    finally:
+        if runner is None and zygote is not None:  # the run ended before its runner took it
+            zygote.stop()
     if ok:
         from .progress import jsonable
         progress.set_run(state="SUCCEEDED", finished_at=now(), outputs=jsonable(outputs))
