@@ -85,3 +85,37 @@ def test_components_poll_every_30_s_for_real_and_their_watch_is_bounded_by_it(mo
     monkeypatch.setattr(runtime.time, "sleep", slept.append)  # nothing else runs meanwhile
     assert client.wait_change("job", "7", 30) is False
     assert asked["timeout_seconds"] == 30 and 29 < slept[0] <= 30
+
+
+class _Run:
+    """A run as the follower sees it: a state, and nothing else to show."""
+
+    def __init__(self, state):
+        """``state`` is the run's state."""
+        self.state = state
+
+
+def _follow(fast: bool, states: list[str], monkeypatch) -> list[float]:
+    """Follow a run whose tasks have all ended, reading ``states`` in turn; the sleeps made."""
+    from wizard.kfp_ops import monitor
+
+    follower = Follower(None, None, None, "r", {"a": [], "b": ["a"]}, "ns", fast=fast)
+    follower.task_states = {"a": "SUCCEEDED", "b": "SKIPPED"}
+    looks = iter(states)
+    monkeypatch.setattr(follower, "poll", lambda: _Run(next(looks)))
+    follower.reporter = SimpleNamespace(log=lambda *_a, **_k: None)
+    slept: list[float] = []
+    monkeypatch.setattr(monitor.time, "sleep", slept.append)
+    follower.follow()
+    return slept
+
+
+def test_a_sandbox_run_whose_tasks_all_ended_is_looked_at_soon_a_real_one_is_not(monkeypatch):
+    """Every task ended, the run not yet: the sandbox looks again after 0.1 s, at most ten
+    times before its usual pace; a real run keeps its 2, 5, 10, 15 s backoff."""
+    from wizard.kfp_ops.monitor import SETTLING_LOOKS
+
+    assert _follow(True, ["RUNNING", "RUNNING", "SUCCEEDED"], monkeypatch) == [0.1, 0.1]
+    long_wait = _follow(True, ["RUNNING"] * 13 + ["SUCCEEDED"], monkeypatch)
+    assert long_wait == [0.1] * SETTLING_LOOKS + [1.0] * 3 and SETTLING_LOOKS == 10
+    assert _follow(False, ["RUNNING", "RUNNING", "SUCCEEDED"], monkeypatch) == [2.0, 5.0]

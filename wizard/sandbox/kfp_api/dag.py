@@ -123,10 +123,12 @@ class DagRunner:
 
         # started now at the latest, so its imports overlap the worker's own set-up
         self.zygote = zygote if zygote is not None else start_zygote(run_dir / "zygote.log")
+        self._own_zygote = zygote is None
 
     def close(self) -> None:
-        """Stop the zygote (the worker is done with its tasks)."""
-        if self.zygote is not None:
+        """Stop the zygote if this runner started it (the worker is done with its tasks); a
+        zygote the caller passed in is the caller's to stop."""
+        if self.zygote is not None and self._own_zygote:
             self.zygote.stop()
 
     # registration ----------------------------------------------------------------------------

@@ -97,9 +97,19 @@ def main(run_dir: Path) -> int:
     from .warm import start_zygote
 
     # the tasks' zygote imports kfp and the kubernetes client while this process imports
-    # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn)
+    # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn);
+    # it is stopped after the run's end is written, so a follower sees the end without
+    # waiting for the zygote to exit
     zygote = start_zygote(run_dir / "zygote.log")
-    runner = None
+    try:
+        return _run(run_dir, job, progress, zygote)
+    finally:
+        if zygote is not None:
+            zygote.stop()
+
+
+def _run(run_dir: Path, job: dict, progress: Progress, zygote: Any) -> int:
+    """Run the pipeline of ``job`` with the tasks forked from ``zygote``; the exit code."""
     try:
         from google.protobuf import json_format
         from kfp import local
@@ -132,9 +142,6 @@ def main(run_dir: Path) -> int:
         progress.set_run(state="FAILED", finished_at=now(),
                          error=f"the sandbox worker hit an internal error: {exc}\n{detail}")
         return 1
-    finally:
-        if runner is None and zygote is not None:  # the run ended before its runner took it
-            zygote.stop()
     if ok:
         from .progress import jsonable
         progress.set_run(state="SUCCEEDED", finished_at=now(), outputs=jsonable(outputs))
