@@ -98,14 +98,14 @@ def main(run_dir: Path) -> int:
 
     # the tasks' zygote imports kfp and the kubernetes client while this process imports
     # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn);
-    # it is stopped after the run's end is written, so a follower sees the end without
-    # waiting for the zygote to exit
     zygote = start_zygote(run_dir / "zygote.log")
     try:
         return _run(run_dir, job, progress, zygote)
     finally:
         if zygote is not None:
-            zygote.stop()
+            # its tasks have all ended; closing its control socket ends it (no wait: the API
+            # reports the run's end only once this worker has exited)
+            zygote.stop(wait=False)
 
 
 def _run(run_dir: Path, job: dict, progress: Progress, zygote: Any) -> int:
@@ -160,4 +160,10 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         print("usage: python -m wizard.sandbox.kfp_api.worker RUN_DIR", file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(Path(sys.argv[1])))
+    code = main(Path(sys.argv[1]))
+    # the run's final state is on disk (written atomically) and every task has ended; the API
+    # server settles the run when this process exits, so exit now instead of tearing down
+    # kfp, protobuf and the kubernetes client (0.2 to 0.5 s on a busy machine)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
