@@ -146,3 +146,16 @@ def test_a_request_too_big_for_one_message_falls_back_for_that_child_only(module
         assert code == 0 and "argv=['b']" in out
     finally:
         zygote.stop()
+
+
+def test_a_stop_without_waiting_still_ends_the_zygote(modules):
+    """stop(wait=False) (the run's worker, about to exit) only closes the control socket; the
+    zygote ends by itself on that, and spawning afterwards gives plain processes."""
+    tmp_path, env = modules
+    zygote = Zygote(["json"], env=env, cwd=str(tmp_path))
+    zygote.start()
+    proc = zygote._proc
+    assert _run(zygote, tmp_path, env, ["a"])[0] == 0
+    zygote.stop(wait=False)
+    assert proc.wait(timeout=60) == 0  # a bound for a slow machine, not a pace
+    assert _run(zygote, tmp_path, env, ["a"]) is None

@@ -1,5 +1,8 @@
 """Applying a cleanup plan: each item removed in order, its ledger row marked, failures kept.
 
+Custom resources are asked to go all at once first (their controller's waits then overlap);
+each is still waited for, marked and reported in plan order.
+
 An item whose removal fails or must not happen is *kept* with the reason; the others still go,
 so one stubborn resource does not leave the rest billing.
 """
@@ -47,6 +50,7 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
     *failed* are items whose removal went wrong: the step must not call itself done then.
     """
     removed, kept, failed = [], [], []
+    begun = _begin_cr_deletes(ctx, reporter, items)
     for n, item in enumerate(items):
         reporter.progress("cleanup", n, len(items), "resources")
         handlers = _handlers(item.kind)
@@ -55,7 +59,10 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
             reporter.log(f"Kept {item.kind} {item.name}: unknown kind; remove it by hand.", "warning")
             continue
         remove, _exists, command = handlers
-        reporter.command(command(item))
+        if item.key in begun:  # its deletion was asked for with the others': wait for it here
+            remove = _finish_cr_delete(begun[item.key])
+        else:
+            reporter.command(command(item))
         try:
             result = remove(ctx, item)
         except Keep as why:
@@ -75,6 +82,36 @@ def apply_plan(ctx: Context, reporter: Reporter, items: list) -> tuple[list[dict
         reporter.log(f"{word} {item.kind} {item.name}.", "success" if result != GONE else "info")
     reporter.progress("cleanup", len(items), len(items), "resources")
     return removed, kept, failed
+
+
+def _begin_cr_deletes(ctx: Context, reporter: Reporter, items: list) -> dict:
+    """Ask for every custom resource's deletion at once; {item key: GONE, None or the error}.
+
+    The ACK controller then deletes their SageMaker resources side by side, and the waits that
+    follow (one per resource, in plan order) overlap instead of adding up. Each deletion still
+    shows its command, is marked in the ledger only once the resource is gone, and is checked
+    again afterwards by the sweep's list calls.
+    """
+    begun: dict = {}
+    for item in items:
+        if item.kind != "custom-resource":
+            continue
+        reporter.command(kube.cr_command(item))
+        try:
+            begun[item.key] = kube.cr_begin(ctx, item)
+        except (Keep, LabwizError) as exc:
+            begun[item.key] = exc
+    return begun
+
+
+def _finish_cr_delete(begun):
+    """The remover for a custom resource whose deletion was already asked for."""
+    def finish(ctx: Context, item) -> str:
+        """Raise what asking raised, or report it gone, or wait for the controller."""
+        if isinstance(begun, Exception):
+            raise begun
+        return begun or kube.cr_wait(ctx, item)
+    return finish
 
 
 def leftovers(ctx: Context, items: list) -> list:

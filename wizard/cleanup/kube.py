@@ -53,8 +53,9 @@ def cr_exists(ctx, item) -> bool:
     return _cr_get(ctx, item) is not None
 
 
-def cr_remove(ctx, item) -> str:
-    """Delete the custom resource and wait until the controller lets it go."""
+def cr_begin(ctx, item) -> str | None:
+    """Ask for the custom resource's deletion without waiting: GONE when it is not there,
+    None when it is being deleted now (another lab's is kept: Keep)."""
     obj = _cr_get(ctx, item)
     if obj is None:
         return GONE
@@ -66,10 +67,21 @@ def cr_remove(ctx, item) -> str:
     except k8s.api_exception() as exc:
         if exc.status != 404:
             raise k8s.explain(exc, f"deleting {item.name}") from None
+    return None
+
+
+def cr_wait(ctx, item) -> str:
+    """Wait until the controller lets the custom resource go (its finalizer: SageMaker's side
+    is deleted first); REMOVED, or Keep when it stays."""
     if not wait_until(lambda: not cr_exists(ctx, item), every=poll_every(ctx)):
         raise Keep("the ACK controller has not finished deleting it; check its status "
                    f"with kubectl describe {item.details['plural']}.{ACK_GROUP} -n {item.namespace}")
     return REMOVED
+
+
+def cr_remove(ctx, item) -> str:
+    """Delete the custom resource and wait until the controller lets it go."""
+    return cr_begin(ctx, item) or cr_wait(ctx, item)
 
 
 def cr_command(item):

@@ -323,6 +323,47 @@ class AckClient:
         return self._call("patch", self.objects.patch_namespaced_custom_object,
                           self.group, self.version, self.namespace, self.plural, name, body)
 
+    def wait_change(self, name, resource_version, seconds):
+        """Wait at most `seconds` for the resource to change after `resource_version`.
+
+        A watch on this one resource (a field selector on its name), so the caller reads it
+        again as soon as the controller writes status instead of after a fixed sleep; the
+        bound is the same poll interval, so nothing waits longer than before. Returns True
+        when a change came. Any failure to watch (no RBAC for watch, an expired version, a
+        dropped connection) sleeps out the rest of the interval: the caller's next get() is
+        the read that counts, as it was with plain polling.
+        """
+        from kubernetes import watch
+        started = time.monotonic()
+        if not resource_version:  # a watch without one starts with the object itself: no news
+            time.sleep(seconds)
+            return False
+        stream = watch.Watch()
+        changed = False
+        try:
+            # the server's timeoutSeconds is whole seconds; the client-side timeout keeps a
+            # sub-second interval (tests) sub-second
+            for event in stream.stream(
+                    self.objects.list_namespaced_custom_object, self.group, self.version,
+                    self.namespace, self.plural, field_selector=f"metadata.name={name}",
+                    resource_version=resource_version,
+                    timeout_seconds=max(1, int(-(-seconds // 1))),
+                    _request_timeout=seconds + 5 if seconds >= 1 else seconds):
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    changed = True
+                    break
+        except Terminated:
+            raise  # a cancelled run, raised by the SIGTERM handler inside the read
+        except Exception:  # noqa: BLE001 - any watch failure falls back to the plain sleep
+            pass
+        finally:
+            stream.stop()
+        if not changed:
+            left = seconds - (time.monotonic() - started)
+            if left > 0:
+                time.sleep(left)
+        return changed
+
     def delete(self, name):
         """Delete the resource; True if it was there."""
         from kubernetes.client.exceptions import ApiException
@@ -485,7 +526,10 @@ def no_controller_message(ack, name, seconds):
 
 def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverable_seconds=600.0,
              controller_seconds=300.0, stale=None):
-    """Poll until the resource is done; return it, or raise ComponentError.
+    """Read the resource until it is done; return it, or raise ComponentError.
+
+    Between reads it waits for a change of the resource (a watch), at most
+    `poll_interval_seconds`.
 
     ACK.Recoverable is waited on for at most `recoverable_seconds` in a row,
     because ACK retries it itself; its message is logged as soon as it shows.
@@ -535,7 +579,8 @@ def wait_for(ack, name, plan, timeout_seconds, poll_interval_seconds, recoverabl
             raise ComponentError(f"timed out after {timeout_seconds}s waiting for {name} ({message}). "
                                  "Raise timeout_seconds, or look at it with kubectl describe "
                                  f"{ack.plural} {name} -n {ack.namespace}.")
-        time.sleep(poll_interval_seconds)
+        # returns early when the controller writes the resource (a watch), at most the interval
+        ack.wait_change(name, (obj.get("metadata") or {}).get("resourceVersion"), poll_interval_seconds)
 
 
 def collect_outputs(obj, output_map):

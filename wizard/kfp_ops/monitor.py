@@ -15,6 +15,9 @@ from wizard.kfp_ops import resources as crs
 from wizard.kfp_ops.connect import translate
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"}
+#: quick looks for a sandbox run whose tasks have all ended, before the usual pace again (a
+#: run that does not end then is not held to ten looks a second)
+SETTLING_LOOKS = 10
 
 
 def task_graph(spec: dict) -> dict[str, list[str]]:
@@ -49,6 +52,9 @@ class Follower:
         # the sandbox's run ends seconds after its last change: looking at most a second
         # apart ends the step soon after the run; a real run's tasks take minutes
         self.delays = (0.5, 1.0) if fast else (2.0, 5.0, 10.0, 15.0)
+        # every task has ended but the run not yet: the sandbox's worker writes the run's end
+        # right after its last task's, so look again soon (a real run keeps its backoff)
+        self.settling_delay = 0.1 if fast else None
         self.task_states: dict[str, str] = {}
         self.last_graph = self.last_resources = None
         self.recorded: set[str] = set()
@@ -159,7 +165,7 @@ class Follower:
 
     def follow(self):
         """Poll with backoff until the run ends; return the final run object."""
-        started, step = time.monotonic(), 0
+        started, step, settling = time.monotonic(), 0, 0
         while True:
             run = self.poll()
             if str(run.state) in TERMINAL:
@@ -169,7 +175,17 @@ class Follower:
             changed = self.task_states != getattr(self, "_seen", None)
             self._seen = dict(self.task_states)
             step = 0 if changed else min(step + 1, len(self.delays) - 1)
-            time.sleep(self.delays[step])
+            if self.settling_delay is not None and self._all_tasks_ended() \
+                    and settling < SETTLING_LOOKS:
+                settling += 1
+                time.sleep(self.settling_delay)
+            else:
+                time.sleep(self.delays[step])
+
+    def _all_tasks_ended(self) -> bool:
+        """Whether every task of the graph has reached a final state (the run's end is due)."""
+        return bool(self.graph) and all(self.task_states.get(name) in TERMINAL
+                                        for name in self.graph)
 
     def failure_message(self, run) -> str:
         """The failing task's message and SageMaker's failure reasons, for the step's error."""

@@ -153,15 +153,16 @@ class Zygote:
             theirs.close()
         return ZygoteChild(pid, ours, None, None)
 
-    def stop(self) -> None:
-        """End the zygote (its children, if any still run, are not touched)."""
+    def stop(self, wait: bool = True) -> None:
+        """End the zygote (its children, if any still run, are not touched); ``wait=False``
+        only closes its control socket, on which it ends by itself, without waiting."""
         with self._lock:
             self._broken = True
             if self._control is not None:
                 self._control.close()
                 self._control = None
             proc, self._proc = self._proc, None
-        if proc is not None:
+        if proc is not None and wait:
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -100,8 +100,10 @@ def local_command(command: list[str]) -> tuple[list[str], bool]:
 class DagRunner:
     """Runs one pipeline spec; reports every task through a :class:`Progress`."""
 
-    def __init__(self, spec: Any, progress: Progress, run_dir: Path, run_id: str):
-        """Prepare to run ``spec`` (a PipelineSpec message) inside ``run_dir``."""
+    def __init__(self, spec: Any, progress: Progress, run_dir: Path, run_id: str,
+                 zygote: Any = None):
+        """Prepare to run ``spec`` (a PipelineSpec message) inside ``run_dir``; ``zygote`` is
+        one the caller started already (else one is started here)."""
         from kfp.local import config, executor_input_utils, utils
 
         self.spec = spec
@@ -119,12 +121,14 @@ class DagRunner:
         self.pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_TASKS)
         from .warm import start_zygote
 
-        # started now, so its imports overlap the worker's own set-up
-        self.zygote = start_zygote(run_dir / "zygote.log")
+        # started now at the latest, so its imports overlap the worker's own set-up
+        self.zygote = zygote if zygote is not None else start_zygote(run_dir / "zygote.log")
+        self._own_zygote = zygote is None
 
     def close(self) -> None:
-        """Stop the zygote (the worker is done with its tasks)."""
-        if self.zygote is not None:
+        """Stop the zygote if this runner started it (the worker is done with its tasks); a
+        zygote the caller passed in is the caller's to stop."""
+        if self.zygote is not None and self._own_zygote:
             self.zygote.stop()
 
     # registration ----------------------------------------------------------------------------

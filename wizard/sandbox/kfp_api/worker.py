@@ -94,6 +94,22 @@ def main(run_dir: Path) -> int:
         return 2
     progress = Progress(run_dir / "status.json", job["run_id"])
     progress.set_run(state="RUNNING", started_at=now(), worker_pid=os.getpid())
+    from .warm import start_zygote
+
+    # the tasks' zygote imports kfp and the kubernetes client while this process imports
+    # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn);
+    zygote = start_zygote(run_dir / "zygote.log")
+    try:
+        return _run(run_dir, job, progress, zygote)
+    finally:
+        if zygote is not None:
+            # its tasks have all ended; closing its control socket ends it (no wait: the API
+            # reports the run's end only once this worker has exited)
+            zygote.stop(wait=False)
+
+
+def _run(run_dir: Path, job: dict, progress: Progress, zygote: Any) -> int:
+    """Run the pipeline of ``job`` with the tasks forked from ``zygote``; the exit code."""
     try:
         from google.protobuf import json_format
         from kfp import local
@@ -110,7 +126,7 @@ def main(run_dir: Path) -> int:
         local.init(runner=local.SubprocessRunner(use_venv=False),
                    pipeline_root=str(run_dir / "outputs"),
                    workspace_root=str(run_dir / "workspace"), raise_on_error=False)
-        runner = DagRunner(spec, progress, run_dir, job["run_id"])
+        runner = DagRunner(spec, progress, run_dir, job["run_id"], zygote=zygote)
         try:
             runner.register(spec.root)
             outputs, ok = runner.run_dag(spec.root, arguments)
@@ -144,4 +160,10 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         print("usage: python -m wizard.sandbox.kfp_api.worker RUN_DIR", file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(Path(sys.argv[1])))
+    code = main(Path(sys.argv[1]))
+    # the run's final state is on disk (written atomically) and every task has ended; the API
+    # server settles the run when this process exits, so exit now instead of tearing down
+    # kfp, protobuf and the kubernetes client (0.2 to 0.5 s on a busy machine)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
