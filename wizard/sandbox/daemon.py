@@ -317,9 +317,11 @@ class Daemon:
 
             def make_controller() -> Any:
                 """A new controller (each resume gets a fresh one)."""
+                # a job in progress is looked at every 0.25 s: the sandbox's SageMaker phases
+                # last 0.3 s, and each look is a local call (real ACK requeues far less often)
                 return call_with(AckController, kubeconfig=self.kubeconfig,
                                  aws_url=self.parts["aws"].url, region=self.region,
-                                 account_id=self.account.account_id, poll_seconds=0.5)
+                                 account_id=self.account.account_id, poll_seconds=0.25)
         if self.parts["kube"].obj is None:
             self._set("ack", "failed", "needs the Kubernetes API, which is not running")
             return
