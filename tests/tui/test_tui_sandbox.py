@@ -215,6 +215,10 @@ async def test_resume_dialog_on_real_state(sandbox_obj, lab):
         await wait_for(pilot, lambda: app.busy is None and _status(lab).get("credentials") == "pending",
                        STEP)
         assert app.current == "credentials"
+        # leave once the form shows the step: quitting while a Select is being mounted fails in
+        # Textual's Select (its overlay is already gone), and the tabs are filled after the start
+        await wait_for(pilot, lambda: app.main.query_one("#form").ready
+                       and app.main.query_one("#form").step_id == "credentials", STEP)
     assert set(_status(lab).values()) == {"pending"}
     assert len(_doc(lab)["ledger"]) >= created  # start over keeps the record of what was created
 

@@ -6,10 +6,23 @@ import asyncio
 
 
 async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
-    """Let the app run until ``condition()`` holds; fail with a clear message after ``timeout``."""
+    """Let the app run until ``condition()`` holds; fail with a clear message after ``timeout``.
+
+    A widget the condition queries that is not mounted yet (the main screen's tabs are filled
+    just after the first frame) counts as the condition not holding yet.
+    """
+    from textual.css.query import NoMatches
+
+    def holds() -> bool:
+        """``condition()``, false while what it queries is not mounted."""
+        try:
+            return bool(condition())
+        except NoMatches:
+            return False
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not condition():
+    while not holds():
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {condition.__doc__ or condition}")
         await pilot.pause(0.05)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from wizard.tui import model, work
+from wizard.tui import dialogs, model, work
 from wizard.tui.bridge import TuiReporter, state_listener
-from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog, WorkingDialog
 
 
 class ActionsMixin:
@@ -34,16 +33,18 @@ class ActionsMixin:
         if blocker:
             status = model.step_record(self.doc, blocker).get("status", "pending")
             self.hold_autopilot(f"'{blocker}' must be done first")
-            self.push_screen(ErrorDialog(
+            self.push_screen(dialogs.ErrorDialog(
                 "Not yet", f"'{self.by_id[step_id].title}' needs '{self.by_id[blocker].title}' "
                 f"first, and that step is {status}.",
                 f"Run '{self.by_id[blocker].title}' first, or skip it (s) if you did it another way.",
                 model.reproduce_command(self.obj, None), can_retry=False))
             return
         self.select(step_id)
-        form = self.main.query_one("#form")
-        values = form.values() if form.step_id == step_id and self.autopilot is None else None
-        self.main.query_one("#progress").clear()
+        # the form's values, when the form is built and shows this step (else the saved inputs)
+        form = self.main.query("#form").first() if self.main.panes_built else None
+        values = form.values() if form is not None and form.ready and form.step_id == step_id \
+            and self.autopilot is None else None
+        self.main.when_built(lambda: self.main.query_one("#progress").clear())
         rec = model.step_record(self.doc, step_id)
         self.main.write_log(f"── {self.by_id[step_id].title} (attempt {rec.get('attempts', 0) + 1})", "success")
         self.switched = set()
@@ -101,7 +102,7 @@ class ActionsMixin:
             error = result.error or {}
             self.main.write_log(f"{title} failed: {error.get('message', '')}", "error")
             self.hold_autopilot(f"'{title}' failed")
-            self.push_screen(ErrorDialog(f"Step '{title}' failed", error.get("message", ""),
+            self.push_screen(dialogs.ErrorDialog(f"Step '{title}' failed", error.get("message", ""),
                                          error.get("remediation", ""),
                                          model.reproduce_command(self.obj, step_id)),
                              partial(self.error_closed, "run", step_id))
@@ -161,7 +162,7 @@ class ActionsMixin:
             if yes:
                 self.launch("reset", step_id, partial(self._reset_work, step_id))
 
-        self.push_screen(ConfirmDialog(
+        self.push_screen(dialogs.ConfirmDialog(
             f"Make '{self.by_id[step_id].title}' and every later step pending again? Your inputs "
             "and the record of created resources are kept.", yes="Reset"), chosen)
 
@@ -182,7 +183,7 @@ class ActionsMixin:
         except (ImportError, ValueError):
             missing = True
         if missing:
-            self.push_screen(InfoDialog(title, f"{title} is not available in this version of "
+            self.push_screen(dialogs.InfoDialog(title, f"{title} is not available in this version of "
                                         f"labwiz yet. When it is, '{command}' runs it from a shell "
                                         "and this key opens its results here."))
             return
@@ -191,8 +192,8 @@ class ActionsMixin:
             return
         from wizard.tui.tools import TOOL_WORK
 
-        self.main.query_one("#progress").clear()
-        self.push_screen(WorkingDialog(action, title))
+        self.main.when_built(lambda: self.main.query_one("#progress").clear())
+        self.push_screen(dialogs.WorkingDialog(action, title))
         self.run_worker(partial(TOOL_WORK[action], self.state_dir, self.target,
                                 TuiReporter(self, action)),
                         name=f"{action}:", group=action, exclusive=True, thread=True,
@@ -202,14 +203,14 @@ class ActionsMixin:
         """Show what doctor or bundle produced."""
         title = "Doctor" if action == "doctor" else "Support bundle"
         if self.working(action) is not None:
-            self.switch_screen(InfoDialog(title, result))  # the results take the dialog's place
+            self.switch_screen(dialogs.InfoDialog(title, result))  # the results take the dialog's place
         else:
-            self.push_screen(InfoDialog(title, result))
+            self.push_screen(dialogs.InfoDialog(title, result))
 
     def working(self, action: str):
         """The progress dialog of ``action`` when it is on top, else None."""
         screen = self.screen
-        return screen if isinstance(screen, WorkingDialog) and screen.action == action else None
+        return screen if isinstance(screen, dialogs.WorkingDialog) and screen.action == action else None
 
     def close_working(self, action: str) -> None:
         """Take the progress dialog of ``action`` away (its results or its error follow)."""
@@ -243,7 +244,7 @@ class ActionsMixin:
         if not self.busy:
             self.exit(0)
             return
-        self.push_screen(ConfirmDialog(
+        self.push_screen(dialogs.ConfirmDialog(
             f"'{self.busy}' is still running. Quit anyway? It will be run again when you resume.",
             yes="Quit"), lambda yes: self.exit(130) if yes else None)
 

@@ -14,22 +14,24 @@ import sys
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.widgets import Button, Input, ListView
+from textual.widgets import ListView
 from textual.worker import Worker, WorkerState
 
 from wizard.errors import ExitCode, LabwizError
-from wizard.tui import model, work
+from wizard.tui import dialogs, model, work
 from wizard.tui.actions import ActionsMixin
 from wizard.tui.autopilot import Autopilot
 from wizard.tui.bridge import DialogBridge
 from wizard.tui.guard import guard_handlers
-from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
 from wizard.tui.screens import MainScreen
+
+if TYPE_CHECKING:  # the form's widgets: imported when the Inputs tab is built, not for the first frame
+    from textual.widgets import Button, Input
 
 log = logging.getLogger("labwiz.tui")
 
@@ -88,9 +90,9 @@ class LabwizApp(ActionsMixin, App[int]):
         self.autopilot_opts = autopilot
         self.autopilot: Autopilot | None = None
         self.bridge = DialogBridge(
-            self, lambda spec, default, error: PromptDialog(
+            self, lambda spec, default, error: dialogs.PromptDialog(
                 spec, default, error, choices=self._choices(spec), blink=self.blink),
-            ConfirmDialog)
+            lambda question: dialogs.ConfirmDialog(question))
 
     # -- start-up ------------------------------------------------------------------------------
     @property
@@ -124,11 +126,21 @@ class LabwizApp(ActionsMixin, App[int]):
 
             self.target_ready(aws_target())
         if model.has_progress(self.doc) and self.autopilot_opts is None:
-            self.push_screen(ResumeDialog(model.resume_summary(self.doc, self.steps),
+            self.push_screen(dialogs.ResumeDialog(model.resume_summary(self.doc, self.steps),
                                           [(s.id, f"{n}. {s.title}") for n, s in enumerate(self.steps, 1)],
                                           model.first_open_step(self.doc, self.ids)),
                              self.resume_chosen)
         self.ready = True
+
+    def on_ready(self) -> None:
+        """The first frame is drawn (or about to be, as Textual sends this event just before it):
+        the tabs' contents are built after the screen's next refresh, so never ahead of it."""
+        self.call_after_refresh(self._build_panes)
+
+    async def _build_panes(self) -> None:
+        """Fill the main screen's tabs (see :meth:`MainScreen.build_panes`)."""
+        if self.is_screen_installed("main") and self.is_running:
+            await self.main.build_panes()
 
     def target_ready(self, target) -> None:
         """The target is known: show it, fill the current step's form, start the autopilot."""
@@ -190,11 +202,18 @@ class LabwizApp(ActionsMixin, App[int]):
         state records it (not "no pipeline run yet"), until a live run replaces it."""
         rec = model.step_record(self.doc, "run-monitoring")
         outputs = rec.get("outputs") or {}
+        if rec.get("status") != "done" or not outputs.get("run_id"):
+            return
         try:
-            found = self.main.query("#monitor")
+            main = self.main
         except IndexError:  # no screen: the app is closing
             return
-        if not found or rec.get("status") != "done" or not outputs.get("run_id"):
+        main.when_built(self._show_recorded_run, outputs)
+
+    def _show_recorded_run(self, outputs: dict) -> None:
+        """Draw the recorded run on the Monitor tab (see :meth:`show_recorded_run`)."""
+        found = self.main.query("#monitor")
+        if not found:
             return
         monitor = found.first()
         if monitor.live:
@@ -225,10 +244,15 @@ class LabwizApp(ActionsMixin, App[int]):
         step = self.by_id[self.current]
         rec = model.step_record(self.doc, step.id)
         self.main.show_step(self.ids.index(step.id) + 1, step, rec)
-        form = self.main.query_one("#form")
-        self.call_later(form.build, step.id, step.input_specs(),
-                        {s.name: self._choices(s) for s in step.input_specs()}, self.blink)
+        choices = {s.name: self._choices(s) for s in step.input_specs()}
+        self.main.when_built(self._build_form, step, choices)
         self.show_commands()
+
+    async def _build_form(self, step, choices: dict[str, list]) -> None:
+        """Give the form the fields of ``step`` (see :meth:`InputForm.build`); none when the
+        screen is already being taken down (a quit just after the start)."""
+        for form in self.main.query("#form"):
+            await form.build(step.id, step.input_specs(), choices, self.blink)
 
     def show_commands(self) -> None:
         """Redraw the commands tab for the current step."""
@@ -290,7 +314,8 @@ class LabwizApp(ActionsMixin, App[int]):
 
     def on_step_progress(self, message: StepProgress) -> None:
         """A progress update from a step (or from doctor or bundle)."""
-        self.main.query_one("#progress").update_task(message.task, message.done, message.total)
+        self.main.when_built(lambda: self.main.query_one("#progress").update_task(
+            message.task, message.done, message.total))
         dialog = self.working(message.step_id)
         if dialog is not None:
             dialog.progress(message.done, message.total, message.task)
@@ -305,10 +330,11 @@ class LabwizApp(ActionsMixin, App[int]):
     def on_show_data(self, message: ShowData) -> None:
         """A structured view: graph and resources go to Monitor, digits to Endpoint."""
         if message.kind in ("graph", "resources"):
-            self.main.query_one("#monitor").show(message.kind, message.data)
+            self.main.when_built(lambda: self.main.query_one("#monitor").show(message.kind,
+                                                                                message.data))
             self._switch_once("monitor")
         elif message.kind == "digits":
-            self.main.query_one("#endpoint").show(message.data)
+            self.main.when_built(lambda: self.main.query_one("#endpoint").show(message.data))
             self._switch_once("endpoint")
         else:
             from wizard.views import render
@@ -382,7 +408,7 @@ class LabwizApp(ActionsMixin, App[int]):
         elif action == "details":
             values, commands = result
             self.planned[step_id] = commands
-            self.main.query_one("#form").fill(step_id, values)
+            self.main.when_built(lambda: self.main.query_one("#form").fill(step_id, values))
             if step_id == self.current:
                 self.show_commands()
         elif action in ("run", "skip", "reset"):
@@ -394,7 +420,7 @@ class LabwizApp(ActionsMixin, App[int]):
         """Show any error as a dialog: explained errors with their remediation, others as bugs."""
         if isinstance(exc, work.FormInvalid):
             self.main.switch_tab("inputs")
-            self.main.query_one("#form").show_errors(exc.errors)
+            self.main.when_built(lambda: self.main.query_one("#form").show_errors(exc.errors))
             self.notify(exc.message, severity="error")
             self.hold_autopilot("an input needs fixing")
             return
@@ -411,7 +437,7 @@ class LabwizApp(ActionsMixin, App[int]):
 
         self.hold_autopilot("stopped by an error")
         retry = step_id if action in ("run", "target") else None
-        self.push_screen(ErrorDialog(title, redact(message), redact(remedy), reproduce,
+        self.push_screen(dialogs.ErrorDialog(title, redact(message), redact(remedy), reproduce,
                                      can_retry=retry is not None),
                          partial(self.error_closed, action, retry))
 

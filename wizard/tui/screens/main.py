@@ -3,9 +3,18 @@
 The pane has six tabs: the lesson, the inputs form, the equivalent commands, the live log with
 progress bars, the run monitoring view and the endpoint test view. Below the minimum size the
 screen shows only a message saying how big the terminal must be.
+
+The first frame has what a learner sees first: the header, the sidebar, the step's title, the tab
+bar, the lesson's text and the footer. The five other tabs' contents (the form, the log, the
+monitor...) are built just after it (:meth:`MainScreen.build_panes`, called by the app once the
+first frame is on the terminal): mounting them, and styling the widgets, was most of labwiz's
+start-up. Until then everything that would change them waits in order (:meth:`when_built`).
 """
 
 from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
 
 from rich.markup import escape
 from rich.text import Text
@@ -15,13 +24,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from wizard.tui.widgets import (DigitsView, InputForm, MonitorView, PaneLog, ProgressPanel, StepList,
-                                TargetBar)
+from wizard.tui.widgets.header import TargetBar
+from wizard.tui.widgets.steps import StepList
 
 #: the smallest terminal the layout works in, and the width below which the sidebar narrows
 MIN_WIDTH, MIN_HEIGHT, NARROW_WIDTH, SHORT_HEIGHT = 60, 18, 100, 30
 
 TABS = ("lesson", "inputs", "commands", "log", "monitor", "endpoint")
+
+#: the titles of the tabs whose contents come after the first frame (see build_panes)
+LATER_TABS = {"inputs": "Inputs", "commands": "Commands", "log": "Log", "monitor": "Monitor",
+              "endpoint": "Endpoint"}
 
 LOG_STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "debug": "dim",
               "command": "cyan"}
@@ -35,6 +48,8 @@ class MainScreen(Screen):
         super().__init__(id="main")
         self.steps = steps
         self._lesson = ""  # the current step's lesson, as Markdown
+        self.panes_built = False  # the tabs' contents are mounted (see build_panes)
+        self._waiting: list[tuple[Callable, tuple]] = []  # calls for them until they are
         self.set_class(autopilot, "-autopilot")
 
     def compose(self) -> ComposeResult:
@@ -49,41 +64,69 @@ class MainScreen(Screen):
                     with TabPane("Lesson", id="tab-lesson"):
                         with VerticalScroll(id="lesson-scroll"):
                             # the lesson's text as it is until its Markdown view is mounted,
-                            # just after the first paint (see on_mount)
+                            # just after the first frame (see build_panes)
                             yield Static("", id="lesson-text")
-                    with TabPane("Inputs", id="tab-inputs"):
-                        yield InputForm(id="form")
-                    with TabPane("Commands", id="tab-commands"):
-                        with VerticalScroll(id="commands-scroll"):
-                            yield Static("", id="commands")
-                        yield Static("", id="commands-path")
-                    with TabPane("Log", id="tab-log"):
-                        yield ProgressPanel(id="progress")
-                        yield PaneLog(id="log", markup=False, highlight=False)
-                    with TabPane("Monitor", id="tab-monitor"):
-                        yield MonitorView(id="monitor")
-                    with TabPane("Endpoint", id="tab-endpoint"):
-                        yield DigitsView(id="endpoint")
+                    for name, title in LATER_TABS.items():
+                        yield TabPane(title, id=f"tab-{name}")  # filled by build_panes
         yield Static("", id="autopilot")
         yield Footer()
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
-        """Pick the layout for the starting size; the sidebar takes focus. The lesson's Markdown
-        view comes after the first paint: importing it (markdown-it, pygments) is a tenth of
-        labwiz's start-up, and the first screen does not wait for it."""
+        """Pick the layout for the starting size; the sidebar takes focus."""
         self._fit(self.app.size.width, self.app.size.height)
         self.query_one(StepList).focus()
-        self.call_after_refresh(self._mount_lesson)
 
-    def _mount_lesson(self) -> None:
-        """Replace the lesson's plain text with its Markdown view."""
+    async def build_panes(self) -> None:
+        """Mount the contents of the tabs after the first frame, then run what waited for them.
+
+        The widgets' modules are imported here too: RichLog, the form's fields and the lesson's
+        Markdown view (markdown-it, pygments) are not needed for the first frame.
+        """
+        if self.panes_built:
+            return
         from textual.widgets import Markdown
 
-        if self.query("#lesson"):
-            return
-        self.query_one("#lesson-scroll").mount(Markdown(self._lesson, id="lesson"))
-        self.query_one("#lesson-text", Static).remove()
+        from wizard.tui.widgets.form import InputForm
+        from wizard.tui.widgets.log import PaneLog
+        from wizard.tui.widgets.monitor import DigitsView, MonitorView
+        from wizard.tui.widgets.progress import ProgressPanel
+
+        contents = {
+            "inputs": [InputForm(id="form")],
+            "commands": [VerticalScroll(Static("", id="commands"), id="commands-scroll"),
+                         Static("", id="commands-path")],
+            "log": [ProgressPanel(id="progress"), PaneLog(id="log", markup=False, highlight=False)],
+            "monitor": [MonitorView(id="monitor")],
+            "endpoint": [DigitsView(id="endpoint")],
+        }
+        for name, widgets in contents.items():
+            await self.query_one(f"#tab-{name}", TabPane).mount_all(widgets)
+        await self.query_one("#lesson-scroll").mount(Markdown(self._lesson, id="lesson"))
+        await self.query_one("#lesson-text", Static).remove()
+        if not self.is_attached:
+            return  # the app quit meanwhile: nothing waiting needs doing
+        self.panes_built = True
+        waiting, self._waiting = self._waiting, []
+        for fn, args in waiting:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                await result
+
+    def when_built(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` now when the tabs' contents exist, else as soon as they do (calls
+        keep their order: log lines, progress, a form's build before its values).
+
+        A coroutine function runs as the app's next callback once the contents exist; while
+        they do not, it is awaited in turn, so what waited after it (the form's values after its
+        fields) finds it done.
+        """
+        if not self.panes_built:
+            self._waiting.append((fn, args))
+        elif inspect.iscoroutinefunction(fn):
+            self.app.call_later(fn, *args)
+        else:
+            fn(*args)
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch between the wide, narrow and too-small layouts."""
@@ -136,6 +179,10 @@ class MainScreen(Screen):
 
     def show_commands(self, planned: list[str], reported: list[str], paths: tuple) -> None:
         """Show the planned and the reported commands, and the files that keep them."""
+        self.when_built(self._show_commands, list(planned), list(reported), paths)
+
+    def _show_commands(self, planned: list[str], reported: list[str], paths: tuple) -> None:
+        """Draw the commands tab (see :meth:`show_commands`)."""
         text = Text()
         if planned:
             text.append("# what this step does, as commands you could type\n", "dim")
@@ -155,11 +202,11 @@ class MainScreen(Screen):
 
     def write_log(self, text: str, level: str = "info") -> None:
         """Append a line to the live log."""
-        self.query_one("#log", PaneLog).write(Text(text, LOG_STYLES.get(level, "")))
+        self.write_renderable(Text(text, LOG_STYLES.get(level, "")))
 
     def write_renderable(self, renderable) -> None:
         """Append a table or other Rich renderable to the live log."""
-        self.query_one("#log", PaneLog).write(renderable)
+        self.when_built(lambda: self.query_one("#log").write(renderable))
 
     def switch_tab(self, name: str) -> None:
         """Show one of the pane's tabs.

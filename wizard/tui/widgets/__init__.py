@@ -1,10 +1,20 @@
-"""The widgets the main screen is built from."""
+"""The widgets the main screen is built from.
 
-from wizard.tui.widgets.form import InputForm
-from wizard.tui.widgets.header import TargetBar
-from wizard.tui.widgets.log import PaneLog
-from wizard.tui.widgets.monitor import DigitsView, MonitorView
-from wizard.tui.widgets.progress import ProgressPanel
-from wizard.tui.widgets.steps import StepList
+Each lives in its own module and is imported from there when first used (``from
+wizard.tui.widgets import PaneLog`` works too): the first frame needs only the header and the
+sidebar, and importing the others (RichLog, the form's fields) is start-up time it need not wait for.
+"""
 
-__all__ = ["DigitsView", "InputForm", "MonitorView", "PaneLog", "ProgressPanel", "StepList", "TargetBar"]
+from importlib import import_module
+
+_MODULES = {"DigitsView": "monitor", "InputForm": "form", "MonitorView": "monitor", "PaneLog": "log",
+            "ProgressPanel": "progress", "StepList": "steps", "TargetBar": "header"}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    """The widget ``name``, imported from its module on first use."""
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
