@@ -214,3 +214,15 @@ async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_en
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "done", 60)
         assert _state(tui_env)["steps"]["train"]["attempts"] == 2
         assert "interrupted" not in static_text(item.label, 60)
+
+
+async def test_quit_at_once_waits_for_the_tabs_then_quits_cleanly(tui_env):
+    """q pressed at the first frame, while the tabs' contents are still being mounted: the app
+    quits once they are (no error from a form being torn down while it mounts), exit code 0."""
+    app = LabwizApp(tui_env["obj"], blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = app.main
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 0
+    assert main.settled

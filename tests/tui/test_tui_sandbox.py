@@ -85,7 +85,11 @@ def _log(app) -> str:
 async def _connected(pilot, app) -> None:
     """Wait until the app reached the sandbox and filled the current step's form."""
     await wait_for(pilot, lambda: app.target is not None, CONNECT)
-    await wait_for(pilot, lambda: app.main.query_one("#form").ready, CONNECT)
+    # the form shows the current step (not the one shown before a resume), and the step's
+    # details (its prefilled values) have arrived
+    await wait_for(pilot, lambda: app.main.query_one("#form").ready
+                   and app.main.query_one("#form").step_id == app.current
+                   and app.current in app.planned, CONNECT)
 
 
 async def _until(pilot, app, condition, timeout: float = STEP) -> list[str]:
@@ -102,7 +106,9 @@ async def _until(pilot, app, condition, timeout: float = STEP) -> list[str]:
             asked.append(app.screen.question)
             await pilot.click("#yes")
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (asked: {asked})")
+            raise AssertionError(f"condition not met within {timeout} s (asked: {asked}; busy: "
+                                 f"{app.busy}; screen: {type(app.screen).__name__} {getattr(app.screen, 'spec', '')} {getattr(app.screen, 'error', '')}; log: "
+                                 f"{_log(app)[-1500:] if app.main.panes_built else '(not built)'})")
         await pilot.pause(0.05)
     return asked
 

@@ -242,7 +242,14 @@ class ActionsMixin:
     def action_quit_app(self) -> None:
         """Quit; while a step runs, ask first (it will be resumed next time)."""
         if not self.busy:
-            self.exit(0)
+            # while the tabs' contents are still being mounted (just after start), quitting would
+            # tear down a Select that Textual is mounting: quit as soon as they are in place
+            main = self.main
+            if hasattr(main, "when_settled"):
+                main.when_settled(lambda: self.exit(0))
+                self.set_timer(2.0, lambda: self.exit(0))  # never a quit that does not happen
+            else:
+                self.exit(0)
             return
         self.push_screen(dialogs.ConfirmDialog(
             f"'{self.busy}' is still running. Quit anyway? It will be run again when you resume.",

@@ -49,6 +49,8 @@ class MainScreen(Screen):
         self.steps = steps
         self._lesson = ""  # the current step's lesson, as Markdown
         self.panes_built = False  # the tabs' contents are mounted (see build_panes)
+        self.settled = False  # ... and what waited for them is done (see when_settled)
+        self._after_settled: list[Callable[[], Any]] = []
         self._waiting: list[tuple[Callable, tuple]] = []  # calls for them until they are
         self.set_class(autopilot, "-autopilot")
 
@@ -107,21 +109,37 @@ class MainScreen(Screen):
         if not self.is_attached:
             return  # the app quit meanwhile: nothing waiting needs doing
         self.panes_built = True
-        waiting, self._waiting = self._waiting, []
-        for fn, args in waiting:
-            result = fn(*args)
-            if inspect.isawaitable(result):
-                await result
+        try:
+            # what arrives while this runs (a step's values while an earlier form is being
+            # built) joins the queue behind it, so it reaches the form it was meant for
+            while self._waiting:
+                fn, args = self._waiting.pop(0)
+                result = fn(*args)
+                if inspect.isawaitable(result):
+                    await result
+        finally:  # a quit that waited must happen even when something that waited failed
+            self.settled = True
+            for fn in self._after_settled:
+                fn()
+
+    def when_settled(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` once the tabs' contents and everything that waited for them (the form's
+        fields) are mounted: now, if they are."""
+        if self.settled:
+            fn()
+        else:
+            self._after_settled.append(fn)
 
     def when_built(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Call ``fn(*args)`` now when the tabs' contents exist, else as soon as they do (calls
-        keep their order: log lines, progress, a form's build before its values).
+        """Call ``fn(*args)`` now when the tabs' contents exist and what waited for them is done,
+        else in turn after it (calls keep their order: log lines, progress, a form's build before
+        its values, even when the values arrive while an earlier form is being built).
 
         A coroutine function runs as the app's next callback once the contents exist; while
         they do not, it is awaited in turn, so what waited after it (the form's values after its
         fields) finds it done.
         """
-        if not self.panes_built:
+        if not self.settled:
             self._waiting.append((fn, args))
         elif inspect.iscoroutinefunction(fn):
             self.app.call_later(fn, *args)
