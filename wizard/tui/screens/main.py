@@ -13,6 +13,7 @@ start-up. Until then everything that would change them waits in order (:meth:`wh
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any, Callable
 
@@ -114,9 +115,7 @@ class MainScreen(Screen):
             # built) joins the queue behind it, so it reaches the form it was meant for
             while self._waiting:
                 fn, args = self._waiting.pop(0)
-                result = fn(*args)
-                if inspect.isawaitable(result):
-                    await result
+                await self._call_reporting(fn, args)
         finally:  # a quit that waited must happen even when something that waited failed
             self.settled = True
             for fn in self._after_settled:
@@ -142,9 +141,22 @@ class MainScreen(Screen):
         if not self.settled:
             self._waiting.append((fn, args))
         elif inspect.iscoroutinefunction(fn):
-            self.app.call_later(fn, *args)
+            self.app.call_later(self._call_reporting, fn, args)
         else:
             fn(*args)
+
+    async def _call_reporting(self, fn: Callable[..., Any], args: tuple) -> None:
+        """``fn(*args)``, awaited if need be; an error goes to the app's central handler (its
+        ``report_unexpected``), as an error in one of its own handlers does, so one bad call
+        neither stops the rest of the queue nor shows Textual's traceback."""
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the central handler decides
+            self.app.report_unexpected(error)
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch between the wide, narrow and too-small layouts."""
