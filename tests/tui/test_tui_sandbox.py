@@ -189,7 +189,10 @@ async def test_failing_step_error_dialog_then_retry_succeeds(sandbox_obj, lab, a
         await pilot.click("#retry")
         await _until(pilot, app, lambda: app.busy is None and _status(lab).get("data-upload") == "done")
         assert not isinstance(app.screen, ErrorDialog)
-        assert app.current == "crd-selection"
+        # leave once the next step's form is mounted (its Select cannot be torn down mid-mount)
+        await wait_for(pilot, lambda: app.current == "crd-selection"
+                       and app.main.query_one("#form").ready
+                       and app.main.query_one("#form").step_id == "crd-selection")
     record = _doc(lab)["steps"]["data-upload"]
     assert record["attempts"] == 2 and not record.get("error")
     uri = record["outputs"]["data_uri"].removeprefix("s3://")

@@ -246,7 +246,7 @@ class ActionsMixin:
             # tear down a Select that Textual is mounting: quit as soon as they are in place
             main = self.main
             if hasattr(main, "when_settled"):
-                main.when_settled(lambda: self.exit(0))
+                main.when_settled(partial(self._exit_when_form_mounted, 20))
                 self.set_timer(2.0, lambda: self.exit(0))  # never a quit that does not happen
             else:
                 self.exit(0)
@@ -254,6 +254,17 @@ class ActionsMixin:
         self.push_screen(dialogs.ConfirmDialog(
             f"'{self.busy}' is still running. Quit anyway? It will be run again when you resume.",
             yes="Quit"), lambda yes: self.exit(130) if yes else None)
+
+    def _exit_when_form_mounted(self, tries: int) -> None:
+        """Exit once the form is not in the middle of mounting a step's fields (tearing down a
+        Select that Textual is mounting fails inside Textual): looked at every 0.1 s, ``tries``
+        times at most."""
+        forms = self.main.query("#form") if self.screen_stack else []
+        form = forms.first() if forms else None
+        if form is not None and not form.ready and tries > 0:
+            self.set_timer(0.1, partial(self._exit_when_form_mounted, tries - 1))
+            return
+        self.exit(0)
 
     def action_toggle_pause(self) -> None:
         """Space: pause or resume the autopilot."""
