@@ -3,10 +3,12 @@
 Two runs, each the median of several: ``labwiz`` with the TUI test steps, and ``labwiz --sandbox``
 with the lab's own steps against a sandbox started beforehand (the TUI paints before it connects,
 so this measures start-up, not the sandbox). The screen is read with ``tmux capture-pane`` every
-10 ms until the step pane's title shows. Target (issue 19): <= 0.6 s with ``--sandbox``.
+10 ms until the step pane's title and the footer's Quit key show. Target (issue 19): <= 0.6 s with ``--sandbox``.
 
-Each run gives two figures: the wall-clock time to first paint, and the CPU time (user + system)
-the labwiz process had used when the paint was seen, read from ``/proc/PID/stat``. On a loaded
+Each run gives three figures: the wall-clock time from ``tmux new-session`` to first paint (it
+counts tmux's server and the pane's shell starting too); the wall-clock time from labwiz's own
+start (the pane's shell writes the time and then execs labwiz) to first paint, which is what the
+target means; and the CPU time (user + system) the labwiz process had used when the paint was seen, read from ``/proc/PID/stat``. On a loaded
 machine (other test suites on the same two cores) the wall-clock figure measures the queue for a
 core more than labwiz, and the screen is read late, so the CPU figure includes work done after
 the paint. A third figure has neither problem: in a fresh process, the CPU time from before
@@ -34,7 +36,9 @@ from pathlib import Path
 from bench.common import ROOT, median, process_tree, report
 
 RUNS = 5
-PAINTED = "Step 1 of"
+#: the first paint is the screen a learner can act on: the step's title and the footer's keys
+#: (Textual's footer fills in its keys a frame after the screen's first frame)
+PAINTED = ("Step 1 of", " Quit")
 
 
 def _cpu_seconds(pane_pid: int) -> float:
@@ -52,14 +56,18 @@ def _cpu_seconds(pane_pid: int) -> float:
     return total
 
 
-def first_paint(args: list[str], env: dict, timeout: float = 120.0) -> tuple[float, float]:
+def first_paint(args: list[str], env: dict, timeout: float = 120.0) -> tuple[float, float, float]:
     """Seconds from launching labwiz in a fresh tmux session to its first painted main screen,
-    and the CPU seconds labwiz had used by then."""
+    seconds from labwiz's own start (the pane's shell writes the time just before it execs
+    labwiz, so tmux's server and the shell are not counted) to that paint, and the CPU seconds
+    labwiz had used by then."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", name, "-f", "/dev/null"]
     assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     argv = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "wizard", *args])
-    command = f"cd {shlex.quote(str(ROOT))} && env -u COLORTERM -u COLUMNS -u LINES {assigns} {argv}"
+    stamp = Path(tempfile.mkdtemp(prefix="bench-tui-")) / "started"
+    command = (f"cd {shlex.quote(str(ROOT))} && date +%s.%N > {shlex.quote(str(stamp))} && "
+               f"exec env -u COLORTERM -u COLUMNS -u LINES {assigns} {argv}")
     start = time.perf_counter()
     subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
                    check=True)
@@ -69,21 +77,27 @@ def first_paint(args: list[str], env: dict, timeout: float = 120.0) -> tuple[flo
         while True:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
-            if PAINTED in screen:
-                return time.perf_counter() - start, _cpu_seconds(pane)
+            if all(text in screen for text in PAINTED):
+                seen = time.perf_counter()
+                return (seen - start, time.time() - float(stamp.read_text()),
+                        _cpu_seconds(pane))
             if time.perf_counter() - start > timeout:
                 raise RuntimeError(f"no first paint within {timeout} s; screen:\n{screen}")
             time.sleep(0.01)
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+        stamp.unlink(missing_ok=True)
+        stamp.parent.rmdir()
 
 
-def _report(what: str, runs: list[tuple[float, float]]) -> None:
+def _report(what: str, runs: list[tuple[float, float, float]]) -> None:
     """The wall-clock and CPU figures of ``runs``, with the load average of the machine."""
     load = round(os.getloadavg()[0], 1)
-    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    walls, owns, cpus = ([run[i] for run in runs] for i in range(3))
     report(f"TUI first paint in tmux: {what}", median(walls), "s", "<= 0.6", runs=len(runs),
            max=round(max(walls), 4), load=load)
+    report(f"TUI first paint from labwiz's start: {what}", median(owns), "s", "<= 0.6",
+           runs=len(runs), max=round(max(owns), 4), min=round(min(owns), 4), load=load)
     report(f"TUI first paint, labwiz's CPU time: {what}", median(cpus), "s", "<= 0.6",
            runs=len(runs), max=round(max(cpus), 4), load=load)
 
@@ -94,6 +108,7 @@ import time
 cpu0 = time.process_time()
 import asyncio, json, sys
 import wizard.cli, wizard.frontend
+wizard.frontend.pause_gc()  # as wizard.frontend.launch does before it imports the TUI
 from wizard.tui.app import LabwizApp
 from wizard.paths import resolve_state_dir
 
@@ -108,7 +123,7 @@ async def main():
                 title = str(app.main.query_one("#step-title").content)
             except Exception:
                 title = ""
-            if "Step 1 of" in title:
+            if "Step 1 of" in title and app.main.query("FooterKey"):
                 print(json.dumps({"cpu": time.process_time() - cpu0}))
                 return
             await pilot.pause(0.01)

@@ -47,8 +47,9 @@ def test_tui_in_tmux_runs_a_step_and_quits(term, tmp_path):
     """Tui in tmux runs a step and quits."""
     state, rc = tmp_path / "state", tmp_path / "rc"
     tty = term(labwiz_command(state, tmp_path / "w", rc_file=rc), 100, 30)
-    screen = tty.wait_for("Step 1 of 3: Prepare")
-    assert "sandbox" not in screen.splitlines()[0] and "r Run" in screen
+    tty.wait_for("Step 1 of 3: Prepare")
+    screen = tty.wait_for("r Run")  # the footer's keys come a frame after the screen's
+    assert "sandbox" not in screen.splitlines()[0]
     tty.keys("r")
     screen = tty.wait_for("Step 2 of 3: Train")
     assert "✔ 1. Prepare" in screen
@@ -62,7 +63,8 @@ def test_tui_in_tmux_runs_a_step_and_quits(term, tmp_path):
 def test_small_terminal_layout_and_too_small_message(term, tmp_path):
     """Small terminal layout and too small message."""
     tty = term(labwiz_command(tmp_path / "state", tmp_path / "w"), 80, 24)
-    screen = tty.wait_for("Step 1 of 3")
+    tty.wait_for("Step 1 of 3")
+    screen = tty.wait_for("r Run")  # the footer's keys come a frame after the screen's
     lines = screen.splitlines()
     assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
     assert "1. Prepare" in screen and "r Run" in screen

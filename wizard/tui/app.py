@@ -22,11 +22,12 @@ from textual.widgets import ListView
 from textual.worker import Worker, WorkerState
 
 from wizard.errors import ExitCode, LabwizError
+from wizard.frontend import resume_gc
 from wizard.tui import dialogs, model, work
 from wizard.tui.actions import ActionsMixin
 from wizard.tui.autopilot import Autopilot
 from wizard.tui.bridge import DialogBridge
-from wizard.tui.guard import guard_handlers
+from wizard.tui.guard import guard_handlers, guarded
 from wizard.tui.messages import ShowData, StateSaved, StepCommand, StepLog, StepProgress
 from wizard.tui.screens import MainScreen
 
@@ -87,6 +88,7 @@ class LabwizApp(ActionsMixin, App[int]):
         self.exit_message = ""  # why the app stopped on its own, shown after it exits
         self.ready = False  # until the main screen is up, an error stops the app (no dialog yet)
         self.pending_run: str | None = None
+        self.after_first_paint: list = []  # started once the first frame is on the terminal
         self.autopilot_opts = autopilot
         self.autopilot: Autopilot | None = None
         self.bridge = DialogBridge(
@@ -98,15 +100,22 @@ class LabwizApp(ActionsMixin, App[int]):
     @property
     def main(self) -> MainScreen:
         """The main screen (dialogs stack above it)."""
-        return self.get_screen("main") if self.is_screen_installed("main") else self.screen_stack[0]
+        return self.screen_stack[0]  # IndexError once the app has closed its screens
 
-    async def on_mount(self) -> None:
-        """Paint the main screen first; then find the target and offer to resume."""
+    def get_default_screen(self) -> MainScreen:
+        """The main screen is the app's first screen: Textual composes, styles and lays it out
+        once, in its start-up batch, instead of first drawing an empty default screen that the
+        main screen then replaces (a layout and render nobody saw, a fifth of the first paint)."""
+        return MainScreen(self.steps, autopilot=self.autopilot_opts is not None,
+                          on_mounted=self.main_mounted, size=tuple(self.size))
+
+    @guarded
+    def main_mounted(self) -> None:
+        """The main screen's widgets exist (it calls this from its own mount, which comes after
+        the app's): fill them in for the first paint; then find the target and offer to resume."""
         from wizard.logsetup import setup_logging
 
         setup_logging(self.state_dir, False)  # never on stderr: that is the screen
-        self.install_screen(MainScreen(self.steps, autopilot=self.autopilot_opts is not None), "main")
-        await self.push_screen("main")
         if self.autopilot_opts is not None:
             self.autopilot = Autopilot(self, self.autopilot_opts.get("pause", 3.0),
                                        self.start_run, self.main.set_autopilot)
@@ -116,20 +125,25 @@ class LabwizApp(ActionsMixin, App[int]):
         self.show_current()
         if self.obj.get("sandbox"):
             self.main.set_target("sandbox · starting (or reusing) the offline sandbox…")
-            # after the first paint: the worker imports boto3 and the kubernetes client, and in
-            # a thread that competes with painting for the interpreter
-            self.call_after_refresh(self.run_worker, partial(work.resolve_target, self.state_dir,
-                                                             True),
-                                    name="target", thread=True, exit_on_error=False)
+            # after the first paint (the footer's keys too, see _build_panes): the worker
+            # imports boto3 and the kubernetes client, in a thread that would compete with
+            # painting for the interpreter
+            self.after_first_paint.append(partial(
+                self.run_worker, partial(work.resolve_target, self.state_dir, True),
+                name="target", thread=True, exit_on_error=False))
         else:
             from wizard.target import aws_target
 
             self.target_ready(aws_target())
         if model.has_progress(self.doc) and self.autopilot_opts is None:
-            self.push_screen(dialogs.ResumeDialog(model.resume_summary(self.doc, self.steps),
-                                          [(s.id, f"{n}. {s.title}") for n, s in enumerate(self.steps, 1)],
-                                          model.first_open_step(self.doc, self.ids)),
-                             self.resume_chosen)
+            # pushed over the painted main screen: a screen pushed while the first one is still
+            # being mounted gets no layout of its own in Textual, and a click finds nothing on it
+            self.after_first_paint.append(partial(
+                self.push_screen,
+                dialogs.ResumeDialog(model.resume_summary(self.doc, self.steps),
+                                     [(s.id, f"{n}. {s.title}") for n, s in enumerate(self.steps, 1)],
+                                     model.first_open_step(self.doc, self.ids)),
+                self.resume_chosen))
         self.ready = True
 
     def on_ready(self) -> None:
@@ -137,10 +151,27 @@ class LabwizApp(ActionsMixin, App[int]):
         the tabs' contents are built after the screen's next refresh, so never ahead of it."""
         self.call_after_refresh(self._build_panes)
 
-    async def _build_panes(self) -> None:
-        """Fill the main screen's tabs (see :meth:`MainScreen.build_panes`)."""
-        if self.is_screen_installed("main") and self.is_running:
-            await self.main.build_panes()
+    @guarded
+    async def _build_panes(self, keys_painted: bool = False, looks: int = 0) -> None:
+        """Fill the main screen's tabs (see :meth:`MainScreen.build_panes`) once the first frame
+        and the footer's keys are on the terminal; the garbage collector paused for them starts
+        again.
+
+        Textual's footer adds its keys a frame after the screen's first (once the screen's
+        bindings are known). Building the tabs first would keep Quit and Run off the screen until
+        they are built, so this waits a few refreshes for the keys, and one more to paint them.
+        """
+        if self.screen_stack and looks < 20:
+            keys = self.main.query("FooterKey")
+            if not keys or not keys_painted:
+                self.call_after_refresh(self._build_panes, bool(keys), looks + 1)
+                return
+        resume_gc()
+        if not (self.screen_stack and self.is_running):
+            return  # the app quit meanwhile
+        while self.after_first_paint:
+            self.after_first_paint.pop(0)()
+        await self.main.build_panes()
 
     def target_ready(self, target) -> None:
         """The target is known: show it, fill the current step's form, start the autopilot."""
@@ -527,10 +558,12 @@ def run_app(obj: dict, *, autopilot: dict | None = None) -> int:
     except LabwizError as exc:
         from wizard.session import fail
 
+        resume_gc()
         return fail(exc)
     try:
         code = app.run()
     finally:
+        resume_gc()  # when the app ended before its first frame
         app.bridge.close()
     running = app.still_running()
     if running:

@@ -38,6 +38,14 @@ def _wrap(method):
     return guarded
 
 
+def guarded(method):
+    """Decorator: guard one method that is not a handler by name (a callback another object
+    calls, e.g. when the main screen is mounted) the way :func:`guard_handlers` guards handlers."""
+    wrapped = _wrap(method)
+    wrapped._labwiz_guarded = True
+    return wrapped
+
+
 def guard_handlers(cls):
     """Class decorator: wrap every ``on_*`` and ``action_*`` method ``cls`` or its own mixins
     define (Textual's base classes are left alone)."""

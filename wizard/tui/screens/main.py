@@ -23,8 +23,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
+from wizard.tui.widgets.footer import KeysFooter
 from wizard.tui.widgets.header import TargetBar
 from wizard.tui.widgets.steps import StepList
 
@@ -44,10 +45,21 @@ LOG_STYLES = {"success": "green", "warning": "yellow", "error": "bold red", "deb
 class MainScreen(Screen):
     """The wizard's one working screen; the app drives it through the methods below."""
 
-    def __init__(self, steps: list, autopilot: bool = False) -> None:
-        """Keep the steps; ``autopilot`` shows the autopilot's status line."""
+    #: the sidebar has focus from the start (each later focus change rebuilds the footer's keys)
+    AUTO_FOCUS = "#steps"
+
+    def __init__(self, steps: list, autopilot: bool = False,
+                 on_mounted: Callable[[], Any] | None = None,
+                 size: tuple[int, int] | None = None) -> None:
+        """Keep the steps; ``autopilot`` shows the autopilot's status line; ``on_mounted`` is
+        called once the screen's widgets are mounted (the app fills them in for the first frame);
+        ``size``, the terminal's when known, picks the layout before the widgets are styled."""
         super().__init__(id="main")
+        if size is not None:
+            # classes set now cost nothing; set on mount, they restyle every widget again
+            self._fit_classes(*size)
         self.steps = steps
+        self._on_mounted = on_mounted
         self._lesson = ""  # the current step's lesson, as Markdown
         self.panes_built = False  # the tabs' contents are mounted (see build_panes)
         self.settled = False  # ... and what waited for them is done (see when_settled)
@@ -72,13 +84,14 @@ class MainScreen(Screen):
                     for name, title in LATER_TABS.items():
                         yield TabPane(title, id=f"tab-{name}")  # filled by build_panes
         yield Static("", id="autopilot")
-        yield Footer()
+        yield KeysFooter()
         yield Static("", id="too-small")
 
     def on_mount(self) -> None:
-        """Pick the layout for the starting size; the sidebar takes focus."""
+        """Pick the layout for the starting size (the sidebar has focus: AUTO_FOCUS)."""
         self._fit(self.app.size.width, self.app.size.height)
-        self.query_one(StepList).focus()
+        if self._on_mounted is not None:
+            self._on_mounted()
 
     async def build_panes(self) -> None:
         """Mount the contents of the tabs after the first frame, then run what waited for them.
@@ -162,13 +175,18 @@ class MainScreen(Screen):
         """Switch between the wide, narrow and too-small layouts."""
         self._fit(event.size.width, event.size.height)
 
-    def _fit(self, width: int, height: int) -> None:
-        """Set the layout classes for a terminal of ``width`` × ``height``."""
+    def _fit_classes(self, width: int, height: int) -> bool:
+        """Set the layout classes for a terminal of ``width`` × ``height``; True if too small."""
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(width < NARROW_WIDTH, "-narrow")
         self.set_class(height < SHORT_HEIGHT, "-short")
         self.set_class(too_small, "-too-small")
-        if too_small:
+        return too_small
+
+    def _fit(self, width: int, height: int) -> None:
+        """Set the layout classes for a terminal of ``width`` × ``height``, and the message a
+        too small terminal shows."""
+        if self._fit_classes(width, height):
             self.query_one("#too-small", Static).update(
                 f"This terminal is {width}×{height}; labwiz needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
                 "Enlarge the window, or run 'labwiz --plain' for plain prompts.")

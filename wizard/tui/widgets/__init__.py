@@ -7,8 +7,9 @@ sidebar, and importing the others (RichLog, the form's fields) is start-up time 
 
 from importlib import import_module
 
-_MODULES = {"DigitsView": "monitor", "InputForm": "form", "MonitorView": "monitor", "PaneLog": "log",
-            "ProgressPanel": "progress", "StepList": "steps", "TargetBar": "header"}
+_MODULES = {"DigitsView": "monitor", "InputForm": "form", "KeysFooter": "footer",
+            "MonitorView": "monitor", "PaneLog": "log", "ProgressPanel": "progress",
+            "StepList": "steps", "TargetBar": "header"}
 
 __all__ = sorted(_MODULES)
 
