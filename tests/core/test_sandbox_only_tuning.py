@@ -119,3 +119,33 @@ def test_a_sandbox_run_whose_tasks_all_ended_is_looked_at_soon_a_real_one_is_not
     long_wait = _follow(True, ["RUNNING"] * 13 + ["SUCCEEDED"], monkeypatch)
     assert long_wait == [0.1] * SETTLING_LOOKS + [1.0] * 3 and SETTLING_LOOKS == 10
     assert _follow(False, ["RUNNING", "RUNNING", "SUCCEEDED"], monkeypatch) == [2.0, 5.0]
+
+
+def test_the_import_warm_up_runs_only_while_a_sandbox_starts(monkeypatch, tmp_path):
+    """A real-AWS target never starts the warm-up thread (issue 18); the sandbox's does,
+    while its daemon starts."""
+    from wizard import target
+    from wizard.sandbox import manager, prewarm
+
+    def refuse(*_a, **_k):
+        """Fail the test if the warm-up starts."""
+        raise AssertionError("the warm-up started for a real target")
+
+    monkeypatch.setattr(prewarm, "start", refuse)
+    assert target.resolve_target(tmp_path, sandbox=False).mode == "aws"
+    monkeypatch.setattr(manager, "read_info", lambda state_dir: None)
+    monkeypatch.setattr(manager, "up", lambda state_dir, region=None: "started")
+    started = []
+    monkeypatch.setattr(prewarm, "start", lambda: started.append(SimpleNamespace(
+        join=lambda: None)) or started[-1])
+    assert manager.ensure_running(tmp_path) == "started" and len(started) == 1
+
+
+def test_the_sagemaker_pace_is_a_sandbox_compute_floor():
+    """The sandbox SageMaker's phases last at least 0.3 s (unchanged); the pace lives in the
+    sandbox's compute worker only, which real SageMaker never runs."""
+    from wizard.sandbox.compute.worker import Emitter
+    from wizard.sandbox.manager import DEFAULT_SAGEMAKER_PACE
+
+    assert DEFAULT_SAGEMAKER_PACE == 0.3
+    assert Emitter(pace=DEFAULT_SAGEMAKER_PACE).pace == 0.3

@@ -409,16 +409,16 @@ class Daemon:
         if all(health.values()):
             self.write_info()
             self.phase = "ready"
-        # SageMaker's compute workers fork from a zygote that imports scikit-learn & co.; it
-        # starts now, once the sandbox is up, and is warm before the lab's first job
-        pool = getattr(self.parts["sagemaker"].obj, "pool", None)
-        if pool is not None and hasattr(pool, "warm_up"):
-            pool.warm_up()
         else:
             self.phase = "partial"
             log.warning("not every part is healthy: %s",
                         ", ".join(n for n, ok in health.items() if not ok))
         self.write_runtime()
+        # SageMaker's compute workers fork from a zygote that imports scikit-learn & co.; it
+        # starts now, once the sandbox is up, and is warm before the lab's first job
+        pool = getattr(self.parts["sagemaker"].obj, "pool", None)
+        if pool is not None and hasattr(pool, "warm_up"):
+            pool.warm_up()
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""

@@ -466,7 +466,16 @@ def ensure_running(state_dir: Path, region: str | None = None) -> SandboxInfo:
     if info is not None and (region is None or region == info.region):
         info.reused = True
         return info
-    return up(state_dir, region=region)
+    from . import prewarm
+
+    # the daemon takes seconds to start, in its own process: meanwhile this one imports what
+    # the steps are about to import (joined before returning, so no import runs concurrently
+    # with the caller's)
+    warming = prewarm.start()
+    try:
+        return up(state_dir, region=region)
+    finally:
+        warming.join()
 
 
 def env(state_dir: Path) -> dict[str, str]:

@@ -63,7 +63,10 @@ def parse_package(data: bytes) -> dict:
         raise invalid(f"the uploaded pipeline file is empty; {_HINT}")
     raw = _unpack(data)
     try:
-        docs = [d for d in yaml.safe_load_all(raw.decode("utf-8")) if d is not None]
+        # libyaml when PyYAML has it: the same safe constructors, ~10x faster on a package
+        # whose components embed their runtime (1 s of the upload step in pure Python)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        docs = [d for d in yaml.load_all(raw.decode("utf-8"), Loader=loader) if d is not None]
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise invalid(f"the uploaded file is not YAML or JSON ({first}); {_HINT}") from None
