@@ -5,7 +5,7 @@ wizard.tui.widgets import PaneLog`` works too): the first frame needs only the h
 sidebar, and importing the others (RichLog, the form's fields) is start-up time it need not wait for.
 """
 
-from importlib import import_module
+from wizard.tui.lazy import lazy_exports
 
 _MODULES = {"DigitsView": "monitor", "InputForm": "form", "KeysFooter": "footer",
             "MonitorView": "monitor", "PaneLog": "log", "ProgressPanel": "progress",
@@ -13,9 +13,4 @@ _MODULES = {"DigitsView": "monitor", "InputForm": "form", "KeysFooter": "footer"
 
 __all__ = sorted(_MODULES)
 
-
-def __getattr__(name: str):
-    """The widget ``name``, imported from its module on first use."""
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_exports(__name__, _MODULES)
