@@ -66,7 +66,16 @@ class Clients:
 
     # -- Kubernetes ------------------------------------------------------------------------
     def _kube_configuration(self):
-        """A kubernetes ``Configuration`` from the target's kubeconfig, or in-cluster config."""
+        """A copy of the target's kubernetes ``Configuration`` (see :attr:`_kube_loaded`) for
+        one API client to set its own retries on."""
+        import copy
+
+        return copy.deepcopy(self._kube_loaded)
+
+    @cached_property
+    def _kube_loaded(self):
+        """The kubernetes ``Configuration`` from the target's kubeconfig, or in-cluster config,
+        loaded once: with exec authentication (EKS) loading it runs ``aws eks get-token``."""
         from kubernetes import client, config
 
         configuration = client.Configuration()

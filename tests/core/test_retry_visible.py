@@ -112,3 +112,43 @@ def test_retries_are_bounded_and_the_last_answer_is_the_error(tmp_path):
 def test_changing_requests_are_repeated_only_when_the_server_did_not_act(method, status, again):
     """A POST after a 500/502/504 might have been done already (a second run would start)."""
     assert reporting_retry("x", None).is_retry(method, status) is again
+
+
+def test_kube_and_kube_once_load_the_kubeconfig_once(tmp_path):
+    """The retrying client and the ask-once client share one kubeconfig load: with exec
+    authentication (EKS's `aws eks get-token`) the command runs once, and both clients answer
+    with its token; each keeps its own retry setting."""
+    import json
+    import stat
+    import sys
+
+    import yaml
+
+    from wizard.sandbox import faults
+    from wizard.sandbox.kube import KubeApiServer, write_kubeconfig
+
+    server = KubeApiServer(tmp_path / "kube", faults=faults.Faults(tmp_path)).start()
+    try:
+        kubeconfig = write_kubeconfig(tmp_path / "kc", server.url, server.admin_token)
+        runs = tmp_path / "runs"
+        helper = tmp_path / "get-token"
+        credential = {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                      "kind": "ExecCredential", "status": {"token": server.admin_token}}
+        helper.write_text(f"#!{sys.executable}\n"
+                          f"open({str(runs)!r}, 'a').write('ran\\n')\n"
+                          f"print({json.dumps(json.dumps(credential))})\n")
+        helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+        doc = yaml.safe_load(kubeconfig.read_text())
+        doc["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                            "command": str(helper), "args": [],
+                                            "interactiveMode": "Never"}}
+        kubeconfig.write_text(yaml.safe_dump(doc))
+        clients = Clients(Target(mode="sandbox", kubeconfig=kubeconfig))
+        assert "default" in {ns.metadata.name for ns in clients.core_v1().list_namespace().items}
+        assert "default" in {ns.metadata.name
+                             for ns in clients.core_v1(once=True).list_namespace().items}
+        assert runs.read_text().splitlines() == ["ran"]
+        assert clients.kube_once.configuration.retries == 0
+        assert clients.kube.configuration.retries != 0
+    finally:
+        server.stop()
