@@ -10,7 +10,7 @@ import json
 
 from textual.widgets import Input, RichLog, Static
 
-from tui_helpers import static_text, wait_for
+from tui_helpers import dialog_up, static_text, wait_for
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 
@@ -138,7 +138,7 @@ async def test_resume_dialog_reset_to_a_step(tui_env):
     # a new session on the same state offers to resume
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         summary = _text(app.screen.query_one("#resume-summary", Static))
         assert "2 of 3 steps are done" in summary and "Next: Predict" in summary
         app.screen.query_one("#reset-step").value = "train"
@@ -157,7 +157,7 @@ async def test_resume_dialog_resume_and_skip_and_reset_here(tui_env):
         assert app.current == "train"
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         await pilot.click("#resume")
         assert app.current == "train" and _status(tui_env)["prepare"] == "skipped"
         app.select("prepare")
@@ -199,7 +199,7 @@ async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_en
     (tui_env["work"] / "lab-bucket").mkdir()
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         summary = static_text(app.screen.query_one("#resume-summary", Static))
         assert "'Train' was interrupted" in summary and "Resume runs it again" in summary
         await pilot.click("#resume")

@@ -16,7 +16,7 @@ from textual.widgets import Input, RichLog, Static
 
 import tests.steps.conftest as steps_conftest
 from tests.steps.conftest import run_lab
-from tui_helpers import static_text, wait_for
+from tui_helpers import dialog_up, static_text, wait_for
 from wizard.sandbox import faults
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, ResumeDialog
@@ -207,7 +207,7 @@ async def test_resume_dialog_on_real_state(sandbox_obj, lab):
     created = len(_doc(lab)["ledger"])
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         summary = _text(app.screen.query_one("#resume-summary", Static))
         assert "1 of 9 steps are done" in summary and "Next: Data upload." in summary
         assert f"{created} resource(s) created so far are recorded for cleanup" in summary
@@ -218,7 +218,7 @@ async def test_resume_dialog_on_real_state(sandbox_obj, lab):
     assert _status(lab)["credentials"] == "done" and _status(lab)["data-upload"] == "done"
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         assert "2 of 9 steps are done" in _text(app.screen.query_one("#resume-summary", Static))
         await pilot.click("#over")
         await wait_for(pilot, lambda: app.busy is None and _status(lab).get("credentials") == "pending",
@@ -258,7 +258,7 @@ async def test_declining_cleanup_in_the_tui_is_a_choice(sandbox_obj, lab, aws):
     assert roles
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         await pilot.click("#resume")
         await wait_for(pilot, lambda: app.target is not None, CONNECT)
         app.select("cleanup")
@@ -300,7 +300,7 @@ async def test_monitor_tab_shows_a_run_that_finished_before(sandbox_obj, lab):
     store.save(doc)
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         await pilot.click("#resume")
         await pilot.pause()
         monitor = app.main.query_one("#monitor")
@@ -324,7 +324,7 @@ async def test_doctor_after_cleanup_reports_removed_not_failed(sandbox_obj, lab)
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ResumeDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         await pilot.click("#resume")
         await wait_for(pilot, lambda: app.target is not None, CONNECT)
         await pilot.press("d")

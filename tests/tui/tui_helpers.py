@@ -28,6 +28,12 @@ async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
         await pilot.pause(0.05)
 
 
+def dialog_up(app, dialog_class) -> bool:
+    """Whether the top screen is a ``dialog_class`` whose widgets are mounted (a dialog is on
+    the screen stack as soon as it is pushed, and composed and mounted a little later)."""
+    return isinstance(app.screen, dialog_class) and app.screen.is_mounted
+
+
 class Tmux:
     """A real terminal: a detached tmux session running one command, read with capture-pane."""
 
