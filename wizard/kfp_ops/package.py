@@ -65,7 +65,7 @@ def read_spec(path: Path) -> dict:
 
     Raises :class:`InputError` when the file is not a KFP v2 pipeline package.
     """
-    import yaml
+    from wizard.yamlload import safe_load_all
 
     path = Path(path)
     if not path.is_file():
@@ -80,7 +80,7 @@ def read_spec(path: Path) -> dict:
                 text = tar.extractfile(member).read().decode()
         else:
             text = path.read_text()
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = safe_load_all(text)  # libyaml when PyYAML has it
     except Exception as exc:  # noqa: BLE001 - any parse failure means "not a package"
         raise InputError(f"{path} is not a pipeline package ({type(exc).__name__}: {exc}).",
                          remediation="Compile the pipeline with the compile step (or "
