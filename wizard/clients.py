@@ -42,7 +42,7 @@ class Clients:
             key, secret = self.target.aws_credentials
             kwargs["aws_access_key_id"] = key
             kwargs["aws_secret_access_key"] = secret.reveal()
-        return boto3.Session(**kwargs)
+        return boto3.Session(botocore_session=_botocore_session(), **kwargs)
 
     def aws(self, service: str):
         """A boto3 client for ``service`` with standard retries that are reported."""
@@ -189,3 +189,25 @@ def _install_kfp_retries(kfp_client, retries) -> None:
     old = api_client.rest_client
     api_client.rest_client = kfp_server_api.rest.RESTClientObject(api_client.configuration)
     old.pool_manager.clear()
+
+
+_AWS_MODELS = None  # the botocore data loader every session of this process shares
+
+
+def _botocore_session():
+    """A new botocore session whose service models come from one loader per process.
+
+    Each step makes its own clients, so its own session; botocore's loader caches the service
+    definitions it has read (a few MB of JSON for SageMaker, S3, IAM...), but per session, so
+    every step read them again (a second of the endpoint test, as much of cleanup). The models
+    are the installed botocore's files, the same for every session, so one loader serves all.
+    """
+    global _AWS_MODELS
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    session = botocore.session.get_session()
+    if _AWS_MODELS is None:
+        _AWS_MODELS = create_loader(session.get_config_variable("data_path"))
+    session.register_component("data_loader", _AWS_MODELS)
+    return session
