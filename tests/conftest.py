@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,31 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+#: each test module's worker seconds (setup + call + teardown of its tests) in the last measured
+#: suite run, written by bench/bench_suite.py (``make bench-suite``)
+MODULE_SECONDS = Path(__file__).resolve().parent / "module_seconds.json"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest modules first: ``make test`` hands out whole modules (``--dist loadfile
+    --no-loadscope-reorder``) in collection order, so a long module collected last would run
+    alone at the end while the other worker idles. Modules keep their tests' order (some read
+    what an earlier test of theirs left); a module not in the file (a new one) goes last, in
+    collection order, as it is most likely short."""
+    try:
+        seconds = json.loads(MODULE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::", 1)[0], index)
+
+    def weight(item):
+        """(minus the module's seconds, its first position): a stable, deterministic order,
+        the same on every xdist worker."""
+        module = item.nodeid.split("::", 1)[0]
+        return (-float(seconds.get(module, 0.0)), first_seen[module])
+    items.sort(key=weight)
 
 
 def pytest_runtest_setup(item):
