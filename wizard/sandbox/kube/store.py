@@ -199,8 +199,13 @@ class Store:
 
     def _flush_locked(self) -> None:
         """Body of :meth:`flush`, run under the write lock."""
-        with self._flush_wake:
-            dirty, self._dirty = self._dirty, {}
+        # the counter written below must be the one these changes reached: read after the
+        # writes, it could count a change recorded meanwhile (a delete whose file is still
+        # there), and a restart would take that change as settled and bring the object back
+        with self.lock:
+            with self._flush_wake:
+                dirty, self._dirty = self._dirty, {}
+            rv = self.rv
         if not dirty:
             return
         for (skey, key), obj in dirty.items():
@@ -212,8 +217,6 @@ class Store:
                     pass
                 continue
             _atomic_write(path, json.dumps(obj, separators=(",", ":")))
-        with self.lock:
-            rv = self.rv
         _atomic_write(self.meta_path, json.dumps({"rv": rv}))
 
     def close(self) -> None:
