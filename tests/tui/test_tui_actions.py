@@ -14,7 +14,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import RichLog
 
-from tui_helpers import wait_for
+from tui_helpers import dialog_up, wait_for
 from wizard.tui.app import MAX_UNEXPECTED, LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog
 
@@ -59,7 +59,7 @@ async def test_palette_entries_exist_and_work(tui_env, tmp_path, monkeypatch):
         assert app.current == "train"
         # Run step on 'train' fails (fail-train): Retry runs it again once the cause is gone
         await _palette(pilot, "Run step")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         await pilot.press("escape")
         assert _status(tui_env)["train"] == "failed"
         (tui_env["work"] / "fail-train").unlink()
@@ -73,19 +73,19 @@ async def test_palette_entries_exist_and_work(tui_env, tmp_path, monkeypatch):
         # Reset to here (after a confirmation): 'train' and later steps are pending again
         app.select("train")
         await _palette(pilot, "Reset to here")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ConfirmDialog))
         await pilot.click("#yes")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "pending")
         assert _status(tui_env) == {"prepare": "done", "train": "pending", "predict": "pending"}
         # Doctor: its results open in a dialog and are kept as 'labwiz doctor' keeps them
         await _palette(pilot, "Doctor")
-        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), 120)
+        await wait_for(pilot, lambda: dialog_up(app, InfoDialog), 120)
         assert app.screen.title_text == "Doctor"
         assert (tui_env["state_dir"] / "doctor.json").exists()
         await pilot.press("escape")
         # Support bundle: written in the current directory
         await _palette(pilot, "Support bundle")
-        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), 120)
+        await wait_for(pilot, lambda: dialog_up(app, InfoDialog), 120)
         assert app.screen.title_text == "Support bundle"
         assert len(list(tmp_path.glob("labwiz-bundle-*.tar.gz"))) == 1
         await pilot.press("escape")
@@ -156,7 +156,7 @@ async def test_interface_errors_show_a_dialog_then_stop_cleanly(tui_env):
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.main.query_one("#form").ready)
         bug()
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         assert app.screen.title_text == "Unexpected error"
         assert app.screen.message.startswith("AttributeError: ")
         assert str(tui_env["state_dir"] / "labwiz.log") in app.screen.remediation
@@ -224,7 +224,7 @@ async def test_a_late_worker_message_does_not_handle_a_result_twice(tui_env):
         await wait_for(pilot, lambda: any(w.name == "run:train" for w in app.workers))
         worker = next(w for w in app.workers if w.name == "run:train")
         hold.unlink()
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         assert worker.state == WorkerState.SUCCESS  # the runner returned a failed outcome
         app.post_message(Worker.StateChanged(worker, WorkerState.RUNNING))
         await pilot.pause(0.3)

@@ -10,7 +10,7 @@ import json
 
 from textual.widgets import Static
 
-from tui_helpers import wait_for
+from tui_helpers import dialog_up, wait_for
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ErrorDialog
 
@@ -44,7 +44,7 @@ async def test_autopilot_steps_pauses_and_stops_on_error(tui_env):
         assert app.main.active_tab() == "monitor"  # the graph arrived while 'train' ran
         # the secret has no default and the autopilot never prompts: the step stops, explained
         await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         assert "api_token" in app.screen.message
         assert "stopped by an error" in _bar(app) or "Fix it" in _bar(app)
     assert "predict" not in _status(tui_env) or _status(tui_env)["predict"] != "done"
@@ -128,4 +128,4 @@ async def test_pause_while_a_step_runs_says_so_and_holds_the_next(tui_env):
         await wait_for(pilot, lambda: "paused before 'Predict'" in _bar(app), 60)
         assert "predict" not in _status(tui_env)  # held: it did not start
         await pilot.press("space")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog), 60)  # it ran
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog), 60)  # it ran

@@ -70,7 +70,7 @@ async def test_failure_opens_error_dialog_and_retry_succeeds(tui_env):
         await pilot.press("r")
         await wait_for(pilot, lambda: app.current == "train" and app.busy is None)
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         dialog = app.screen
         assert "ResourceLimitExceeded" in dialog.message
         assert "quota" in dialog.remediation
@@ -96,7 +96,7 @@ async def test_prompter_bridge_asks_for_a_secret_in_a_dialog(tui_env):
                            .get("status") == "done")
         assert app.current == "predict"
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog))
+        await wait_for(pilot, lambda: dialog_up(app, PromptDialog))
         assert app.screen.spec.name == "api_token"
         app.screen.query_one("#answer", Input).value = "s3cr3t-t0ken"
         await pilot.press("enter")
@@ -162,7 +162,7 @@ async def test_resume_dialog_resume_and_skip_and_reset_here(tui_env):
         assert app.current == "train" and _status(tui_env)["prepare"] == "skipped"
         app.select("prepare")
         await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ConfirmDialog))
         await pilot.click("#yes")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["prepare"] == "pending")
 
@@ -173,7 +173,7 @@ async def test_running_out_of_order_is_explained(tui_env):
     async with app.run_test(size=(100, 30)) as pilot:
         app.select("predict")
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog))
+        await wait_for(pilot, lambda: dialog_up(app, ErrorDialog))
         assert "needs 'Prepare' first" in app.screen.message
         assert not app.screen.can_retry
         await pilot.press("escape")

@@ -102,7 +102,7 @@ async def _until(pilot, app, condition, timeout: float = STEP) -> list[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
-        if isinstance(app.screen, ConfirmDialog):
+        if dialog_up(app, ConfirmDialog):
             asked.append(app.screen.question)
             await pilot.click("#yes")
         if loop.time() > deadline:
@@ -264,7 +264,7 @@ async def test_declining_cleanup_in_the_tui_is_a_choice(sandbox_obj, lab, aws):
         app.select("cleanup")
         await pilot.pause()
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), STEP)
+        await wait_for(pilot, lambda: dialog_up(app, ConfirmDialog), STEP)
         assert app.screen.question.startswith("Delete these")
         # Escape says no (a click may land before the buttons are laid out on a loaded machine)
         await pilot.press("escape")
@@ -328,7 +328,7 @@ async def test_doctor_after_cleanup_reports_removed_not_failed(sandbox_obj, lab)
         await pilot.click("#resume")
         await wait_for(pilot, lambda: app.target is not None, CONNECT)
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), STEP)
+        await wait_for(pilot, lambda: dialog_up(app, InfoDialog), STEP)
         body = app.screen.body
         import io
 

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from textual.widgets import ListView, Static
 
-from tui_helpers import wait_for
+from tui_helpers import dialog_up, wait_for
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import InfoDialog
 
@@ -27,7 +27,7 @@ async def test_doctor_and_bundle_keys_then_inspect(tui_env, tmp_path, monkeypatc
         await pilot.press("r")
         await wait_for(pilot, lambda: app.busy is None and app.current == "train")
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), 120)
+        await wait_for(pilot, lambda: dialog_up(app, InfoDialog), 120)
         text = _plain(app.screen.body)
         assert "passed" in text and "skipped" in text and "aws-credentials" in text
         assert (tui_env["state_dir"] / "doctor.json").exists()
@@ -43,7 +43,7 @@ async def test_doctor_and_bundle_keys_then_inspect(tui_env, tmp_path, monkeypatc
         assert text.count("Docs: ") == len(flagged)
         await pilot.press("escape")
         await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(app.screen, InfoDialog), 120)
+        await wait_for(pilot, lambda: dialog_up(app, InfoDialog), 120)
         text = _plain(app.screen.body)
         assert "Support bundle written" in text
     bundles = list(tmp_path.glob("labwiz-bundle-*.tar.gz"))
