@@ -44,7 +44,11 @@ async def test_start_input_run_done(tui_env):
         await wait_for(pilot, lambda: "not a valid bucket name" in _text(error))
         assert not (tui_env["state_dir"] / "state.json").exists() or "prepare" not in _status(tui_env)
         field.value = "my-data"
-        await pilot.click("#run-step")
+        # Enter in the form's last field runs the step too: a key goes to the focused field
+        # wherever the layout is, while a click lands where the button was last drawn (under
+        # load, before the Inputs tab is drawn again after the failed attempt, nowhere)
+        field.focus()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.busy is None and app.doc["steps"].get("prepare", {})
                        .get("status") == "done")
         assert (tui_env["work"] / "my-data").is_dir()
