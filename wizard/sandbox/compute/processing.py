@@ -28,7 +28,7 @@ from pathlib import Path
 from ...kmeans_images import parse_ecr_image
 from .cwlogs import LogStream
 from .s3io import JobFailure, client, download_prefix, upload_dir
-from .worker import Emitter, pause
+from .worker import Emitter
 
 CONTAINER_ROOT = "/opt/ml"
 ROOT_ENV = "SM_PROCESSING_ROOT"
@@ -139,7 +139,7 @@ def _process(task: dict, emit: Emitter, log: LogStream) -> dict:
     for item in outputs:
         if item.get("S3Output"):
             to_local(item["S3Output"]["LocalPath"], root).mkdir(parents=True, exist_ok=True)
-    pause(task)
+    emit.next_phase()
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update({str(k): str(v) for k, v in (req.get("Environment") or {}).items()})
     env[ROOT_ENV] = str(root)
@@ -154,7 +154,7 @@ def _process(task: dict, emit: Emitter, log: LogStream) -> dict:
         message = "\n".join(tail)[-1024:]
         raise JobFailure("AlgorithmError: See job logs for more information",
                          exit_message=message or f"the script exited with code {code}")
-    pause(task)
+    emit.next_phase()
     written = []
     for item in outputs:
         target = item.get("S3Output")

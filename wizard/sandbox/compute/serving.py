@@ -22,7 +22,7 @@ from . import kmeans
 from .cwlogs import LogStream, instance_id
 from .s3io import (JobFailure, client, denied, download_object, join_url, list_objects,
                    parse_s3_url, relative_key, upload_bytes)
-from .worker import Emitter, pause
+from .worker import Emitter
 
 JSON_TYPES = ("application/json", "*/*", "")
 JSONLINES = "application/jsonlines"
@@ -123,7 +123,7 @@ def run_hosting(task: dict, emit: Emitter) -> dict:
         work.mkdir(parents=True, exist_ok=True)
         log.write(f"Starting the k-means model server for variant {variant}")
         doc = load_model(task, req["model"], work, hosting=True)
-        pause(task)
+        emit.next_phase()
         target = work / "model.json"
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps({"k": doc["k"], "feature_dim": doc["feature_dim"],
@@ -161,7 +161,7 @@ def run_transform(task: dict, emit: Emitter) -> dict:
     log = LogStream(client(task, "logs"), "/aws/sagemaker/TransformJobs",
                     f"{task['name']}/{instance_id(task['name'])}")
     try:
-        return _transform(task, req, log)
+        return _transform(task, req, log, emit)
     except JobFailure as failure:
         log.write(f"[ERROR] {failure.reason}")
         raise
@@ -169,7 +169,7 @@ def run_transform(task: dict, emit: Emitter) -> dict:
         log.flush()
 
 
-def _transform(task: dict, req: dict, log: LogStream) -> dict:
+def _transform(task: dict, req: dict, log: LogStream, emit: Emitter) -> dict:
     """The body of :func:`run_transform`."""
     import numpy as np
 
@@ -196,7 +196,7 @@ def _transform(task: dict, req: dict, log: LogStream) -> dict:
     if not objects:
         raise JobFailure(f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}". '
                          "Check the transform input's S3Uri.")
-    pause(task)
+    emit.next_phase()
     written, records_done = [], 0
     for obj in objects:
         body = s3.get_object(Bucket=url.bucket, Key=obj["Key"])["Body"].read()

@@ -17,7 +17,7 @@ from ...kmeans_images import kmeans_image_uri, parse_kmeans_image
 from . import kmeans
 from .cwlogs import LogStream
 from .s3io import JobFailure, client, download_prefix, join_url, upload_bytes
-from .worker import Emitter, pause
+from .worker import Emitter
 
 
 def check_image(image: str, region: str) -> None:
@@ -115,13 +115,11 @@ def _train(task: dict, emit: Emitter, req: dict, name: str, log: LogStream) -> d
     hp = kmeans.validate_hyperparameters(req.get("HyperParameters") or {})
     log.write(f"[INFO] Reading provided configuration: {hp}")
     emit.status("Downloading", "Downloading input data")
-    pause(task)
     channels = _channels(task, emit, log)
     if "train" not in channels:
         raise JobFailure("ClientError: Unable to find channel 'train' in the input data. "
                          f"Channels given: {sorted(channels) or 'none'}.")
     emit.status("Training", "Training image download completed. Training in progress.")
-    pause(task)
     X = load_channel(*channels["train"], "train")
     if X.shape[1] != hp["feature_dim"]:
         raise JobFailure(
@@ -146,7 +144,6 @@ def _train(task: dict, emit: Emitter, req: dict, name: str, log: LogStream) -> d
     else:
         log.write("[INFO] No test channel given; no test metrics are reported.")
     emit.status("Uploading", "Uploading generated training model")
-    pause(task)
     target = join_url(req["OutputDataConfig"]["S3OutputPath"], name, "output", "model.tar.gz")
     upload_bytes(task, client(task, "s3"), kmeans.model_tarball(np.asarray(centroids), hp), target)
     log.write(f"[INFO] Model written to {target}")

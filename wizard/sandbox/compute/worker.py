@@ -9,7 +9,8 @@ It reports on stdout, one JSON object a line (nothing else is written there):
 
 A task holds ``kind`` (processing, training, transform, hosting), ``name``, ``request`` (the
 Create call's parameters), ``aws_url``, ``region``, ``account_id``, ``credentials``, ``work_dir``,
-``delay`` (seconds between phases, so statuses can be watched) and ``s3_denied`` (the
+``delay`` (the least time a phase lasts, so statuses can be watched), ``phase_began`` (when the
+job's first phase began, on the ``time.monotonic()`` clock) and ``s3_denied`` (the
 ``s3=AccessDenied`` fault). Diagnostics go to stderr, which the pool keeps in the job's folder.
 """
 
@@ -22,27 +23,48 @@ import traceback
 
 
 class Emitter:
-    """Writes the worker's events to stdout, one line each, flushed at once."""
+    """Writes the worker's events to stdout, one line each, flushed at once, and paces the
+    job's phases: each lasts at least ``pace`` seconds (the task's ``delay``), so a learner can
+    watch every status, as in SageMaker.
 
-    def __init__(self, out=None):
-        """Write to ``out`` (stdout by default)."""
+    The pace is a floor, not an addition: the phase's own work (a download, the k-means fit,
+    an upload) runs during it, and the next status waits only for what is left of the pace.
+    """
+
+    def __init__(self, out=None, pace: float = 0.0):
+        """Write to ``out`` (stdout by default); phases last at least ``pace`` seconds."""
         self.out = out or sys.stdout
+        self.pace = pace
+        self._phase_began: float | None = None  # monotonic; None: no paced phase yet
 
     def __call__(self, event: str, **fields) -> None:
-        """Send one event."""
+        """Send one event; the job's end (done, failed) comes no sooner than the pace."""
+        if event in ("done", "failed"):
+            self._dwell()
         self.out.write(json.dumps({"event": event, **fields}) + "\n")
         self.out.flush()
 
     def status(self, secondary: str, message: str) -> None:
-        """Announce a phase (SecondaryStatus and its message)."""
+        """Announce a phase (SecondaryStatus and its message), once the last one had its pace."""
+        self.next_phase()
         self("status", secondary=secondary, message=message)
 
+    def next_phase(self) -> None:
+        """End the current phase no sooner than ``pace`` after it began; start the next one."""
+        self._dwell()
+        self._phase_began = time.monotonic()
 
-def pause(task: dict) -> None:
-    """Wait the task's phase delay, so each status is visible for a moment as in SageMaker."""
-    delay = float(task.get("delay") or 0)
-    if delay > 0:
-        time.sleep(delay)
+    def began_phase_at(self, monotonic: float) -> None:
+        """The current phase began at ``monotonic`` (``time.monotonic()``, a clock every process
+        on the machine shares), e.g. the job's Starting, begun before the worker started."""
+        self._phase_began = monotonic
+
+    def _dwell(self) -> None:
+        """Wait for what is left of the current phase's pace."""
+        if self.pace > 0 and self._phase_began is not None:
+            left = self._phase_began + self.pace - time.monotonic()
+            if left > 0:
+                time.sleep(left)
 
 
 def run(task: dict, emit: Emitter) -> dict:
@@ -73,6 +95,9 @@ def main() -> int:
     except ValueError as err:
         emit("failed", reason=f"InternalServerError: the worker got an unreadable task ({err}).")
         return 2
+    emit.pace = float(task.get("delay") or 0)
+    if task.get("phase_began") is not None:  # the job's first phase began before this process
+        emit.began_phase_at(float(task["phase_began"]))
     try:
         result = run(task, emit)
     except JobFailure as failure:

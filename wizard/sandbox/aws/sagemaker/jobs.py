@@ -9,6 +9,8 @@ Uploading -> Completed, each step recorded in SecondaryStatusTransitions.
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,35 +75,83 @@ def build_task(app: Any, kind: str, name: str, record: dict, extra: dict | None 
 
 
 def drive(app: Any, kind: str, name: str, extra: dict | None = None) -> None:
-    """Take a job from InProgress to its final status (runs in its own thread)."""
-    stop = app.stop_event(kind, name)
-    try:
-        if not app.sleep():
-            return  # the app is closing; a restart marks the job failed
-        start_field = TIMES[kind][0]
-        if kind == "TrainingJob" and not stop.is_set():
-            def started(record: dict) -> None:
-                """Stamp the start time and reword the running Starting transition."""
-                record[start_field] = now()
-                # SageMaker rewords the running transition rather than adding a second one
-                record["SecondaryStatusTransitions"][-1]["StatusMessage"] = (
-                    "Preparing the instances for training")
+    """Take a job from InProgress to its final status (runs in its own thread).
 
-            app.store.mutate(kind, name, started)
-        elif start_field:
-            app.store.update(kind, name, **{start_field: now()})
+    The job's first phase (a training job's Starting) lasts at least one pace, as before; the
+    worker now starts during it instead of after it: it is told when the phase began and holds
+    its first status (or its end) until the pace is over. The start time is stamped when the
+    pace is over, or at the worker's first event if that comes first.
+    """
+    stop = app.stop_event(kind, name)
+    timer = None
+    try:
+        if app.closed.is_set():
+            return  # the app is closing; a restart marks the job failed
+        # CLOCK_MONOTONIC is one clock for every process on the machine: the worker compares it
+        began = time.monotonic()
+        stamp = _Once(_stamp_start, app, kind, name, stop) if TIMES[kind][0] else _Once(None)
+        timer = threading.Timer(app.delay, stamp)
+        timer.daemon = True
+        timer.start()
         record = app.store.get(kind, name)
         if record is None:
             return
-        task = build_task(app, kind, name, record, extra)
-        final = app.pool.run(task, lambda ev: _on_event(app, kind, name, ev), stop,
-                             _work_dir(app, kind, name) / "worker.log")
+
+        def on_event(event: dict) -> None:
+            """Stamp the start (once), then record the event."""
+            stamp()
+            _on_event(app, kind, name, event)
+
+        task = build_task(app, kind, name, record, dict(extra or {}, phase_began=began))
+        final = app.pool.run(task, on_event, stop, _work_dir(app, kind, name) / "worker.log")
         if app.closed.is_set():
             return
+        timer.cancel()
+        stamp()  # the start time is stamped before the end
         _finish(app, kind, name, final)
     finally:
+        if timer is not None:
+            timer.cancel()
         app.stops.pop((kind, name), None)
         _tidy(_work_dir(app, kind, name))
+
+
+class _Once:
+    """Calls ``fn(*args)`` the first time it is called, from whichever thread; later calls wait
+    for that first one to finish and do nothing."""
+
+    def __init__(self, fn: Any, *args: Any):
+        """Remember what to call."""
+        self.fn, self.args = fn, args
+        self.lock = threading.Lock()
+        self.done = False
+
+    def __call__(self) -> None:
+        """Call it, unless it was called before."""
+        with self.lock:
+            if not self.done:
+                self.done = True
+                if self.fn is not None:
+                    self.fn(*self.args)
+
+
+def _stamp_start(app: Any, kind: str, name: str, stop: Any) -> None:
+    """Stamp the job's start time once (a training job's Starting message is reworded, as
+    SageMaker rewords the running transition rather than adding a second one)."""
+    start_field = TIMES[kind][0]
+
+    def started(record: dict) -> None:
+        """Stamp the start time, unless it is stamped already."""
+        if record.get(start_field):
+            return
+        record[start_field] = now()
+        trans = record.get("SecondaryStatusTransitions") or []
+        if kind == "TrainingJob" and trans and trans[-1].get("Status") == "Starting":
+            trans[-1]["StatusMessage"] = "Preparing the instances for training"
+
+    if kind == "TrainingJob" and stop.is_set():
+        return  # stopped while starting: it never started
+    app.store.mutate(kind, name, started)
 
 
 def _on_event(app: Any, kind: str, name: str, event: dict) -> None:
