@@ -189,9 +189,21 @@ def test_hosting_lifecycle_update_and_delete(lab: Any, trained: tuple[dict, list
     # a new endpoint config in spec: UpdateEndpoint, then InService on the new config
     lab.api.patch_namespaced_custom_object(GROUP, VERSION, NS, "endpoints", "ack-endpoint",
                                            {"spec": {"endpointConfigName": "ack-config-b"}})
-    _wait("the endpoint to run on the new config", lambda: (
-        lab.sm.describe_endpoint(EndpointName="ack-endpoint")["EndpointConfigName"]
-        == "ack-config-b" and _synced(lab, "Endpoint", "ack-endpoint")), timeout=120)
+    seen: list[tuple] = []  # (ResourceSynced, endpointStatus) of every look while it updates
+
+    def moved() -> bool:
+        """The endpoint runs on the new config and is synced (noting what each look saw)."""
+        obj = _get(lab, "endpoints", "ack-endpoint") or {}
+        synced = (_condition(obj, "ACK.ResourceSynced") or {}).get("status")
+        seen.append((synced, (obj.get("status") or {}).get("endpointStatus")))
+        return (lab.sm.describe_endpoint(EndpointName="ack-endpoint")["EndpointConfigName"]
+                == "ack-config-b" and synced == "True")
+
+    _wait("the endpoint to run on the new config", moved, timeout=120, every=0.02)
+    # as v1.9.1 sets it once UpdateEndpoint succeeded: while not synced the status says
+    # Updating, never the InService read before the call (a component waiting for InService
+    # took that for the update's outcome)
+    assert ("False", "InService") not in seen, seen
 
     for kind, name in (("Endpoint", "ack-endpoint"), ("EndpointConfig", "ack-config-a"),
                        ("EndpointConfig", "ack-config-b"), ("Model", "ack-model")):

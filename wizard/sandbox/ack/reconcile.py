@@ -314,6 +314,10 @@ class Reconciler:
                                                  spec["deploymentConfig"], "spec.deploymentConfig")
         sm.update_endpoint(**request)
         log.info("Endpoint %s: updating to endpoint config %s", described["EndpointName"], wanted)
+        # as v1.9.1's customUpdateEndpointSetOutput does: the status says Updating at once, not
+        # the InService read before the call (a component that waits for InService would
+        # otherwise take the old state for the update's outcome)
+        status["endpointStatus"] = "Updating"
         cond.set_condition(status, cond.SYNCED, False, "Endpoint is in Updating status.")
         return True
 
