@@ -636,12 +636,13 @@ def run_component(component, values, namespace=None, resource_name=None, timeout
     previous = _install_sigterm()
     owned = False
     try:
-        before = ack.get(name) if component.get("updatable") else None
         obj, how = create_or_adopt(ack, body, bool(component.get("updatable")))
         # an adopted resource came from an earlier attempt of this same task; an updated one
         # belongs to an earlier run, so a cancelled update must not delete it
         owned = how != "updated"
-        stale = progress_marker(before) if how == "updated" and before else None
+        # the marker of the object as our update left it: a status the controller wrote before
+        # the update (a refresh) is not its answer to it
+        stale = progress_marker(obj) if how == "updated" else None
         final = wait_for(ack, name, component["wait"], timeout_seconds, poll_interval_seconds,
                          recoverable_seconds, controller_seconds, stale)
         log(f"{kind} {name} finished")
