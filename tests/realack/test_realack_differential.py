@@ -137,6 +137,18 @@ def test_explain_reports_stale_entries(monkeypatch):
     assert r"^d: racy" in stale_anywhere()
 
 
+def test_dependency_waits_fold_but_a_create_that_never_worked_stays():
+    """Resources applied together: a create refused because its dependency was not there yet,
+    then made, reads as the create alone on either side; a refusal never followed by success
+    is kept (no controller needed)."""
+    fold = sc.fold_dependency_waits
+    assert fold(["CreateEndpointConfig!", "CreateEndpointConfig", "DeleteEndpointConfig"]) == \
+        fold(["CreateEndpointConfig", "DeleteEndpointConfig"]) == \
+        ["CreateEndpointConfig", "DeleteEndpointConfig"]
+    assert fold(["CreateEndpoint!", "DeleteEndpoint"]) == ["CreateEndpoint!", "DeleteEndpoint"]
+    assert fold(["DeleteModel!", "DeleteModel"]) == ["DeleteModel!", "DeleteModel"]
+
+
 def _run_phase(duo, scenario_fns) -> dict[str, list[str]]:
     """Run several scenarios at once (each on both sides at once)."""
     out: dict[str, list[str]] = {}
