@@ -54,7 +54,8 @@ def test_bad_spec_gives_a_clear_error(mutate, message: str) -> None:
 
 
 def test_describe_output_becomes_status() -> None:
-    """Describe members not in spec land in status under ACK names; times become RFC 3339."""
+    """Describe members that are status fields land in status under ACK names (spec fields do
+    not, set or not); times become RFC 3339."""
     when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     response = {
         "TrainingJobName": "kmeans-mnist",
@@ -65,6 +66,9 @@ def test_describe_output_becomes_status() -> None:
         "CreationTime": when,
         "FinalMetricDataList": [{"MetricName": "test:msd", "Value": 1.5, "Timestamp": when}],
         "ResponseMetadata": {"HTTPStatusCode": 200},
+        # spec fields this resource leaves unset: Describe reports them, status has no place
+        # for them (the API server would prune them, and the controller write them again)
+        "EnableNetworkIsolation": False, "EnableManagedSpotTraining": False,
     }
     status = response_to_status("TrainingJob", response, {"trainingJobName"})
     assert status == {

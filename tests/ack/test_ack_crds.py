@@ -199,3 +199,32 @@ def test_unknown_kind_is_a_clear_error() -> None:
     """A kind SageMaker cannot create says which operation is missing."""
     with pytest.raises(ValueError, match="CreateNoSuchThing"):
         derive_crds(["NoSuchThing"])
+
+
+@pytest.mark.parametrize("kind", LAB_KINDS)
+def test_status_written_from_describe_fits_the_served_crd(kind: str, derived: list[dict],
+                                                          real: dict) -> None:
+    """What the builtin controller writes to status from a Describe answer that carries every
+    member stays inside the status fields of the CRD the sandbox serves, so the API server
+    prunes nothing and a pass that found nothing new writes nothing (it used to rewrite unset
+    spec fields such as enableNetworkIsolation on every pass, waking itself with its own
+    watch events). The spec fields it no longer writes are real spec fields, not status."""
+    import datetime as dt
+
+    from wizard.sandbox.ack.convert import response_to_status
+    from wizard.sandbox.ack.model import operation
+
+    output = operation(f"Describe{kind}").output_shape
+    scalars = {"string": "x", "boolean": False, "integer": 1, "long": 1, "float": 1.0,
+               "double": 1.0, "timestamp": dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)}
+    response = {m: scalars[sh.type_name] for m, sh in output.members.items()
+                if sh.type_name in scalars}
+    status = response_to_status(kind, response, set())
+    served = next(c for c in derived if c["spec"]["names"]["kind"] == kind)
+    schema = served["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    assert status, f"nothing of Describe{kind} reached status"
+    assert sorted(set(status) - set(schema["status"]["properties"])) == []
+    left_out = {m[0].lower() + m[1:] for m in response} - set(status)
+    real_spec = real[kind]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
+        "spec"]["properties"]
+    assert {"enableNetworkIsolation"} & set(real_spec) <= left_out

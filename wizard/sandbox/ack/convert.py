@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from typing import Any
 
 from wizard.sandbox.ack.model import operation
@@ -112,16 +113,29 @@ def spec_to_request(kind: str, spec: dict) -> dict:
     return to_api(shape, spec or {}, "spec")
 
 
-def response_to_status(kind: str, response: dict, spec_fields: set[str]) -> dict:
-    """Status fields from a ``Describe<Kind>`` response: everything not already in spec.
+@functools.lru_cache(maxsize=None)
+def _status_member_names(kind: str) -> frozenset[str]:
+    """The botocore members of ``kind`` that are status fields of its CRD."""
+    from wizard.sandbox.ack.crds import status_members
 
-    The resource's own ARN is left out (it belongs in ``ackResourceMetadata``), and so are
-    botocore's ``ResponseMetadata`` and any member the model does not know.
+    return frozenset(status_members(kind))
+
+
+def response_to_status(kind: str, response: dict, spec_fields: set[str]) -> dict:
+    """Status fields from a ``Describe<Kind>`` response: the members the CRD has in status.
+
+    A member that is a spec field is left out whether or not this resource's spec sets it (an
+    unset ``enableNetworkIsolation`` came back as ``false`` from Describe; written to status,
+    the API server pruned it, and the next pass wrote it again, for ever). So are the
+    resource's own ARN (it belongs in ``ackResourceMetadata``), botocore's
+    ``ResponseMetadata`` and any member the model does not know. ``spec_fields``, the fields
+    this resource's spec sets, are left out too (a CRD from another source may differ).
     """
     shape = operation(f"Describe{kind}").output_shape
+    allowed = _status_member_names(kind)
     out = {}
     for member, value in response.items():
-        if member not in shape.members or member == f"{kind}Arn" or value is None:
+        if member not in shape.members or member not in allowed or value is None:
             continue
         name = ack_field_name(member)
         if name in spec_fields:

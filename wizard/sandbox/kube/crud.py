@@ -311,6 +311,11 @@ class Crud:
             obj["metadata"].setdefault("resourceVersion", (old or {}).get(
                 "metadata", {}).get("resourceVersion", ""))
             return obj
+        if old is not None and event == "MODIFIED" and _unchanged(obj, old):
+            # as the real API server does: an update that changes nothing (once pruned and
+            # defaulted) keeps the resourceVersion and sends no watch event; a controller
+            # that writes what the server prunes away would otherwise wake itself for ever
+            return old
         obj["metadata"]["resourceVersion"] = self.store.next_rv()
         stored = self.store.put(t.store_key, obj, event)
         if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
@@ -466,3 +471,13 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body or b"null")
     except ValueError as exc:
         raise errors.bad_request(f"error decoding patch: {exc}") from None
+
+
+def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether ``new`` is ``old`` but for the resourceVersion the writer sent (or left out)."""
+    if {k: v for k, v in new.items() if k != "metadata"} != \
+            {k: v for k, v in old.items() if k != "metadata"}:
+        return False
+    strip = ("resourceVersion",)
+    return {k: v for k, v in new["metadata"].items() if k not in strip} == \
+        {k: v for k, v in old["metadata"].items() if k not in strip}
