@@ -62,6 +62,12 @@ class Follower:
         self.started = time.monotonic()
         #: elapsed seconds of resources that have finished, frozen at their end
         self._final_elapsed: dict[str, float] = {}
+        # a finished job's last log lines can reach CloudWatch after its status (seconds, on
+        # AWS); the sandbox's workers write them before they report the end
+        self.log_settle_s = 0.0 if fast else 60.0
+        #: when each resource was first seen finished, and the log tails kept once settled
+        self._finished_at: dict[str, float] = {}
+        self._frozen_logs: dict[str, dict] = {}
 
     def poll(self):
         """One look at the run; returns the run object."""
@@ -115,11 +121,16 @@ class Follower:
             elif row["arn"]:
                 self.ctx.ledger.record(Resource(kind="custom-resource", name=row["name"],
                                                 arn=row["arn"]))
-            row["log_tail"] = crs.log_tail(logs, kind, row["name"])
-            if kind == "HyperParameterTuningJob":
-                # the tuning job logs nothing itself: its training jobs do
-                row["children"] = crs.tuning_children(self.ctx.clients.aws("sagemaker"), logs,
-                                                      _sagemaker_name(obj))
+            frozen = self._frozen_logs.get(row["name"])
+            if frozen is not None and row["status"] in crs.FINISHED:
+                row.update(frozen)
+            else:
+                row["log_tail"] = crs.log_tail(logs, kind, row["name"])
+                if kind == "HyperParameterTuningJob":
+                    # the tuning job logs nothing itself: its training jobs do
+                    row["children"] = crs.tuning_children(self.ctx.clients.aws("sagemaker"),
+                                                          logs, _sagemaker_name(obj))
+                self._freeze_when_settled(row)
             row["elapsed_s"] = self._resource_elapsed(row)
             rows.append(row)
         compare = [{k: v for k, v in r.items() if k not in ("log_tail", "elapsed_s", "children")}
@@ -138,6 +149,19 @@ class Follower:
             self.last_resources = compare
         self.reporter.show("resources", rows)
         self.resources = rows
+
+    def _freeze_when_settled(self, row: dict) -> None:
+        """Keep a finished resource's log tail (and a tuning job's children) once read after
+        it finished and the logs' settling time has passed: a finished job writes no more, so
+        reading its logs again on every poll only cost time (each look is two CloudWatch calls
+        per job; with most of the run finished that was most of a poll)."""
+        if row["status"] not in crs.FINISHED:
+            self._finished_at.pop(row["name"], None)
+            return
+        seen = self._finished_at.setdefault(row["name"], time.monotonic())
+        if time.monotonic() - seen >= self.log_settle_s:
+            self._frozen_logs[row["name"]] = {k: row[k] for k in ("log_tail", "children")
+                                              if k in row}
 
     def _run_elapsed(self, run) -> float:
         """Seconds since the run was created (to its end once it finished); since monitoring
