@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,38 +116,50 @@ def _serving_dir(app: Any, name: str) -> Path:
     return app.data_dir / "endpoints" / name
 
 
+#: the least time an endpoint stays Creating (or Updating), in paces: a learner sees it, as in
+#: SageMaker, however quickly the model loads
+DEPLOY_PACES = 3
+
+
 def deploy(app: Any, name: str, config_name: str, update: bool) -> None:
-    """Load the config's model for the endpoint and put it in service (own thread)."""
+    """Load the config's model for the endpoint and put it in service (own thread).
+
+    The pace is a floor, as for jobs: the worker loads the model during the endpoint's
+    ``DEPLOY_PACES`` paces (its own phases count from the deployment's start), and the
+    outcome is recorded once they have passed, not after them.
+    """
+    # CLOCK_MONOTONIC is one clock for every process on the machine: the worker compares it
+    began = time.monotonic()
     stop = app.stop_event("Endpoint", name)
     config = app.store.get("EndpointConfig", config_name)
-    if not app.sleep(2) or stop.is_set():
-        return
     reason = None
     model_path = None
+    variant = _variant(app, config) if config is not None else {}
+    model = app.store.get("Model", variant.get("ModelName", "")) if config is not None else None
     if config is None:
         reason = f'Could not find endpoint configuration "{config_name}".'
+    elif model is None:
+        reason = f'Could not find model "{variant.get("ModelName")}".'
+    elif app.scenario("endpoint") == "FailedToReachInService":
+        reason = HEALTH_CHECK_FAILURE.format(variant=variant.get("VariantName", "AllTraffic"))
     else:
-        variant = _variant(app, config)
-        model = app.store.get("Model", variant.get("ModelName", ""))
-        if model is None:
-            reason = f'Could not find model "{variant.get("ModelName")}".'
-        elif app.scenario("endpoint") == "FailedToReachInService":
-            reason = HEALTH_CHECK_FAILURE.format(variant=variant.get("VariantName", "AllTraffic"))
-        else:
-            from .jobs import build_task
+        from .jobs import build_task
 
-            target = _serving_dir(app, name) / f"v{int(now() * 1000)}"
-            task = build_task(app, "hosting", name, {}, {
-                "kind": "hosting", "work_dir": str(target),
-                "request": {"model": {k: v for k, v in model.items() if not k.startswith("_")},
-                            "VariantName": variant.get("VariantName", "AllTraffic")}})
-            final = app.pool.run(task, lambda ev: None, stop, target / "worker.log")
-            if app.closed.is_set() or final.get("event") == "stopped":
-                return
-            if final.get("event") == "done":
-                model_path = final["result"]["model_path"]
-            else:
-                reason = final.get("reason") or "InternalServerError"
+        target = _serving_dir(app, name) / f"v{int(now() * 1000)}"
+        task = build_task(app, "hosting", name, {}, {
+            "kind": "hosting", "work_dir": str(target), "phase_began": began,
+            "request": {"model": {k: v for k, v in model.items() if not k.startswith("_")},
+                        "VariantName": variant.get("VariantName", "AllTraffic")}})
+        final = app.pool.run(task, lambda ev: None, stop, target / "worker.log")
+        if app.closed.is_set() or final.get("event") == "stopped":
+            return
+        if final.get("event") == "done":
+            model_path = final["result"]["model_path"]
+        else:
+            reason = final.get("reason") or "InternalServerError"
+    left = began + DEPLOY_PACES * app.delay - time.monotonic()
+    if (left > 0 and app.closed.wait(left)) or app.closed.is_set() or stop.is_set():
+        return
     _settle(app, name, config_name, config, update, model_path, reason)
 
 
