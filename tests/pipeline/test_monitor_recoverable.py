@@ -81,3 +81,71 @@ def test_a_recoverable_message_is_logged_on_the_next_poll_once():
 
     follower._resources()  # the same message again: not repeated
     assert len([m for _, m in reporter.lines if "ACK.Recoverable" in m]) == 1
+
+
+def _training(status: str) -> dict:
+    """The run's TrainingJob resource in ``status``."""
+    name = resource_names(RUN_ID)["train"]
+    return {"kind": "TrainingJob", "metadata": {"name": name, "creationTimestamp": ""},
+            "spec": {"trainingJobName": name},
+            "status": {"trainingJobStatus": status, "conditions": []}}
+
+
+class _Logs:
+    """CloudWatch Logs with one stream whose last line is ``line``; counts the reads."""
+
+    def __init__(self) -> None:
+        self.line, self.reads = "epoch 1", 0
+
+    def describe_log_streams(self, **kwargs):
+        """One stream."""
+        self.reads += 1
+        return {"logStreams": [{"logStreamName": "s", "lastEventTimestamp": 1}]}
+
+    def get_log_events(self, **kwargs):
+        """The stream's last line."""
+        return {"events": [{"message": self.line}]}
+
+
+def _follower_with_logs(fast: bool):
+    """(follower, objects, logs) for the tests below."""
+    objects, logs = _Objects(), _Logs()
+    ctx = SimpleNamespace(
+        clients=SimpleNamespace(custom_objects=lambda: objects, aws=lambda service: logs),
+        ledger=SimpleNamespace(record=lambda resource: None))
+    return Follower(ctx, _Reporter(), None, RUN_ID, {}, "ns", fast=fast), objects, logs
+
+
+def test_a_finished_jobs_log_tail_is_read_once_after_it_finished():
+    """Running: its log is read on every poll. Finished: read once more (its last lines), then
+    kept; the rows still carry that tail."""
+    follower, objects, logs = _follower_with_logs(fast=True)
+    name = resource_names(RUN_ID)["train"]
+    objects.objects[("trainingjobs", name)] = _training("InProgress")
+    follower._resources()
+    follower._resources()
+    assert logs.reads == 2
+    logs.line = "model written"
+    objects.objects[("trainingjobs", name)] = _training("Completed")
+    follower._resources()
+    assert logs.reads == 3 and follower.resources[0]["log_tail"] == ["model written"]
+    logs.line = "never read"
+    for _ in range(3):
+        follower._resources()
+    assert logs.reads == 3
+    assert follower.resources[0]["log_tail"] == ["model written"]
+
+
+def test_on_aws_a_finished_jobs_log_is_read_until_cloudwatch_caught_up():
+    """Off the sandbox, CloudWatch may lag a job's end: a finished job's log is read again
+    until 60 s after it was first seen finished."""
+    follower, objects, logs = _follower_with_logs(fast=False)
+    name = resource_names(RUN_ID)["train"]
+    objects.objects[("trainingjobs", name)] = _training("Completed")
+    follower._resources()
+    follower._resources()
+    assert logs.reads == 2
+    follower._finished_at[name] -= 61  # as if first seen finished a minute ago
+    follower._resources()
+    follower._resources()
+    assert logs.reads == 3
