@@ -145,8 +145,11 @@ class Daemon:
     """Composes the sandbox's servers; see the module docstring."""
 
     def __init__(self, data_dir: Path, region: str, ports: dict[str, int],
-                 ack_mode: str = "builtin"):
+                 ack_mode: str = "builtin", warm_runs: bool = False):
+        """``warm_runs``: keep a KFP run worker on standby (asked for by ``--sandbox``, whose
+        lab is about to start a run; ``labwiz sandbox up`` alone does not)."""
         self.data_dir = Path(data_dir)
+        self.warm_runs = warm_runs
         self.region = region
         self.ports = ports
         #: "builtin" (the ACK-like controller in this process) or "real" (ACK's own binary)
@@ -287,7 +290,7 @@ class Daemon:
         server = self._bind("kfp", lambda port: call_with(
             KfpApiServer, data_dir=self.data_dir / "kfp", host=HOST, port=port,
             run_env=run_env, faults=self.faults, kube_url=self.parts["kube"].url,
-            kubeconfig=self.kubeconfig))
+            kubeconfig=self.kubeconfig, warm_runs=self.warm_runs))
         # no auth_token: like `kubectl port-forward svc/ml-pipeline` in the lab, the API on
         # loopback is open, so kfp.Client with KF_PIPELINES_ENDPOINT alone reaches it
         self.parts["kfp"].obj = server
@@ -419,6 +422,10 @@ class Daemon:
         pool = getattr(self.parts["sagemaker"].obj, "pool", None)
         if pool is not None and hasattr(pool, "warm_up"):
             pool.warm_up()
+        # likewise the KFP run worker on standby (with warm_runs)
+        kfp = self.parts["kfp"].obj
+        if kfp is not None:
+            kfp.runs.warm_up()
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""
@@ -486,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default="eu-west-1")
     parser.add_argument("--ack", choices=("builtin", "real"), default="builtin",
                         help="which ACK SageMaker controller reconciles the custom resources")
+    parser.add_argument("--warm-runs", action="store_true",
+                        help="keep a KFP run worker started ahead of the next run")
     for name in ("aws", "kube", "kfp"):
         parser.add_argument(f"--{name}-port", type=int, default=0,
                             help=f"fixed port for the {name} API (default: free port)")
@@ -497,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     lock = _lock(args.data_dir)
     daemon = Daemon(args.data_dir, args.region,
                     {"aws": args.aws_port, "kube": args.kube_port, "kfp": args.kfp_port},
-                    ack_mode=args.ack)
+                    ack_mode=args.ack, warm_runs=args.warm_runs)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping", signum)

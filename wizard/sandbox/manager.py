@@ -235,12 +235,12 @@ def status(state_dir: Path) -> dict[str, Any]:
 
 
 def _spawn(state_dir: Path, region: str, ports: dict[str, int] | None,
-           ack: str = "builtin") -> subprocess.Popen:
+           ack: str = "builtin", warm_runs: bool = False) -> subprocess.Popen:
     sdir = sandbox_dir(state_dir)
     sdir.mkdir(parents=True, exist_ok=True)
     os.chmod(state_dir, 0o700)
     cmd = [sys.executable, "-m", "wizard.sandbox.daemon", "--data-dir", str(sdir),
-           "--region", region, "--ack", ack]
+           "--region", region, "--ack", ack, *(["--warm-runs"] if warm_runs else [])]
     for name, port in (ports or {}).items():
         if port:
             cmd += [f"--{name}-port", str(int(port))]
@@ -364,7 +364,7 @@ def _check_real_ack() -> None:
 
 def up(state_dir: Path, region: str | None = None, faults: list | None = None,
        ports: dict[str, int] | None = None, timeout: float = START_TIMEOUT,
-       ack: str | None = None) -> SandboxInfo:
+       ack: str | None = None, warm_runs: bool = False) -> SandboxInfo:
     """Start the sandbox (or reuse the running one) and wait until every service is healthy.
 
     ``region`` None means the sandbox's own: the running one's, else the region it last ran
@@ -372,8 +372,9 @@ def up(state_dir: Path, region: str | None = None, faults: list | None = None,
     ``faults`` (``Fault`` objects or ``KIND=VALUE`` strings), when not empty, replace the
     fault set, also on a sandbox that is already running.
     ``ack`` picks the ACK controller (:func:`ack_mode`); asking a running sandbox for another
-    one is refused. Raises :class:`SandboxError` with the log's tail when it cannot get
-    healthy in time.
+    one is refused. ``warm_runs``: a daemon started now keeps a KFP run worker on standby
+    (for a lab about to start a run). Raises :class:`SandboxError` with the log's tail when
+    it cannot get healthy in time.
     """
     from wizard.extras import require_sandbox
 
@@ -418,7 +419,7 @@ def up(state_dir: Path, region: str | None = None, faults: list | None = None,
         _check_real_ack()
     for stale in ("sandbox.json", "runtime.json"):
         (sdir / stale).unlink(missing_ok=True)
-    proc = _spawn(state_dir, region, ports, mode)
+    proc = _spawn(state_dir, region, ports, mode, warm_runs)
     return _wait_ready(state_dir, proc, timeout)
 
 
@@ -473,7 +474,8 @@ def ensure_running(state_dir: Path, region: str | None = None) -> SandboxInfo:
     # with the caller's)
     warming = prewarm.start()
     try:
-        return up(state_dir, region=region)
+        # the lab will start a run: its worker can be started ahead of it
+        return up(state_dir, region=region, warm_runs=True)
     finally:
         warming.join()
 

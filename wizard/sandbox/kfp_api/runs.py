@@ -15,17 +15,20 @@ runs whose pods cannot be scheduled are); the next API call after the fault is c
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from . import warm
 from .errors import ApiError, invalid, not_found
 from .listing import paginate
 from .progress import now
@@ -39,8 +42,10 @@ KILL_GRACE_SECONDS = 3.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
 
-def _alive(pid: int | None, run_id: str) -> bool:
-    """Whether ``pid`` is still this run's worker (guards against pid reuse)."""
+def _alive(pid: int | None, run_id: str, run_dir: Path | None = None) -> bool:
+    """Whether ``pid`` is still this run's worker (guards against pid reuse): its command line
+    names the run, or it is a standby worker that took the run (its working directory is
+    ``run_dir``)."""
     if not pid:
         return False
     try:
@@ -50,23 +55,35 @@ def _alive(pid: int | None, run_id: str) -> bool:
         return False
     # a zombie has finished; only its parent's wait() is missing
     state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
-    return run_id.encode() in cmdline and state != "Z"
+    if state == "Z":
+        return False
+    if run_id.encode() in cmdline:
+        return True
+    if run_dir is None or b"\0--standby\0" not in cmdline:
+        return False
+    try:
+        return os.readlink(f"/proc/{pid}/cwd") == str(run_dir)
+    except OSError:
+        return False
 
 
 class RunManager:
     """Creates runs, starts and watches their workers, and answers the run API calls."""
 
     def __init__(self, store: Store, resources: Resources, run_env: dict[str, str] | None,
-                 faults: Any = None):
+                 faults: Any = None, warm_runs: bool = False):
         """``run_env`` is merged into every worker's environment; ``faults`` (a
-        :class:`wizard.sandbox.faults.Faults`, optional) may hold new runs (``run=Pending``)."""
+        :class:`wizard.sandbox.faults.Faults`, optional) may hold new runs (``run=Pending``);
+        ``warm_runs`` keeps a standby worker ready for the next run (see :meth:`_standby_up`)."""
         self.store = store
         self.resources = resources
         self.run_env = dict(run_env or {})
         self.faults = faults
+        self.warm_runs = warm_runs
         self._procs: dict[str, subprocess.Popen] = {}
         self._adopted: dict[str, int] = {}  # run id -> pid of a worker a previous server started
         self._stopping = False
+        self._standby: subprocess.Popen | None = None
 
     # life cycle --------------------------------------------------------------------------------
     def recover(self) -> None:
@@ -74,7 +91,7 @@ class RunManager:
         for run_id, record in list(self.store.runs.items()):
             if record["state"] in FINAL or record.get("_held"):
                 continue  # a held run never had a worker; it still waits for the fault to clear
-            if _alive(record.get("_pid"), run_id):
+            if _alive(record.get("_pid"), run_id, self.store.run_dir(run_id)):
                 self._adopted[run_id] = record["_pid"]
                 threading.Thread(target=self._follow_adopted, args=(run_id, record["_pid"]),
                                  daemon=True, name=f"kfp-run-{run_id[:8]}").start()
@@ -84,8 +101,15 @@ class RunManager:
                                "this one)")
 
     def stop(self) -> None:
-        """Kill every active worker and record why its run ended."""
+        """Kill every active worker (and the standby one) and record why each run ended."""
         self._stopping = True
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            self._signal(standby.pid, signal.SIGKILL)
+            try:
+                standby.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         for run_id, proc in list(self._procs.items()):
             self._signal(proc.pid, signal.SIGKILL)
             try:
@@ -97,7 +121,7 @@ class RunManager:
         for run_id, pid in list(self._adopted.items()):
             self._signal(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while _alive(pid, run_id) and time.monotonic() < deadline:
+            while _alive(pid, run_id, self.store.run_dir(run_id)) and time.monotonic() < deadline:
                 time.sleep(0.05)
             self._finalize(run_id, None, "the sandbox KFP server was stopped while this run "
                            "was in progress; start a new run (or retry this one)")
@@ -123,15 +147,68 @@ class RunManager:
         """Start the worker of ``run_id`` and a thread that waits for it (lock held)."""
         run_dir = self.store.run_dir(run_id)
         (run_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        with open(run_dir / "worker.log", "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "wizard.sandbox.kfp_api.worker", str(run_dir)],
-                cwd=run_dir, env=self._env(run_dir, run_id), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        env = self._env(run_dir, run_id)
+        proc = self._hand_to_standby(run_dir, env)
+        if proc is None:
+            with open(run_dir / "worker.log", "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "wizard.sandbox.kfp_api.worker", str(run_dir)],
+                    cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._procs[run_id] = proc
         self.store.runs[run_id]["_pid"] = proc.pid
         threading.Thread(target=self._follow, args=(run_id, proc), daemon=True,
                          name=f"kfp-run-{run_id[:8]}").start()
+
+    # the standby worker -------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Start the standby worker now (with ``warm_runs``), e.g. once the sandbox is up."""
+        with self.store.lock:
+            self._standby_up()
+
+    def _standby_up(self) -> None:
+        """With ``warm_runs``, have a standby worker ready for the next run.
+
+        A run's worker spends most of a second before its first task can start: its own
+        interpreter, kfp.local, and the tasks' zygote importing the kubernetes client. A standby
+        worker (``worker --standby``) does all that ahead of the run, in its own session as
+        every worker is, then waits for a run on stdin; :meth:`_hand_to_standby` gives it one.
+        The same code then runs the same tasks, with the run's environment and directory. It
+        is started once the sandbox is up and again after each run has ended.
+        """
+        if not self.warm_runs or self._stopping or not warm.enabled():
+            return
+        if self._standby is not None and self._standby.poll() is None:
+            return
+        root = self.store.data_dir / "runs"
+        root.mkdir(parents=True, exist_ok=True)
+        env = self._env(root, "")
+        env.pop("KFP_SANDBOX_RUN_ID", None)
+        env["TMPDIR"] = tempfile.gettempdir()
+        try:
+            with open(root / "standby.log", "ab") as log:
+                self._standby = subprocess.Popen(
+                    [sys.executable, "-m", "wizard.sandbox.kfp_api.worker", "--standby",
+                     str(root)], cwd=root, env=env, stdin=subprocess.PIPE, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError:
+            self._standby = None  # runs start their own workers, as without warm runs
+
+    def _hand_to_standby(self, run_dir: Path, env: dict[str, str]) -> subprocess.Popen | None:
+        """The standby worker, now running the run in ``run_dir``; None when there is none
+        alive (the caller starts a worker of its own)."""
+        proc, self._standby = self._standby, None
+        if proc is None or proc.poll() is not None:
+            return None
+        order = json.dumps({"run_dir": str(run_dir), "env": env}) + "\n"
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(order.encode())
+            proc.stdin.close()
+        except (OSError, ValueError):  # it died just now: end it for good, start a fresh one
+            self._signal(proc.pid, signal.SIGKILL)
+            return None
+        return proc
 
     def _holding(self) -> bool:
         """Whether the ``run=Pending`` fault asks that new runs not start."""
@@ -157,10 +234,13 @@ class RunManager:
         if not self._stopping:
             self._finalize(run_id, code, None)
         self._procs.pop(run_id, None)
+        # the next standby starts once this run is over, not beside its first tasks, whose
+        # CPU its imports would take
+        self.warm_up()
 
     def _follow_adopted(self, run_id: str, pid: int) -> None:
         """Poll a worker a previous server process started, then settle its run."""
-        while _alive(pid, run_id) and not self._stopping:
+        while _alive(pid, run_id, self.store.run_dir(run_id)) and not self._stopping:
             time.sleep(0.3)
         if not self._stopping:
             self._finalize(run_id, None, None)
@@ -183,7 +263,8 @@ class RunManager:
         def reaper() -> None:
             """SIGKILL the group once the grace period is over."""
             deadline = time.monotonic() + KILL_GRACE_SECONDS
-            while time.monotonic() < deadline and _alive(pid, run_id):
+            while time.monotonic() < deadline and _alive(pid, run_id,
+                                                               self.store.run_dir(run_id)):
                 time.sleep(0.1)
             self._signal(pid, signal.SIGKILL)
         threading.Thread(target=reaper, daemon=True).start()
@@ -365,7 +446,7 @@ class RunManager:
             record["state_history"].append({"update_time": now(), "state": "CANCELING"})
             pid = record.get("_pid")
             self.store.save()
-        if _alive(pid, run_id):
+        if _alive(pid, run_id, self.store.run_dir(run_id)):
             self._kill(run_id, pid)
         else:
             self._finalize(run_id, None, None)
@@ -403,7 +484,7 @@ class RunManager:
             pid = record.get("_pid")
             del self.store.runs[run_id]
             self.store.save()
-        if _alive(pid, run_id):
+        if _alive(pid, run_id, self.store.run_dir(run_id)):
             self._signal(pid, signal.SIGKILL)
             proc = self._procs.get(run_id)
             if proc is not None:

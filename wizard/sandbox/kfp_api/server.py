@@ -45,7 +45,8 @@ class KfpApiServer:
 
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
                  run_env: dict[str, str] | None = None, faults: Any = None,
-                 auth_token: str | None = None, multi_user: bool = False):
+                 auth_token: str | None = None, multi_user: bool = False,
+                 warm_runs: bool = False):
         """Set up the store and services; nothing binds until :meth:`start`."""
         self.data_dir = Path(data_dir)
         self.host = host
@@ -55,7 +56,8 @@ class KfpApiServer:
         self.multi_user = multi_user
         self.store = Store(self.data_dir)
         self.resources = Resources(self.store)
-        self.runs = RunManager(self.store, self.resources, run_env, faults)
+        # warm_runs: a standby worker waits for the next run (RunManager._standby_up)
+        self.runs = RunManager(self.store, self.resources, run_env, faults, warm_runs)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.routes = self._routes()

@@ -85,20 +85,25 @@ def prepare_arguments(spec: Any, given: dict[str, Any]) -> dict[str, Any]:
             for name, value in given.items()}
 
 
-def main(run_dir: Path) -> int:
-    """Run the job in ``run_dir``; exit code 0 when it succeeded, 1 otherwise."""
+def main(run_dir: Path, zygote: Any = None) -> int:
+    """Run the job in ``run_dir``; exit code 0 when it succeeded, 1 otherwise. ``zygote``: the
+    tasks' zygote a standby worker started already (None: start one now)."""
     warnings.simplefilter("ignore")
     job = read_json(run_dir / "job.json")
     if not job:
         print(f"no readable job.json in {run_dir}", file=sys.stderr)
+        if zygote is not None:
+            zygote.stop(wait=False)
         return 2
     progress = Progress(run_dir / "status.json", job["run_id"])
     progress.set_run(state="RUNNING", started_at=now(), worker_pid=os.getpid())
-    from .warm import start_zygote
+    if zygote is None:
+        from .warm import start_zygote
 
-    # the tasks' zygote imports kfp and the kubernetes client while this process imports
-    # kfp.local and reads the spec (two cores: the first task no longer waits for both in turn);
-    zygote = start_zygote(run_dir / "zygote.log")
+        # the tasks' zygote imports kfp and the kubernetes client while this process imports
+        # kfp.local and reads the spec (two cores: the first task no longer waits for both in
+        # turn)
+        zygote = start_zygote(run_dir / "zygote.log")
     try:
         return _run(run_dir, job, progress, zygote)
     finally:
@@ -156,11 +161,59 @@ def _run(run_dir: Path, job: dict, progress: Progress, zygote: Any) -> int:
     return 1
 
 
+def standby(runs_root: Path) -> int:
+    """``--standby RUNS_ROOT``: a worker started before its run, so that a run's first task
+    does not wait for an interpreter, kfp.local and the tasks' zygote (which imports the
+    kubernetes client, most of a second) to start.
+
+    It starts the zygote, imports what :func:`_run` imports, then reads one line from stdin:
+    ``{"run_dir": ..., "env": {...}}``. From then on it is that run's worker, as if started
+    for it: the run's environment, the run directory as working directory (``sys.path[0]``
+    too) and its ``worker.log`` as stdout and stderr. End of input without a line (the server
+    went away, or is stopping) ends it.
+    """
+    import json
+    import tempfile
+
+    warnings.simplefilter("ignore")
+    from .warm import start_zygote
+
+    zygote = start_zygote(runs_root / "standby-zygote.log")
+    from google.protobuf import json_format  # noqa: F401 - imported now, used by _run
+    from kfp import local  # noqa: F401
+    from kfp.pipeline_spec import pipeline_spec_pb2  # noqa: F401
+
+    line = sys.stdin.readline()
+    if not line.strip():
+        if zygote is not None:
+            zygote.stop()
+        return 0
+    order = json.loads(line)
+    run_dir = Path(order["run_dir"])
+    os.chdir(run_dir)  # first: the server tells this run's worker by its working directory
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(run_dir / "worker.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.environ.clear()
+    os.environ.update(order["env"])
+    tempfile.tempdir = None  # read $TMPDIR (the run's) again on next use
+    sys.path[0] = str(run_dir)  # what `python -m` in the run directory puts first
+    return main(run_dir, zygote)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: python -m wizard.sandbox.kfp_api.worker RUN_DIR", file=sys.stderr)
+    if len(sys.argv) == 3 and sys.argv[1] == "--standby":
+        code = standby(Path(sys.argv[2]))
+    elif len(sys.argv) != 2:
+        print("usage: python -m wizard.sandbox.kfp_api.worker RUN_DIR\n"
+              "       python -m wizard.sandbox.kfp_api.worker --standby RUNS_ROOT",
+              file=sys.stderr)
         sys.exit(2)
-    code = main(Path(sys.argv[1]))
+    else:
+        code = main(Path(sys.argv[1]))
     # the run's final state is on disk (written atomically) and every task has ended; the API
     # server settles the run when this process exits, so exit now instead of tearing down
     # kfp, protobuf and the kubernetes client (0.2 to 0.5 s on a busy machine)
