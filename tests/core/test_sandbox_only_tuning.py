@@ -134,7 +134,7 @@ def test_the_import_warm_up_runs_only_while_a_sandbox_starts(monkeypatch, tmp_pa
     monkeypatch.setattr(prewarm, "start", refuse)
     assert target.resolve_target(tmp_path, sandbox=False).mode == "aws"
     monkeypatch.setattr(manager, "read_info", lambda state_dir: None)
-    monkeypatch.setattr(manager, "up", lambda state_dir, region=None: "started")
+    monkeypatch.setattr(manager, "up", lambda state_dir, region=None, warm_runs=False: "started")
     started = []
     monkeypatch.setattr(prewarm, "start", lambda: started.append(SimpleNamespace(
         join=lambda: None)) or started[-1])

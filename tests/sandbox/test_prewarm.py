@@ -12,9 +12,10 @@ def test_a_new_sandbox_is_waited_for_while_the_steps_modules_import(monkeypatch,
     """The warm-up runs during ``up`` and has finished when ``ensure_running`` returns."""
     seen = {}
 
-    def fake_up(state_dir, region=None):
+    def fake_up(state_dir, region=None, warm_runs=False):
         """Stand in for the daemon's start: note the warm-up thread running meanwhile."""
         seen["during"] = [t.name for t in threading.enumerate()]
+        seen["warm_runs"] = warm_runs
         return "info"
 
     started = []
@@ -26,6 +27,7 @@ def test_a_new_sandbox_is_waited_for_while_the_steps_modules_import(monkeypatch,
     assert manager.ensure_running(tmp_path) == "info"
     assert "labwiz-prewarm" in seen["during"] or not started[0].is_alive()
     assert not started[0].is_alive()  # joined before returning
+    assert seen["warm_runs"] is True  # the lab is about to start a run: a worker waits for it
 
 
 def test_a_running_sandbox_is_reused_without_a_warm_up(monkeypatch, tmp_path):

@@ -423,9 +423,9 @@ class Daemon:
         if pool is not None and hasattr(pool, "warm_up"):
             pool.warm_up()
         # likewise the KFP run worker on standby (with warm_runs)
-        kfp = self.parts["kfp"].obj
-        if kfp is not None:
-            kfp.runs.warm_up()
+        runs = getattr(self.parts["kfp"].obj, "runs", None)
+        if runs is not None and hasattr(runs, "warm_up"):
+            runs.warm_up()
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""
