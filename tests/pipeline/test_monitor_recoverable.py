@@ -149,3 +149,44 @@ def test_on_aws_a_finished_jobs_log_is_read_until_cloudwatch_caught_up():
     follower._resources()
     follower._resources()
     assert logs.reads == 3
+
+
+def test_training_phases_a_poll_missed_come_from_sagemakers_history():
+    """A poll that finds the training job two phases on logs the phase in between from
+    SageMaker's SecondaryStatusTransitions, in order, before the current one; a job first seen
+    Completed logs every phase it went through; nothing is invented when the history lacks it."""
+    objects = _Objects()
+    history = {"SecondaryStatusTransitions": [
+        {"Status": "Starting"}, {"Status": "Downloading"}, {"Status": "Training"},
+        {"Status": "Uploading"}, {"Status": "Completed"}]}
+    sagemaker = SimpleNamespace(describe_training_job=lambda **kw: history)
+    logs = SimpleNamespace(describe_log_streams=lambda **kw: {"logStreams": []})
+    ctx = SimpleNamespace(
+        clients=SimpleNamespace(custom_objects=lambda: objects,
+                                aws=lambda service: sagemaker if service == "sagemaker"
+                                else logs),
+        ledger=SimpleNamespace(record=lambda resource: None))
+    reporter = _Reporter()
+    follower = Follower(ctx, reporter, None, RUN_ID, {}, "ns", fast=True)
+    name = resource_names(RUN_ID)["train"]
+
+    def look(status: str, secondary: str) -> list[str]:
+        job = _training(status)
+        job["status"]["secondaryStatus"] = secondary
+        objects.objects[("trainingjobs", name)] = job
+        before = len(reporter.lines)
+        follower._resources()
+        return [m.split(": ", 1)[1] for _, m in reporter.lines[before:]]
+
+    assert look("InProgress", "Starting") == ["InProgress (Starting)"]
+    assert look("InProgress", "Training") == ["InProgress (Downloading)",
+                                              "InProgress (Training)"]
+    assert look("Completed", "Completed") == ["InProgress (Uploading)", "Completed (Completed)"]
+    follower2 = Follower(ctx, reporter, None, RUN_ID, {}, "ns", fast=True)
+    follower, before = follower2, len(reporter.lines)
+    follower._resources()
+    assert [m.split(": ", 1)[1] for _, m in reporter.lines[before:]] == [
+        "InProgress (Starting)", "InProgress (Downloading)", "InProgress (Training)",
+        "InProgress (Uploading)", "Completed (Completed)"]
+    history["SecondaryStatusTransitions"] = []  # no history: only what the poll saw
+    assert look("InProgress", "Training") == ["InProgress (Training)"]

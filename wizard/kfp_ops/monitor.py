@@ -68,6 +68,8 @@ class Follower:
         #: when each resource was first seen finished, and the log tails kept once settled
         self._finished_at: dict[str, float] = {}
         self._frozen_logs: dict[str, dict] = {}
+        #: the SageMaker name each custom resource manages
+        self._sm_names: dict[str, str] = {}
 
     def poll(self):
         """One look at the run; returns the run object."""
@@ -111,6 +113,7 @@ class Follower:
         rows = []
         for kind, plural, obj in crs.fetch(custom, self.namespace, self.run_id):
             row = crs.summarise(kind, obj)
+            self._sm_names[row["name"]] = _sagemaker_name(obj)
             if row["name"] not in self.recorded:
                 self.ctx.ledger.record(Resource(
                     kind="custom-resource", name=row["name"], step="run-monitoring",
@@ -139,6 +142,8 @@ class Follower:
             for row in rows:
                 old = next((o for o in self.last_resources or [] if o["name"] == row["name"]), None)
                 if not old or old["status"] != row["status"] or old["secondary"] != row["secondary"]:
+                    for skipped in self._phases_between(row, old):
+                        self.reporter.log(f"{row['kind']} {row['name']}: InProgress ({skipped})")
                     extra = f" ({row['secondary']})" if row["secondary"] else ""
                     self.reporter.log(f"{row['kind']} {row['name']}: {row['status']}{extra}")
                 retrying = _recoverable_message(row)
@@ -149,6 +154,27 @@ class Follower:
             self.last_resources = compare
         self.reporter.show("resources", rows)
         self.resources = rows
+
+    def _phases_between(self, row: dict, old: dict | None) -> list[str]:
+        """The training phases a learner did not see: those SageMaker's history
+        (``SecondaryStatusTransitions``) has between the phase last shown and the one now,
+        when a poll missed them (a sandbox phase can be shorter than the time between two
+        looks; on AWS polls are 30 s apart). Empty for other kinds, or when nothing was
+        missed or the history cannot be read."""
+        if row["kind"] != "TrainingJob" or not row["secondary"]:
+            return []
+        before = (old or {}).get("secondary") or ""
+        try:
+            job = self.ctx.clients.aws("sagemaker").describe_training_job(
+                TrainingJobName=self._sm_names.get(row["name"], row["name"]))
+        except Exception:  # noqa: BLE001 - the history is a nicety, the current phase is shown
+            return []
+        phases = [t.get("Status") for t in job.get("SecondaryStatusTransitions") or []]
+        if row["secondary"] not in phases:
+            return []
+        end = phases.index(row["secondary"])
+        start = phases.index(before) + 1 if before in phases[:end] else 0
+        return [p for p in phases[start:end] if p and p not in _NOT_IN_PROGRESS]
 
     def _freeze_when_settled(self, row: dict) -> None:
         """Keep a finished resource's log tail (and a tuning job's children) once read after
@@ -264,6 +290,11 @@ def _recoverable_message(row: dict) -> str:
         if cond.get("type") == "ACK.Recoverable" and cond.get("status") == "True":
             return cond.get("message") or "(no message)"
     return ""
+
+
+#: training phases (SecondaryStatus) that are not part of an InProgress job
+_NOT_IN_PROGRESS = {"Completed", "Failed", "Stopping", "Stopped", "MaxRuntimeExceeded",
+                    "MaxWaitTimeExceeded", "Interrupted"}
 
 
 def _sagemaker_name(obj: dict) -> str:
