@@ -173,6 +173,10 @@ class AckController:
 
         self._reconciler = Reconciler(self._api, sagemaker, self.region, self.account_id,
                                       self.poll_seconds)
+        # building the first client reads botocore's SageMaker model (a quarter of a second);
+        # do it now, not when the lab's first resource arrives and waits for it
+        threading.Thread(target=sagemaker, args=(self.region,), daemon=True,
+                         name="ack-client-warm-up").start()
         self._stop.clear()
         for kind in self.kinds:
             self._spawn(f"ack-watch-{kind}", self._watch_loop, kind)
