@@ -132,7 +132,7 @@ class Follower:
                 if kind == "HyperParameterTuningJob":
                     # the tuning job logs nothing itself: its training jobs do
                     row["children"] = crs.tuning_children(self.ctx.clients.aws("sagemaker"),
-                                                          logs, _sagemaker_name(obj))
+                                                          logs, self._sm_names[row["name"]])
                 self._freeze_when_settled(row)
             row["elapsed_s"] = self._resource_elapsed(row)
             rows.append(row)

@@ -42,7 +42,7 @@ KILL_GRACE_SECONDS = 3.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
 
-def _alive(pid: int | None, run_id: str, run_dir: Path | None = None) -> bool:
+def _alive(pid: int | None, run_id: str, run_dir: Path) -> bool:
     """Whether ``pid`` is still this run's worker (guards against pid reuse): its command line
     names the run, or it is a standby worker that took the run (its working directory is
     ``run_dir``)."""
@@ -59,7 +59,7 @@ def _alive(pid: int | None, run_id: str, run_dir: Path | None = None) -> bool:
         return False
     if run_id.encode() in cmdline:
         return True
-    if run_dir is None or b"\0--standby\0" not in cmdline:
+    if b"\0--standby\0" not in cmdline:
         return False
     try:
         return os.readlink(f"/proc/{pid}/cwd") == str(run_dir)
@@ -85,13 +85,17 @@ class RunManager:
         self._stopping = False
         self._standby: subprocess.Popen | None = None
 
+    def _worker_alive(self, pid: int | None, run_id: str) -> bool:
+        """Whether ``pid`` is still the worker of ``run_id`` (see :func:`_alive`)."""
+        return _alive(pid, run_id, self.store.run_dir(run_id))
+
     # life cycle --------------------------------------------------------------------------------
     def recover(self) -> None:
         """On start: follow runs whose worker survived, settle the others."""
         for run_id, record in list(self.store.runs.items()):
             if record["state"] in FINAL or record.get("_held"):
                 continue  # a held run never had a worker; it still waits for the fault to clear
-            if _alive(record.get("_pid"), run_id, self.store.run_dir(run_id)):
+            if self._worker_alive(record.get("_pid"), run_id):
                 self._adopted[run_id] = record["_pid"]
                 threading.Thread(target=self._follow_adopted, args=(run_id, record["_pid"]),
                                  daemon=True, name=f"kfp-run-{run_id[:8]}").start()
@@ -121,7 +125,7 @@ class RunManager:
         for run_id, pid in list(self._adopted.items()):
             self._signal(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while _alive(pid, run_id, self.store.run_dir(run_id)) and time.monotonic() < deadline:
+            while self._worker_alive(pid, run_id) and time.monotonic() < deadline:
                 time.sleep(0.05)
             self._finalize(run_id, None, "the sandbox KFP server was stopped while this run "
                            "was in progress; start a new run (or retry this one)")
@@ -240,7 +244,7 @@ class RunManager:
 
     def _follow_adopted(self, run_id: str, pid: int) -> None:
         """Poll a worker a previous server process started, then settle its run."""
-        while _alive(pid, run_id, self.store.run_dir(run_id)) and not self._stopping:
+        while self._worker_alive(pid, run_id) and not self._stopping:
             time.sleep(0.3)
         if not self._stopping:
             self._finalize(run_id, None, None)
@@ -263,8 +267,7 @@ class RunManager:
         def reaper() -> None:
             """SIGKILL the group once the grace period is over."""
             deadline = time.monotonic() + KILL_GRACE_SECONDS
-            while time.monotonic() < deadline and _alive(pid, run_id,
-                                                               self.store.run_dir(run_id)):
+            while time.monotonic() < deadline and self._worker_alive(pid, run_id):
                 time.sleep(0.1)
             self._signal(pid, signal.SIGKILL)
         threading.Thread(target=reaper, daemon=True).start()
@@ -446,7 +449,7 @@ class RunManager:
             record["state_history"].append({"update_time": now(), "state": "CANCELING"})
             pid = record.get("_pid")
             self.store.save()
-        if _alive(pid, run_id, self.store.run_dir(run_id)):
+        if self._worker_alive(pid, run_id):
             self._kill(run_id, pid)
         else:
             self._finalize(run_id, None, None)
@@ -484,7 +487,7 @@ class RunManager:
             pid = record.get("_pid")
             del self.store.runs[run_id]
             self.store.save()
-        if _alive(pid, run_id, self.store.run_dir(run_id)):
+        if self._worker_alive(pid, run_id):
             self._signal(pid, signal.SIGKILL)
             proc = self._procs.get(run_id)
             if proc is not None:
