@@ -37,7 +37,6 @@ from bench.common import ROOT, median, process_tree, report
 
 RUNS = 5
 #: the first paint is the screen a learner can act on: the step's title and the footer's keys
-#: (Textual's footer fills in its keys a frame after the screen's first frame)
 PAINTED = ("Step 1 of", " Quit")
 
 
@@ -110,6 +109,7 @@ import asyncio, json, sys
 import wizard.cli, wizard.frontend
 wizard.frontend.pause_gc()  # as wizard.frontend.launch does before it imports the TUI
 from wizard.tui.app import LabwizApp
+from wizard.tui.widgets.footer import KeysFooter
 from wizard.paths import resolve_state_dir
 
 obj = {"state_dir": resolve_state_dir(sys.argv[1]), "state_dir_given": True,
@@ -123,7 +123,7 @@ async def main():
                 title = str(app.main.query_one("#step-title").content)
             except Exception:
                 title = ""
-            if "Step 1 of" in title and app.main.query("FooterKey"):
+            if "Step 1 of" in title and "Quit" in app.main.query_one(KeysFooter).shown:
                 print(json.dumps({"cpu": time.process_time() - cpu0}))
                 return
             await pilot.pause(0.01)

@@ -1,9 +1,9 @@
 """The TUI's start-up: what the first paint waits for, and what waits for it.
 
-The main screen is the app's first screen; the footer's keys are on the screen before the tabs'
-contents are built; the garbage collector paused for start-up runs again afterwards, also when
-the app cannot start; the footer rebuilds its keys once however many binding changes arrive
-before it does.
+The main screen is the app's first screen; the footer's keys are drawn in the first frame, before
+the tabs' contents are built; the garbage collector paused for start-up runs again afterwards,
+also when the app cannot start. The footer follows the bindings, keeps Quit when narrow, and a
+click on a key presses it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def test_first_screen_is_main_footer_keys_come_before_the_tabs_and_gc_resu
 
     async def watched(self):
         """Note what exists when the tabs' contents start to be built."""
-        seen.setdefault("keys", len(self.query("FooterKey")))
+        seen.setdefault("keys", list(self.query_one(KeysFooter).shown))
         seen.setdefault("collector", gc.isenabled())
         await build(self)
 
@@ -46,8 +46,8 @@ async def test_first_screen_is_main_footer_keys_come_before_the_tabs_and_gc_resu
         await wait_for(pilot, lambda: app.main.settled)
         assert app.screen_stack[0] is app.main and isinstance(app.main, MainScreen)
         assert len(app.screen_stack) == 1  # no default screen under it
-        assert seen == {"keys": len(app.main.query("FooterKey")), "collector": True}
-        assert seen["keys"] >= 4  # Run, Retry, Skip, Quit at least
+        assert seen == {"keys": app.main.query_one(KeysFooter).shown, "collector": True}
+        assert seen["keys"][:4] == ["Run", "Retry", "Skip", "Quit"]
         assert gc.isenabled()
 
 
@@ -76,28 +76,59 @@ def test_resume_gc_freezes_what_start_up_built():
     gc.unfreeze()
 
 
-async def test_footer_rebuilds_its_keys_once_for_changes_that_arrive_together(tui_env,
-                                                                              monkeypatch):
-    """Three binding changes before the footer's next rebuild cause one rebuild, which shows
-    the bindings as they are then; a change after it causes another."""
+async def test_footer_follows_the_bindings(tui_env, monkeypatch):
+    """A change of bindings is drawn: an action the app hides leaves the footer, one it disables
+    is drawn dim and only rings the bell when clicked."""
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.main.settled)
         footer = app.main.query_one(KeysFooter)
-        rebuilds = []
-        original = KeysFooter.recompose
+        assert "Skip" in footer.shown and "Bundle" in footer.shown
+        states = {"skip": False, "bundle": None}  # hidden; shown but disabled
+        monkeypatch.setattr(type(app), "check_action",
+                            lambda self, action, parameters: states.get(action, True),
+                            raising=False)
+        bells = []
+        monkeypatch.setattr(app, "bell", lambda: bells.append(1))
+        app.main.refresh_bindings()
+        await wait_for(pilot, lambda: "Skip" not in footer.shown)
+        bundle = next(key for key in footer.keys if key.key == "b")
+        assert not bundle.enabled
+        await pilot.click(KeysFooter, offset=(bundle.start + 1, 0))
+        assert bells == [1] and len(app.screen_stack) == 1  # nothing opened
 
-        async def counted(self):
-            """Count the rebuild."""
-            rebuilds.append(1)
-            await original(self)
 
-        monkeypatch.setattr(KeysFooter, "recompose", counted)
-        # as Textual does: the screen publishes each change, in its own context
-        app.main.call_later(lambda: [app.main.refresh_bindings() for _ in range(3)])
-        await wait_for(pilot, lambda: rebuilds and not footer._rebuild_waiting)
+@pytest.mark.parametrize("width", [60, 70, 80, 120])
+async def test_footer_keeps_quit_and_the_keys_order_when_narrow(tui_env, width):
+    """However narrow the terminal the main screen works in, Quit stays on the footer; keys are
+    dropped from the right, never from the middle, and none is cut."""
+    app = LabwizApp(tui_env["obj"], blink=False)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await wait_for(pilot, lambda: app.main.settled)
+        footer = app.main.query_one(KeysFooter)
         await pilot.pause()
-        assert len(rebuilds) == 1
-        app.main.call_later(app.main.refresh_bindings)
-        await wait_for(pilot, lambda: len(rebuilds) == 2 and not footer._rebuild_waiting)
-        assert "Quit" in " ".join(str(key.description) for key in footer.query("FooterKey"))
+        everything = ["Run", "Retry", "Skip", "Quit", "Reset", "Doctor", "Bundle", "Copy"]
+        keys = [d for d in footer.shown if d != "palette"]
+        assert "Quit" in keys
+        assert keys == everything[:len(keys)]
+        line = str(footer.render())
+        assert len(line) <= width
+        assert all(f"{description} " in line or line.endswith(description)
+                   for description in footer.shown)
+        if width >= 80:
+            assert keys == everything and footer.shown[-1] == "palette"
+
+
+async def test_clicking_a_footer_key_presses_it(tui_env):
+    """A click on a footer key does what the key does (here Copy: the commands are written to
+    a file)."""
+    app = LabwizApp(tui_env["obj"], blink=False)
+    pressed = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.main.settled)
+        app.action_copy_commands = lambda: pressed.append("copy")
+        footer = app.main.query_one(KeysFooter)
+        copy = next(key for key in footer.keys if key.key == "c")
+        await pilot.click(KeysFooter, offset=(copy.start + 1, 0))
+        await wait_for(pilot, lambda: pressed)
+        assert pressed == ["copy"]

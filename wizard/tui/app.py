@@ -48,7 +48,8 @@ class LabwizApp(ActionsMixin, App[int]):
     TITLE = "labwiz"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        # Quit comes early: the footer cuts from the right, and at 70 columns it must stay
+        # the footer shows these in this order, dropping keys from the right when the terminal
+        # is narrow, except Quit (KeysFooter.KEEP)
         Binding("r", "run", "Run"),
         Binding("t", "retry", "Retry"),
         Binding("s", "skip", "Skip"),
@@ -152,20 +153,10 @@ class LabwizApp(ActionsMixin, App[int]):
         self.call_after_refresh(self._build_panes)
 
     @guarded
-    async def _build_panes(self, keys_painted: bool = False, looks: int = 0) -> None:
+    async def _build_panes(self) -> None:
         """Fill the main screen's tabs (see :meth:`MainScreen.build_panes`) once the first frame
-        and the footer's keys are on the terminal; the garbage collector paused for them starts
-        again.
-
-        Textual's footer adds its keys a frame after the screen's first (once the screen's
-        bindings are known). Building the tabs first would keep Quit and Run off the screen until
-        they are built, so this waits a few refreshes for the keys, and one more to paint them.
-        """
-        if self.screen_stack and looks < 20:
-            keys = self.main.query("FooterKey")
-            if not keys or not keys_painted:
-                self.call_after_refresh(self._build_panes, bool(keys), looks + 1)
-                return
+        (the footer's keys with it) is on the terminal, and start what waited for it; the
+        garbage collector paused for it starts again."""
         resume_gc()
         if not (self.screen_stack and self.is_running):
             return  # the app quit meanwhile

@@ -12,9 +12,10 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, ListItem, ListView, Label, Static, TabbedContent, TabPane
+from textual.widgets import ListItem, ListView, Label, Static, TabbedContent, TabPane
 
 from wizard.tui.model import STATUS_LOOK
+from wizard.tui.widgets.footer import KeysFooter
 from wizard.views import state_style
 
 
@@ -98,7 +99,7 @@ class InspectApp(App[None]):
                     yield ListView(*[ListItem(Label(name, markup=False), name=name)
                                      for name in self.view.files()], id="files")
                     yield VerticalScroll(Static("", id="file-text", markup=False), id="file-scroll")
-        yield Footer()
+        yield KeysFooter()
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         """Show the highlighted file's text."""
