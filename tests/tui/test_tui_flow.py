@@ -208,7 +208,7 @@ async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_en
         assert "'Train' was interrupted" in summary and "Resume runs it again" in summary
         await pilot.click("#resume")
         item = app.main.query_one("#step-train")
-        shown = static_text(item.label, 60)
+        shown = static_text(item, 60)
         assert "interrupted" in shown and "running" not in shown
         assert "running" not in static_text(app.main.query_one("#step-title", Static))
         assert "stopped while this step ran" in static_text(app.main.query_one("#step-error",
@@ -217,7 +217,7 @@ async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_en
         await pilot.press("r")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "done", 60)
         assert _state(tui_env)["steps"]["train"]["attempts"] == 2
-        assert "interrupted" not in static_text(item.label, 60)
+        assert "interrupted" not in static_text(item, 60)
 
 
 async def test_quit_at_once_waits_for_the_tabs_then_quits_cleanly(tui_env):

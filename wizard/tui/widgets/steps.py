@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Label, ListItem, ListView
+from textual.widgets import ListItem, ListView
 
 from wizard.tui.model import STATUS_LOOK, format_duration, shown_status, step_record
 
@@ -18,11 +18,12 @@ class StepItem(ListItem):
         self.step_id = step.id
         self.number = number
         self.title = step.title
-        self.label = Label("", markup=False)
+        self.content: Table | str = ""  # the row :meth:`show` drew last
 
-    def compose(self):
-        """A single label, redrawn by :meth:`show`."""
-        yield self.label
+    def render(self) -> Table | str:
+        """The row :meth:`show` drew (the item draws itself: a label in each of the nine
+        items was nine more widgets to style before the first frame)."""
+        return self.content
 
     def show(self, rec: dict, autopilot_next: bool = False, busy: str | None = None) -> None:
         """Draw the step's glyph, number, title, and its duration or state word (never cut:
@@ -39,7 +40,8 @@ class StepItem(ListItem):
         row.add_row(Text.assemble((f"{glyph} ", style), f"{self.number}. {self.title}"),
                     Text(f" {detail}" if detail else "",
                          "dim" if status not in ("failed", "interrupted") else style))
-        self.label.update(row)
+        self.content = row
+        self.refresh(layout=True)
         self.set_class(status in ("failed", "interrupted"), "-failed")
         self.set_class(status == "running", "-running")
 
