@@ -132,3 +132,41 @@ async def test_clicking_a_footer_key_presses_it(tui_env):
         await pilot.click(KeysFooter, offset=(copy.start + 1, 0))
         await wait_for(pilot, lambda: pressed)
         assert pressed == ["copy"]
+
+
+def test_lesson_preview_reads_as_plain_text():
+    """The first frame's lesson: soft-wrapped lines joined, bullets drawn as •, emphasis and
+    code marks dropped, and no more than about the limit (whole paragraphs, the first always)."""
+    from wizard.tui.model import lesson_preview
+
+    source = ("Intro with **bold**, *emphasis* and `code`,\nwrapped in the source.\n\n"
+              "* **First** item, wrapped\n  onto two lines.\n* Second item: 2 * 3 = 6.\n\n"
+              "## A heading\n\n" + "Later paragraph. " * 20)
+    preview = lesson_preview(source, limit=200)
+    assert preview.splitlines() == [
+        "Intro with bold, emphasis and code, wrapped in the source.", "",
+        "• First item, wrapped onto two lines.", "• Second item: 2 * 3 = 6.", "",
+        "A heading"]
+    assert lesson_preview("x" * 500, limit=10) == "x" * 500
+
+
+async def test_first_frame_shows_the_lesson_as_plain_text(tui_env, monkeypatch):
+    """Before the Markdown view is built, the lesson shows as text without Markdown marks."""
+    from rich.text import Text
+    from textual.widgets import Static
+
+    seen = []
+    build = MainScreen.build_panes
+
+    async def watched(self):
+        """Note the lesson's text as the first frame showed it."""
+        content = self.query_one("#lesson-text", Static).content
+        seen.append(str(content.plain if isinstance(content, Text) else content))
+        await build(self)
+
+    monkeypatch.setattr(MainScreen, "build_panes", watched)
+    app = LabwizApp(tui_env["obj"], blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.main.settled)
+    assert seen and seen[0].strip()
+    assert "**" not in seen[0] and "`" not in seen[0]

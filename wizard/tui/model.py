@@ -180,3 +180,27 @@ def write_copied(state_dir: Path, step_id: str, text: str) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(f"# {step_id}: the commands copied from labwiz\n{text}")
     return path
+
+
+def lesson_preview(markdown: str, limit: int = 1500) -> str:
+    """The start of a lesson as plain text, for the first frame, before the Markdown view that
+    replaces it a moment later is built: paragraphs and bullets joined back into lines (the
+    source wraps at 100 columns), emphasis and code marks dropped, ``*`` bullets drawn as ``•``,
+    and at most about ``limit`` characters (whole paragraphs, and at least the first), which is
+    more than the pane shows before it scrolls."""
+    import re
+
+    blocks: list[str] = []
+    for block in re.split(r"\n\s*\n", markdown.strip()):
+        # a list's items start lines with "* " or "- "; other line breaks are the source's wrapping
+        items = re.split(r"\n(?=\s*[*-] )", block)
+        lines = [" ".join(part.strip() for part in item.splitlines()) for item in items]
+        lines = [re.sub(r"^[*-] ", "• ", line) for line in lines]
+        lines = [re.sub(r"^#+ ", "", line) for line in lines]
+        text = "\n".join(lines)
+        text = re.sub(r"(\*\*|__|`)", "", text)
+        text = re.sub(r"(?<![\w*])\*(\S[^*]*?)\*(?!\w)", r"\1", text)  # *emphasis*
+        if blocks and sum(map(len, blocks)) + len(text) > limit:
+            break
+        blocks.append(text)
+    return "\n\n".join(blocks)

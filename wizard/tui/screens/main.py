@@ -222,8 +222,13 @@ class MainScreen(Screen):
         found = self.query("#lesson")
         if found:
             found.first().update(self._lesson)
-        else:
-            self.query_one("#lesson-text", Static).update(Text(self._lesson))
+        else:  # plain text until the Markdown view exists (see build_panes)
+            from wizard.tui.model import lesson_preview
+
+            preview = Text(lesson_preview(text))
+            if summary:
+                preview = Text.assemble((summary, "bold"), "\n\n", preview)
+            self.query_one("#lesson-text", Static).update(preview)
 
     def show_commands(self, planned: list[str], reported: list[str], paths: tuple) -> None:
         """Show the planned and the reported commands, and the files that keep them."""
