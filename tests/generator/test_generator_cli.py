@@ -107,6 +107,10 @@ def test_prompt_on_a_terminal(tmp_path):
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text
 
 
+#: a program's "where is the cursor?" (DSR 6); the terminal answers ESC [ row ; col R
+CURSOR_POSITION_REQUEST = b"\x1b[6n"
+
+
 def _reading_keys(fd: int) -> bool:
     """Whether the program on the pty reads single keys now (canonical mode is off)."""
     try:
@@ -125,6 +129,7 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
         finally:  # exec failed: the child must not go on running pytest
             os._exit(127)
     output = b""
+    answered = 0  # cursor position requests answered so far
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
@@ -136,6 +141,12 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
             if not chunk:
                 break
             output += chunk
+        # answer cursor position requests as every real terminal does (xterm.js included):
+        # blessed asks for the position after each capability query it makes, and waits up to
+        # 5 s for a terminal that stays silent (four such waits made this test take 20 s)
+        while output.count(CURSOR_POSITION_REQUEST) > answered:
+            os.write(fd, b"\x1b[1;1R")
+            answered += 1
         # a key goes in once its prompt shows and the menu reads keys: readchar switches the
         # terminal out of canonical mode for each key with TCSAFLUSH, which drops anything
         # typed before, so wait for that switch (the pty's own flags), never a guessed time
