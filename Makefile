@@ -45,9 +45,11 @@ demo: $(STAMP_RUN)
 
 ## make test: install with the test extra, find or install the tools, and run the suite
 ## (the venv's bin first on PATH: the suite runs labwiz, kfp and, when pip put it there, aws)
-## (whole modules to the two workers, longest first: tests/conftest.py orders them by
-## tests/module_seconds.json, and --no-loadscope-reorder keeps that order)
-PYTEST_ARGS ?= -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+## (whole modules to three workers on two cores, longest first: many tests wait on a sandbox's
+## pace, a controller's requeue or a process, and a third worker fills those waits (bench/SUITE.md);
+## tests/conftest.py orders the modules by tests/module_seconds.json, and
+## --no-loadscope-reorder keeps that order)
+PYTEST_ARGS ?= -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25
 ## the real-controller tests (tests/realack) run where a controller is built or cached; where Go
 ## or the module is missing they skip and say why, so a failed build-ack does not stop the suite
 test: tools

@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.common import ROOT, report
 
 #: what `make test` passes to pytest (Makefile: PYTEST_ARGS)
-SUITE_ARGS = ["-q", "-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
+SUITE_ARGS = ["-q", "-n", "3", "--dist", "loadfile", "--no-loadscope-reorder"]
 SLOWEST = 15
 #: modules listed in SUITE.md's per-module table
 MODULES_LISTED = 20
