@@ -130,6 +130,7 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
             os._exit(127)
     output = b""
     answered = 0  # cursor position requests answered so far
+    since = 0  # where the output after the last key sent starts
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
@@ -147,11 +148,13 @@ def _drive_pty(argv: list[str], env: dict, answers: list, timeout: float = 90) -
         while output.count(CURSOR_POSITION_REQUEST) > answered:
             os.write(fd, b"\x1b[1;1R")
             answered += 1
-        # a key goes in once its prompt shows and the menu reads keys: readchar switches the
-        # terminal out of canonical mode for each key with TCSAFLUSH, which drops anything
-        # typed before, so wait for that switch (the pty's own flags), never a guessed time
-        if answers and answers[0][0] in output and _reading_keys(fd):
+        # a key goes in once its prompt shows in what came after the previous key (a menu
+        # redrawn for it) and the menu reads keys: readchar switches the terminal out of
+        # canonical mode for each key with TCSAFLUSH, which drops anything typed before, and
+        # back after it, so wait for that switch (the pty's own flags), never a guessed time
+        if answers and answers[0][0] in output[since:] and _reading_keys(fd):
             os.write(fd, answers.pop(0)[1])
+            since = len(output)
     else:
         os.kill(pid, 9)
     _, status = os.waitpid(pid, 0)
@@ -163,6 +166,8 @@ def test_arrow_key_menu_on_a_capable_terminal(tmp_path):
     env = {**os.environ, "TERM": "xterm-256color"}
     text, code = _drive_pty([str(PYTHON), "-m", "wizard.generator", "--crd-dir", str(CRD_DIR),
                              "--out", str(tmp_path)], env,
-                            [(b"Select the CRD", b"\x1b[B"), (b"transformjobs", b"\r")])
+                            [(b"Select the CRD", b"\x1b[B"),
+                             # the menu redrawn with the cursor on the next CRD
+                             (b"> sagemaker.services.k8s.aws_transformjobs", b"\r")])
     assert code == 0, text
     assert (tmp_path / "TransformJob" / "component.yaml").is_file(), text
