@@ -14,7 +14,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import RichLog
 
-from tui_helpers import dialog_up, wait_for
+from tui_helpers import click, dialog_up, wait_for
 from wizard.tui.app import MAX_UNEXPECTED, LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, InfoDialog
 
@@ -74,7 +74,7 @@ async def test_palette_entries_exist_and_work(tui_env, tmp_path, monkeypatch):
         app.select("train")
         await _palette(pilot, "Reset to here")
         await wait_for(pilot, lambda: dialog_up(app, ConfirmDialog))
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "pending")
         assert _status(tui_env) == {"prepare": "done", "train": "pending", "predict": "pending"}
         # Doctor: its results open in a dialog and are kept as 'labwiz doctor' keeps them
@@ -130,7 +130,7 @@ async def test_running_from_a_focused_field_keeps_the_log_on_show(tui_env):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.main.query_one("#form").ready)
         await pilot.press("2")
-        await pilot.click("#in-bucket")
+        await click(pilot, "#in-bucket")
         assert app.focused.id == "in-bucket"
         await _palette(pilot, "Run step")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env).get("prepare") == "done")

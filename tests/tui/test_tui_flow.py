@@ -10,7 +10,7 @@ import json
 
 from textual.widgets import Input, RichLog, Static
 
-from tui_helpers import dialog_up, static_text, wait_for
+from tui_helpers import click, dialog_up, static_text, wait_for
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, PromptDialog, ResumeDialog
 
@@ -39,7 +39,7 @@ async def test_start_input_run_done(tui_env):
         await wait_for(pilot, lambda: field.value == "lab-bucket")  # prefilled from the default
         await pilot.press("2")  # the Inputs tab
         field.value = "Not A Bucket!"
-        await pilot.click("#run-step")
+        await click(pilot, "#run-step")
         error = app.main.query_one("#err-bucket", Static)
         await wait_for(pilot, lambda: "not a valid bucket name" in _text(error))
         assert not (tui_env["state_dir"] / "state.json").exists() or "prepare" not in _status(tui_env)
@@ -83,7 +83,7 @@ async def test_failure_opens_error_dialog_and_retry_succeeds(tui_env):
         # the monitor view got the pipeline's graph before the failure
         assert "train-kmeans" in _text(app.main.query_one("#graph", Static))
         (tui_env["work"] / "fail-train").unlink()
-        await pilot.click("#retry")
+        await click(pilot, "#retry")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env).get("train") == "done")
         assert not isinstance(app.screen, ErrorDialog)
         assert _state(tui_env)["steps"]["train"]["attempts"] == 2
@@ -146,7 +146,7 @@ async def test_resume_dialog_reset_to_a_step(tui_env):
         summary = _text(app.screen.query_one("#resume-summary", Static))
         assert "2 of 3 steps are done" in summary and "Next: Predict" in summary
         app.screen.query_one("#reset-step").value = "train"
-        await pilot.click("#reset")
+        await click(pilot, "#reset")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["train"] == "pending")
         assert _status(tui_env)["prepare"] == "done"
         assert app.current == "train"
@@ -162,12 +162,12 @@ async def test_resume_dialog_resume_and_skip_and_reset_here(tui_env):
     app = LabwizApp(tui_env["obj"], blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         assert app.current == "train" and _status(tui_env)["prepare"] == "skipped"
         app.select("prepare")
         await pilot.press("R")
         await wait_for(pilot, lambda: dialog_up(app, ConfirmDialog))
-        await pilot.click("#yes")
+        await click(pilot, "#yes")
         await wait_for(pilot, lambda: app.busy is None and _status(tui_env)["prepare"] == "pending")
 
 
@@ -206,7 +206,7 @@ async def test_resume_of_a_killed_step_says_interrupted_and_runs_it_again(tui_en
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         summary = static_text(app.screen.query_one("#resume-summary", Static))
         assert "'Train' was interrupted" in summary and "Resume runs it again" in summary
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         item = app.main.query_one("#step-train")
         shown = static_text(item, 60)
         assert "interrupted" in shown and "running" not in shown

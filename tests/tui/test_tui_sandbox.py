@@ -16,7 +16,7 @@ from textual.widgets import Input, RichLog, Static
 
 import tests.steps.conftest as steps_conftest
 from tests.steps.conftest import run_lab
-from tui_helpers import dialog_up, static_text, wait_for
+from tui_helpers import click, dialog_up, static_text, wait_for
 from wizard.sandbox import faults
 from wizard.tui.app import LabwizApp
 from wizard.tui.dialogs import ConfirmDialog, ErrorDialog, ResumeDialog
@@ -104,7 +104,7 @@ async def _until(pilot, app, condition, timeout: float = STEP) -> list[str]:
     while not condition():
         if dialog_up(app, ConfirmDialog):
             asked.append(app.screen.question)
-            await pilot.click("#yes")
+            await click(pilot, "#yes")
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s (asked: {asked}; busy: "
                                  f"{app.busy}; screen: {type(app.screen).__name__} {getattr(app.screen, 'spec', '')} {getattr(app.screen, 'error', '')}; log: "
@@ -186,7 +186,7 @@ async def test_failing_step_error_dialog_then_retry_succeeds(sandbox_obj, lab, a
         record = _doc(lab)["steps"]["data-upload"]
         assert record["status"] == "failed" and bucket in record["error"]["message"]
         fault()  # the fix: S3 allows the bucket again
-        await pilot.click("#retry")
+        await click(pilot, "#retry")
         await _until(pilot, app, lambda: app.busy is None and _status(lab).get("data-upload") == "done")
         assert not isinstance(app.screen, ErrorDialog)
         # leave once the next step's form is mounted (its Select cannot be torn down mid-mount)
@@ -211,7 +211,7 @@ async def test_resume_dialog_on_real_state(sandbox_obj, lab):
         summary = _text(app.screen.query_one("#resume-summary", Static))
         assert "1 of 9 steps are done" in summary and "Next: Data upload." in summary
         assert f"{created} resource(s) created so far are recorded for cleanup" in summary
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         await _connected(pilot, app)
         await _run_to_done(pilot, app, lab, "data-upload")
         assert app.current == "crd-selection"
@@ -220,7 +220,7 @@ async def test_resume_dialog_on_real_state(sandbox_obj, lab):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
         assert "2 of 9 steps are done" in _text(app.screen.query_one("#resume-summary", Static))
-        await pilot.click("#over")
+        await click(pilot, "#over")
         await wait_for(pilot, lambda: app.busy is None and _status(lab).get("credentials") == "pending",
                        STEP)
         assert app.current == "credentials"
@@ -259,7 +259,7 @@ async def test_declining_cleanup_in_the_tui_is_a_choice(sandbox_obj, lab, aws):
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         await wait_for(pilot, lambda: app.target is not None, CONNECT)
         app.select("cleanup")
         await pilot.pause()
@@ -301,7 +301,7 @@ async def test_monitor_tab_shows_a_run_that_finished_before(sandbox_obj, lab):
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         await pilot.pause()
         monitor = app.main.query_one("#monitor")
         graph = _text(monitor.query_one("#graph", Static))
@@ -325,7 +325,7 @@ async def test_doctor_after_cleanup_reports_removed_not_failed(sandbox_obj, lab)
     app = LabwizApp(sandbox_obj, blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: dialog_up(app, ResumeDialog))
-        await pilot.click("#resume")
+        await click(pilot, "#resume")
         await wait_for(pilot, lambda: app.target is not None, CONNECT)
         await pilot.press("d")
         await wait_for(pilot, lambda: dialog_up(app, InfoDialog), STEP)

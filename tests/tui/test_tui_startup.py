@@ -12,7 +12,7 @@ import gc
 
 import pytest
 
-from tui_helpers import wait_for
+from tui_helpers import click, wait_for
 from wizard.frontend import pause_gc, resume_gc
 from wizard.tui.app import LabwizApp, run_app
 from wizard.tui.screens.main import MainScreen
@@ -94,7 +94,7 @@ async def test_footer_follows_the_bindings(tui_env, monkeypatch):
         await wait_for(pilot, lambda: "Skip" not in footer.shown)
         bundle = next(key for key in footer.keys if key.key == "b")
         assert not bundle.enabled
-        await pilot.click(KeysFooter, offset=(bundle.start + 1, 0))
+        await click(pilot, KeysFooter, offset=(bundle.start + 1, 0))
         assert bells == [1] and len(app.screen_stack) == 1  # nothing opened
 
 
@@ -129,7 +129,7 @@ async def test_clicking_a_footer_key_presses_it(tui_env):
         app.action_copy_commands = lambda: pressed.append("copy")
         footer = app.main.query_one(KeysFooter)
         copy = next(key for key in footer.keys if key.key == "c")
-        await pilot.click(KeysFooter, offset=(copy.start + 1, 0))
+        await click(pilot, KeysFooter, offset=(copy.start + 1, 0))
         await wait_for(pilot, lambda: pressed)
         assert pressed == ["copy"]
 

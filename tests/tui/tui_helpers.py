@@ -28,6 +28,23 @@ async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
         await pilot.pause(0.05)
 
 
+async def click(pilot, selector, offset: tuple[int, int] = (0, 0), timeout: float = 120.0) -> None:
+    """Click ``selector`` on the top screen once it is laid out, as a person clicks what is
+    drawn; fail if something else was under the pointer.
+
+    A screen is on the stack and mounted a moment before its layout gives its widgets a place
+    on the screen; a click in that moment lands on whatever was there (seen on a loaded
+    machine: a dialog's button clicked before its layout, the click lost, the dialog left open).
+    """
+    def laid_out() -> bool:
+        """The widget has a place on the screen."""
+        return pilot.app.screen.query_one(selector).region.area > 0
+
+    laid_out.__doc__ = f"{selector} laid out on the top screen"
+    await wait_for(pilot, laid_out, timeout)
+    assert await pilot.click(selector, offset=offset), f"the click missed {selector}"
+
+
 def dialog_up(app, dialog_class) -> bool:
     """Whether the top screen is a ``dialog_class`` whose widgets are mounted (a dialog is on
     the screen stack as soon as it is pushed, and composed and mounted a little later)."""
