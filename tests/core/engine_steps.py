@@ -7,6 +7,7 @@ test can tell exactly what ran and what was repeated after a kill.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -38,6 +39,8 @@ class FileStep(Step):
         target = _workdir() / f"{self.id}.txt"
         reporter.command(cmd("touch", str(target)))
         target.write_text("made")
+        if os.environ.get("LABWIZ_TEST_KILL") == self.id:  # dies as a SIGKILL leaves it
+            os.kill(os.getpid(), signal.SIGKILL)
         ctx.ledger.record(Resource(kind="file", name=str(target), step=self.id))
         return {"path": str(target)}
 
