@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_client
+from tests.kfp_api.conftest import make_client
 
 KFP_CLI = str(Path(sys.executable).with_name("kfp"))
 

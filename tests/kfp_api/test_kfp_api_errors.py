@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import make_client
+from tests.kfp_api.conftest import make_client
 
 
 def call(url: str, method: str = "GET", body: bytes | None = None,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_client
+from tests.kfp_api.conftest import make_client
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 90

@@ -7,7 +7,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import BUCKET, REGION, processing_request, training_request
+from tests.sagemaker.conftest import BUCKET, REGION, processing_request, training_request
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pickle
 
 import numpy as np
 
-from conftest import BUCKET, REGION, read_centroids, training_request
+from tests.sagemaker.conftest import BUCKET, REGION, read_centroids, training_request
 
 
 def test_processing_runs_the_real_script_and_writes_outputs(lab, processed):

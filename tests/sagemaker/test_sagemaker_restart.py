@@ -11,7 +11,7 @@ import sys
 
 import boto3
 
-from conftest import REGION, REPO, training_request
+from tests.sagemaker.conftest import REGION, REPO, training_request
 
 
 def _start(data_dir, moto_url):
