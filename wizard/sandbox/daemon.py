@@ -290,7 +290,8 @@ class Daemon:
         server = self._bind("kfp", lambda port: call_with(
             KfpApiServer, data_dir=self.data_dir / "kfp", host=HOST, port=port,
             run_env=run_env, faults=self.faults, kube_url=self.parts["kube"].url,
-            kubeconfig=self.kubeconfig, warm_runs=self.warm_runs))
+            kubeconfig=self.kubeconfig, warm_runs=self.warm_runs,
+            on_first_post=self.warm_compute))
         # no auth_token: like `kubectl port-forward svc/ml-pipeline` in the lab, the API on
         # loopback is open, so kfp.Client with KF_PIPELINES_ENDPOINT alone reaches it
         self.parts["kfp"].obj = server
@@ -417,15 +418,20 @@ class Daemon:
             log.warning("not every part is healthy: %s",
                         ", ".join(n for n, ok in health.items() if not ok))
         self.write_runtime()
-        # SageMaker's compute workers fork from a zygote that imports scikit-learn & co.; it
-        # starts now, once the sandbox is up, and is warm before the lab's first job
-        pool = getattr(self.parts["sagemaker"].obj, "pool", None)
-        if pool is not None and hasattr(pool, "warm_up"):
-            pool.warm_up()
-        # likewise the KFP run worker on standby (with warm_runs)
+        # the KFP run worker on standby (with warm_runs)
         runs = getattr(self.parts["kfp"].obj, "runs", None)
         if runs is not None and hasattr(runs, "warm_up"):
             runs.warm_up()
+
+    def warm_compute(self) -> None:
+        """Start the zygote SageMaker's compute workers fork from (it imports scikit-learn &
+        co., about 2 s of CPU). Called on the KFP API's first POST: a lab uploads its pipeline
+        a few seconds before the first job, so the zygote is warm by then, and a sandbox that
+        never trains (most of the suite's, and one only inspected) never pays for it. A job that
+        comes first (boto3 straight to SageMaker) starts it itself."""
+        pool = getattr(self.parts["sagemaker"].obj, "pool", None)
+        if pool is not None and hasattr(pool, "warm_up"):
+            pool.warm_up()
 
     def write_info(self) -> None:
         """Write ``sandbox.json``, the contract the rest of labwiz reads."""

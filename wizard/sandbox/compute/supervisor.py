@@ -43,8 +43,9 @@ class WorkerPool:
                  warm: bool | None = None):
         """At most ``max_workers`` workers at once, run with ``python``; ``warm`` (default:
         unless ``LABWIZ_SANDBOX_WARM=0``) forks them from a zygote, started by
-        :meth:`warm_up` (the sandbox calls it once it is ready, so the zygote's imports do not
-        slow its start) or else by the first job."""
+        :meth:`warm_up` (the sandbox calls it on the KFP API's first POST, a few seconds before
+        a lab's first job, so its imports neither slow the sandbox's start nor cost a sandbox
+        that never trains) or else by the first job."""
         self.python = python or sys.executable
         self._slots = threading.BoundedSemaphore(max(1, max_workers))
         self._lock = threading.Lock()

@@ -46,8 +46,10 @@ class KfpApiServer:
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
                  run_env: dict[str, str] | None = None, faults: Any = None,
                  auth_token: str | None = None, multi_user: bool = False,
-                 warm_runs: bool = False):
-        """Set up the store and services; nothing binds until :meth:`start`."""
+                 warm_runs: bool = False, on_first_post: Callable[[], None] | None = None):
+        """Set up the store and services; nothing binds until :meth:`start`. ``on_first_post``
+        is called once, on the first POST (an upload, an experiment or a run): the sandbox
+        starts its SageMaker compute's zygote then, as a lab that posts pipelines will train."""
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -60,6 +62,7 @@ class KfpApiServer:
         self.runs = RunManager(self.store, self.resources, run_env, faults, warm_runs)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._on_first_post = on_first_post
         self.routes = self._routes()
 
     # life cycle --------------------------------------------------------------------------------
@@ -162,6 +165,12 @@ class KfpApiServer:
 
     def dispatch(self, method: str, path: str, query: dict, req: "_Handler") -> Any:
         """Find the handler for ``method path`` and call it."""
+        if method == "POST" and self._on_first_post is not None:
+            hook, self._on_first_post = self._on_first_post, None
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - a warm-up is an optimisation; the call goes on
+                log.exception("the first-POST hook failed")
         try:
             handler, args = self.routes.bind("sandbox").match(path, method)
         except MethodNotAllowed as exc:
