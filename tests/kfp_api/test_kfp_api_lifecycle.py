@@ -217,3 +217,32 @@ def test_stop_also_kills_an_adopted_worker(tmp_path, pipelines):
         assert ended.state == "FAILED" and "was stopped" in ended.error.message
     finally:
         server.stop()
+
+
+def test_the_first_post_calls_its_hook_once(tmp_path):
+    """``on_first_post`` (the sandbox warms SageMaker's compute with it) runs on the first POST
+    only: reads do not call it, a second POST does not call it again."""
+    import json
+    import urllib.request
+
+    from wizard.sandbox.kfp_api import KfpApiServer
+
+    calls: list[int] = []
+    server = KfpApiServer(tmp_path / "kfp", on_first_post=lambda: calls.append(1)).start()
+    try:
+        client = make_client(server.url)
+        client.list_experiments()
+        with urllib.request.urlopen(f"{server.url}/apis/v2beta1/healthz", timeout=10):
+            pass
+        assert calls == []
+        client.create_experiment("one")
+        assert calls == [1]
+        client.create_experiment("two")
+        body = json.dumps({"display_name": "three"}).encode()
+        request = urllib.request.Request(f"{server.url}/apis/v2beta1/experiments", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        assert calls == [1]
+    finally:
+        server.stop()

@@ -1,5 +1,5 @@
 """The daemon's phase once every part has started: ready, or partial at once when a part
-failed (the compute zygote's warm-up, started afterwards, no longer decides it)."""
+failed (the compute zygote's warm-up, started later, never decides it)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,16 @@ def _daemon(tmp_path, fail: str | None) -> tuple[Daemon, list]:
     return daemon, warmed
 
 
-def test_all_parts_healthy_is_ready_and_the_zygote_warms(tmp_path):
-    """Every part up: phase ready, sandbox.json written, the compute zygote started."""
+def test_all_parts_healthy_is_ready_and_the_zygote_waits_for_the_lab(tmp_path):
+    """Every part up: phase ready, sandbox.json written; the compute zygote is not started
+    until :meth:`Daemon.warm_compute` (the KFP API's first POST) asks for it."""
     daemon, warmed = _daemon(tmp_path, None)
     daemon.start()
-    assert daemon.phase == "ready" and warmed == [True]
+    assert daemon.phase == "ready" and warmed == []
     assert json.loads((tmp_path / "runtime.json").read_text())["phase"] == "ready"
     assert (tmp_path / "sandbox.json").exists()
+    daemon.warm_compute()
+    assert warmed == [True]
 
 
 def test_a_failed_part_is_partial_at_once_even_with_a_zygote(tmp_path):
