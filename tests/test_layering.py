@@ -182,3 +182,67 @@ def labwiz_env() -> dict:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["NO_COLOR"] = "1"
     return env
+
+
+def _closure(requirements: list[str]) -> set[str]:
+    """The normalised names of ``requirements`` and of everything they require, as installed
+    (extras-only and marker-excluded requirements left out)."""
+    import importlib.metadata as md
+    import re
+
+    from packaging.requirements import Requirement
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    seen: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        name = norm(req.name)
+        if name in seen or (req.marker and not req.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            todo += [Requirement(r) for r in md.requires(req.name) or []]
+        except md.PackageNotFoundError:
+            pass
+    return seen
+
+
+def test_every_third_party_import_is_declared():
+    """Each library the wizard, the steps or the assets import (lazily too) comes with the
+    install that runs that code: the base dependencies for the real path, the sandbox extra for
+    wizard/sandbox/ (a module only the test extra brought in, `packaging` once, broke
+    `make demo`'s pipeline tasks in a fresh clone)."""
+    import importlib.metadata as md
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = _closure(project["dependencies"])
+    sandbox = base | _closure([r for r in project["optional-dependencies"]["sandbox"]])
+    owners = md.packages_distributions()
+    missing = []
+    for top in ("wizard", "steps", "assets"):
+        for path in (ROOT / top).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith("assets/scripts/"):
+                continue  # runs in the SageMaker processing job's image, not in labwiz
+            allowed = sandbox if rel.startswith("wizard/sandbox/") else base
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    first = name.split(".")[0]
+                    if first in sys.stdlib_module_names or first in ("wizard", "steps", "assets",
+                                                                     "tests"):
+                        continue
+                    dists = {re.sub(r"[-_.]+", "-", d).lower() for d in owners.get(first, [])}
+                    if not dists & allowed:
+                        missing.append(f"{rel}:{node.lineno}: {name} ({', '.join(dists) or '?'})")
+    assert not missing, "imports no declared dependency brings:\n" + "\n".join(missing)
