@@ -43,16 +43,18 @@ _launcher = None
 _launcher_env: dict[str, str] | None = None
 
 
-def _get(base_env: dict[str, str], cwd: Path):
-    """This worker's launcher, started on first use with ``base_env``; None when turned off."""
+def _get(cwd: Path):
+    """This worker's launcher, started on first use with the suite's base environment for
+    labwiz (:func:`tests.conftest.labwiz_env`); None when turned off."""
     global _launcher, _launcher_env
     if os.environ.get("LABWIZ_TEST_FORK", "1") == "0":
         return None
     with _lock:
         if _launcher is None:
+            from tests.conftest import labwiz_env
             from wizard.sandbox.zygote import Zygote
 
-            _launcher_env = dict(base_env)
+            _launcher_env = labwiz_env()
             _launcher = Zygote(PRELOAD, env=_launcher_env, cwd=str(cwd))
             atexit.register(_launcher.stop)
         return _launcher
@@ -79,9 +81,7 @@ def run_forked(args: list[str], env: dict[str, str], *, cwd: Path,
     """``python -m wizard *args`` forked from the launcher, as :func:`subprocess.run` with
     ``capture_output=True, text=True`` and no input would return it (stdin is the null device);
     None when it cannot be forked."""
-    from tests.conftest import labwiz_env
-
-    launcher = _get(labwiz_env(), cwd)
+    launcher = _get(cwd)
     if launcher is None or not _forkable(env):
         return None
     cmd = [sys.executable, "-m", "wizard", *args]

@@ -184,22 +184,25 @@ def labwiz_env() -> dict:
     return env
 
 
+def _norm(name: str) -> str:
+    """A distribution's name as packaging normalises it (PEP 503)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _closure(requirements: list[str]) -> set[str]:
     """The normalised names of ``requirements`` and of everything they require, as installed
     (extras-only and marker-excluded requirements left out)."""
     import importlib.metadata as md
-    import re
 
     from packaging.requirements import Requirement
-
-    def norm(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
 
     seen: set[str] = set()
     todo = [Requirement(r) for r in requirements]
     while todo:
         req = todo.pop()
-        name = norm(req.name)
+        name = _norm(req.name)
         if name in seen or (req.marker and not req.marker.evaluate({"extra": ""})):
             continue
         seen.add(name)
@@ -216,12 +219,11 @@ def test_every_third_party_import_is_declared():
     wizard/sandbox/ (a module only the test extra brought in, `packaging` once, broke
     `make demo`'s pipeline tasks in a fresh clone)."""
     import importlib.metadata as md
-    import re
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     base = _closure(project["dependencies"])
-    sandbox = base | _closure([r for r in project["optional-dependencies"]["sandbox"]])
+    sandbox = base | _closure(project["optional-dependencies"]["sandbox"])
     owners = md.packages_distributions()
     missing = []
     for top in ("wizard", "steps", "assets"):
@@ -242,7 +244,7 @@ def test_every_third_party_import_is_declared():
                     if first in sys.stdlib_module_names or first in ("wizard", "steps", "assets",
                                                                      "tests"):
                         continue
-                    dists = {re.sub(r"[-_.]+", "-", d).lower() for d in owners.get(first, [])}
+                    dists = {_norm(d) for d in owners.get(first, [])}
                     if not dists & allowed:
                         missing.append(f"{rel}:{node.lineno}: {name} ({', '.join(dists) or '?'})")
     assert not missing, "imports no declared dependency brings:\n" + "\n".join(missing)
